@@ -1,0 +1,52 @@
+// Who is calling, and may they touch this project? IAM tokens and AK/SK signatures.
+//
+//   auth::Principal who;
+//   ASSIGN_OR_RETURN(who, authenticator.Authenticate(facts, url_project_id));
+//
+// Failures carry the gateway's codes (common/error.h): APIG.0301 (401) for missing, bad,
+// expired or forged credentials; APIG.0302 (403) for a valid credential that may not use
+// the project of the URL; APIG.0308 (429) when rate limited (Principal not returned;
+// retry_after_s set on the status message is not needed: api/ adds Retry-After).
+// Never reveals whether an instance exists: it is called before any routing to core/.
+// Thread contract: Authenticate() is thread-safe.
+#ifndef ISS_AUTH_AUTHENTICATOR_H_
+#define ISS_AUTH_AUTHENTICATOR_H_
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace iss::auth {
+
+// The parts of an HTTP request that authentication looks at (api/ fills it).
+struct RequestFacts {
+  std::string method;      // upper case
+  std::string raw_path;    // as received, percent-encoded
+  std::string raw_query;   // as received, without '?'
+  std::vector<std::pair<std::string, std::string>> headers;  // as received
+  std::string_view body;   // exact bytes
+  std::string remote_addr;
+};
+
+struct Principal {
+  std::string domain_id;
+  std::string domain_name;
+  std::string user_id;
+  std::string user_name;
+  std::string project_id;
+  std::string credential;  // "token:<user_id>" or "ak:<AK>": the rate-limit key
+};
+
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  virtual absl::StatusOr<Principal> Authenticate(const RequestFacts& request,
+                                                 std::string_view project_id) const = 0;
+};
+
+}  // namespace iss::auth
+
+#endif  // ISS_AUTH_AUTHENTICATOR_H_

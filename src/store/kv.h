@@ -1,0 +1,60 @@
+// A durable ordered key-value namespace inside the server's one RocksDB database.
+//
+//   ASSIGN_OR_RETURN(auto db, store::Database::Open(data_dir + "/db", options));
+//   store::Kv* auth = db->Namespace("auth");            // a RocksDB column family
+//   RETURN_IF_ERROR(auth->Put("user/alice", bytes));    // synced: on disk when OK
+//   ASSIGN_OR_RETURN(std::optional<std::string> v, auth->Get("user/alice"));
+//
+// store/ owns RocksDB; other modules (auth/, core/ via store's image store) use these
+// namespaces and never see rocksdb:: types. Every write is synced (WAL fsync) before it
+// returns OK, so an acknowledged write survives kill -9.
+// Thread contract: all methods are thread-safe.
+#ifndef ISS_STORE_KV_H_
+#define ISS_STORE_KV_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace iss::store {
+
+class Kv {
+ public:
+  virtual ~Kv() = default;
+  virtual absl::StatusOr<std::optional<std::string>> Get(std::string_view key) const = 0;
+  virtual absl::Status Put(std::string_view key, std::string_view value) = 0;
+  virtual absl::Status Delete(std::string_view key) = 0;
+  // Applies all puts (value set) and deletes (nullopt) atomically, synced.
+  virtual absl::Status Write(
+      const std::vector<std::pair<std::string, std::optional<std::string>>>& ops) = 0;
+  // Calls fn(key, value) for each key starting with prefix, in key order, until fn
+  // returns false.
+  virtual absl::Status Scan(
+      std::string_view prefix,
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) const = 0;
+};
+
+struct DatabaseOptions {
+  bool sync_writes = true;  // Default: true. Only benchmarks may turn it off.
+};
+
+class Database {
+ public:
+  // Opens (creating if missing) the database in `dir`.
+  static absl::StatusOr<std::unique_ptr<Database>> Open(const std::string& dir,
+                                                        const DatabaseOptions& options);
+  virtual ~Database() = default;
+  // The namespace `name` (created on first use). The pointer lives as long as the Database.
+  virtual absl::StatusOr<Kv*> Namespace(const std::string& name) = 0;
+};
+
+}  // namespace iss::store
+
+#endif  // ISS_STORE_KV_H_
