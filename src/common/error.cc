@@ -96,15 +96,18 @@ absl::Status Error(std::string_view code, std::string_view detail) {
   const ErrorInfo* info = FindError(code);
   if (info == nullptr) info = FindError("IS.0009");
   std::string message(info->message);
-  if (!detail.empty()) absl::StrAppend(&message, " ", detail);
-  absl::Status status(info->canonical, message);
-  status.SetPayload(kPayloadUrl, absl::Cord(info->code));
+  if (!detail.empty()) message.append(" ").append(detail);
+  absl::Status status(info->canonical, absl::string_view(message));
+  status.SetPayload(absl::string_view(kPayloadUrl.data(), kPayloadUrl.size()),
+                    absl::Cord(absl::string_view(info->code.data(), info->code.size())));
   return status;
 }
 
 std::string ApiCode(const absl::Status& status) {
   if (status.ok()) return "";
-  if (auto payload = status.GetPayload(kPayloadUrl)) return std::string(*payload);
+  if (auto payload = status.GetPayload(absl::string_view(kPayloadUrl.data(), kPayloadUrl.size()))) {
+    return std::string(*payload);
+  }
   switch (status.code()) {
     case C::kInvalidArgument:
       return "IS.0001";

@@ -25,6 +25,13 @@
 #include "absl/status/statusor.h"
 #include "features/embedder.h"
 
+namespace iss::store {
+class Database;
+}
+namespace iss::fetch {
+class Fetcher;
+}
+
 namespace iss::core {
 
 using Tags = std::map<std::string, std::string>;
@@ -103,6 +110,19 @@ class Service {
                                               const std::string& instance,
                                               const SearchRequest& request) = 0;
 };
+
+struct ServiceOptions {
+  int64_t max_images_per_instance = 30000000;  // Default: the reference's level
+  int max_instances_per_project = 100;         // Default: 100
+};
+
+// The production Service over the server's database, models and downloader.
+// Loads every instance's index from the store (or its snapshot) before returning.
+// The pointers are borrowed and must outlive the Service.
+absl::StatusOr<std::unique_ptr<Service>> OpenService(const ServiceOptions& options,
+                                                     store::Database* db,
+                                                     const features::ModelRegistry* models,
+                                                     const fetch::Fetcher* fetcher);
 
 }  // namespace iss::core
 

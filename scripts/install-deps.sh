@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package the build, the server and the tests need. Idempotent.
+set -euo pipefail
+PKGS=(
+  build-essential cmake ninja-build pkg-config git ca-certificates curl
+  libfaiss-dev libopenblas-dev liblapack-dev      # vector index (+ fast BLAS)
+  libopencv-dev                                   # DNN (ONNX), imgcodecs, imgproc
+  libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev  # scaled JPEG decode, PNG
+  librocksdb-dev                                  # durable store
+  libboost-dev libboost-system-dev                # Beast/Asio HTTP server
+  nlohmann-json3-dev libabsl-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
+  libcurl4-openssl-dev libssl-dev libargon2-dev libroaring-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3-onnx python3-numpy python3-pytest python3-requests  # model converter, tests
+  nginx-light wrk                                 # download tests; load benchmarks
+)
+missing=()
+# Node.js + npm fetch the model package and run the AK/SK signer tests; the machine image
+# usually has them already (not from Debian), so only install Debian's when absent.
+command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
