@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs dependencies, fetches and converts the built-in models, builds, and runs every
+# test of the default suite (unit + integration) with ctest. Long soak/scale runs are not
+# part of it: see README "Benchmarks".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+bash scripts/fetch-model.sh
+BUILD_DIR=${BUILD_DIR:-build}
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build "$BUILD_DIR" -j"$(nproc)"
+cd "$BUILD_DIR"
+ctest --output-on-failure -j"$(nproc)" --timeout 900
