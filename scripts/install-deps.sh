@@ -11,7 +11,7 @@ PKGS=(
   nlohmann-json3-dev libabsl-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libcurl4-openssl-dev libssl-dev libargon2-dev libroaring-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3-onnx python3-numpy python3-pytest python3-requests  # model converter, tests
+  python3-onnx python3-numpy python3-opencv python3-pytest python3-requests  # model converter, tests
   nginx-light wrk                                 # download tests; load benchmarks
 )
 missing=()
