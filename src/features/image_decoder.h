@@ -1,0 +1,52 @@
+// Image bytes -> pixels, safely: format sniffed from the bytes (JPEG, PNG, BMP only), size
+// limits checked from the header before any pixel is allocated, EXIF orientation applied.
+//
+//   DecodeOptions opt{.min_decoded_side = 224};
+//   ASSIGN_OR_RETURN(cv::Mat bgr, DecodeImage(bytes, opt));   // CV_8UC3, BGR
+//
+// JPEGs decode through libjpeg-turbo with DCT scaling (1/2, 1/4, 1/8) straight to the
+// smallest size whose shorter side is still >= min_decoded_side; the returned image may
+// therefore be smaller than the file's own size. `ProbeImage` reports the file's size.
+// Errors (common/error.h): IS.2001 not JPEG/PNG/BMP, IS.2002 damaged or truncated,
+// IS.2106 a side > 2048 px (or a header claiming so), IS.2107 a side < 100 px.
+// Thread-safe: no shared state.
+#ifndef ISS_FEATURES_IMAGE_DECODER_H_
+#define ISS_FEATURES_IMAGE_DECODER_H_
+
+#include <string_view>
+
+#include <opencv2/core.hpp>
+
+#include "absl/status/statusor.h"
+
+namespace iss::features {
+
+enum class ImageFormat { kUnknown, kJpeg, kPng, kBmp };
+
+struct ImageInfo {
+  ImageFormat format = ImageFormat::kUnknown;
+  int width = 0;   // as stored, before EXIF orientation
+  int height = 0;
+  int orientation = 1;  // EXIF orientation 1..8 (JPEG only)
+};
+
+struct DecodeOptions {
+  int min_side = 100;   // Default: the service's limits
+  int max_side = 2048;
+  // Decode JPEGs at a DCT scale whose shorter side stays >= this (0 = full size).
+  int min_decoded_side = 0;
+};
+
+ImageFormat SniffFormat(std::string_view bytes);
+
+// Header-only: format, stored size, orientation; checks the size limits.
+absl::StatusOr<ImageInfo> ProbeImage(std::string_view bytes, const DecodeOptions& options);
+
+// Full decode to 8-bit BGR, oriented upright. The scale of the result relative to the
+// oriented full-size image is returned in *scale when non-null (1, 1/2, 1/4 or 1/8).
+absl::StatusOr<cv::Mat> DecodeImage(std::string_view bytes, const DecodeOptions& options,
+                                    double* scale = nullptr);
+
+}  // namespace iss::features
+
+#endif  // ISS_FEATURES_IMAGE_DECODER_H_

@@ -1,0 +1,77 @@
+#include "features/model_config.h"
+
+#include <filesystem>
+
+#include <toml++/toml.h>
+
+#include "common/error.h"
+
+namespace iss::features {
+
+absl::StatusOr<ModelConfig> LoadModelConfig(const std::string& toml_path) {
+  toml::table t;
+  try {
+    t = toml::parse_file(toml_path);
+  } catch (const toml::parse_error& e) {
+    return Error("IS.0015", "(" + toml_path + ": " + std::string(e.description()) + ")");
+  }
+  auto bad = [&](const std::string& what) {
+    return Error("IS.0015", "(" + toml_path + ": " + what + ")");
+  };
+  ModelConfig c;
+  c.name = t["name"].value_or(std::string());
+  if (c.name.empty()) return bad("`name` is required");
+  c.display_name = t["display_name"].value_or(c.name);
+  std::string onnx = t["onnx"].value_or(std::string());
+  if (onnx.empty()) return bad("`onnx` is required");
+  std::filesystem::path p(onnx);
+  if (p.is_relative()) p = std::filesystem::path(toml_path).parent_path() / p;
+  c.onnx_path = p.string();
+  c.output = t["output"].value_or(std::string());
+  c.input_width = t["input_width"].value_or(224);
+  c.input_height = t["input_height"].value_or(224);
+  if (c.input_width < 16 || c.input_height < 16 || c.input_width > 2048 ||
+      c.input_height > 2048) {
+    return bad("input size out of range");
+  }
+  std::string color = t["color"].value_or(std::string("RGB"));
+  if (color != "RGB" && color != "BGR") return bad("`color` must be RGB or BGR");
+  c.rgb = color == "RGB";
+  c.scale = t["scale"].value_or(1.0 / 255);
+  for (const char* key : {"mean", "std"}) {
+    if (const toml::array* a = t[key].as_array()) {
+      if (a->size() != 3) return bad(std::string("`") + key + "` needs 3 numbers");
+      auto& dst = std::string(key) == "mean" ? c.mean : c.std;
+      for (size_t i = 0; i < 3; ++i) dst[i] = (*a)[i].value_or(0.0);
+    }
+  }
+  for (double s : c.std) {
+    if (s == 0) return bad("`std` must not be 0");
+  }
+  c.resize = t["resize"].value_or(std::string("stretch"));
+  if (c.resize != "stretch" && c.resize != "center_crop") return bad("unknown `resize`");
+  c.pooling = t["pooling"].value_or(std::string("avg"));
+  if (c.pooling != "avg" && c.pooling != "max" && c.pooling != "gem" && c.pooling != "rmac") {
+    return bad("unknown `pooling`");
+  }
+  c.signed_sqrt = false;
+  c.l2 = false;
+  if (const toml::array* a = t["postprocess"].as_array()) {
+    for (const auto& v : *a) {
+      std::string step = v.value_or(std::string());
+      if (step == "signed_sqrt") c.signed_sqrt = true;
+      else if (step == "l2") c.l2 = true;
+      else return bad("unknown postprocess step `" + step + "`");
+    }
+  }
+  if (const toml::array* a = t["query_rotations"].as_array()) {
+    for (const auto& v : *a) {
+      int deg = v.value_or(0);
+      if (deg != 90 && deg != 180 && deg != 270) return bad("query_rotations: 90/180/270");
+      c.query_rotations.push_back(deg);
+    }
+  }
+  return c;
+}
+
+}  // namespace iss::features

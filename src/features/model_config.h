@@ -1,0 +1,37 @@
+// How to run one embedding model: read from a small TOML file next to its ONNX file.
+// See models/common-search.toml for every key and docs/models.md for bring-your-own.
+#ifndef ISS_FEATURES_MODEL_CONFIG_H_
+#define ISS_FEATURES_MODEL_CONFIG_H_
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace iss::features {
+
+struct ModelConfig {
+  std::string name;          // API model name, e.g. "common-search"
+  std::string display_name;  // the API's `domain` field
+  std::string onnx_path;     // absolute path of the ONNX file
+  std::string output;        // output blob name; a [1, C, h, w] feature map or [1, C]
+  int input_width = 224;
+  int input_height = 224;
+  bool rgb = true;           // false: BGR
+  double scale = 1.0 / 255;  // pixel * scale
+  std::array<double, 3> mean = {0, 0, 0};  // per channel, in the network's order
+  std::array<double, 3> std = {1, 1, 1};
+  std::string resize = "stretch";  // stretch | center_crop
+  std::string pooling = "avg";     // avg | max | gem | rmac
+  bool signed_sqrt = true;
+  bool l2 = true;
+  std::vector<int> query_rotations;  // degrees clockwise: 90, 180, 270
+};
+
+// Parses `toml_path`; the ONNX path is resolved relative to the file's directory.
+absl::StatusOr<ModelConfig> LoadModelConfig(const std::string& toml_path);
+
+}  // namespace iss::features
+
+#endif  // ISS_FEATURES_MODEL_CONFIG_H_

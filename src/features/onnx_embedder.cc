@@ -1,0 +1,207 @@
+#include "features/onnx_embedder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include <opencv2/imgproc.hpp>
+
+#include "common/error.h"
+#include "common/status_macros.h"
+#include "features/image_decoder.h"
+
+namespace iss::features {
+namespace {
+
+// Smallest region a crop box may leave; below it a box says nothing about the image.
+constexpr int kMinBoxSide = 8;
+
+void Normalize(std::vector<float>& v, bool signed_sqrt, bool l2) {
+  if (signed_sqrt) {
+    for (float& x : v) x = std::copysign(std::sqrt(std::fabs(x)), x);
+  }
+  if (l2) {
+    double n = 0;
+    for (float x : v) n += double(x) * x;
+    n = std::sqrt(n);
+    if (n > 1e-12) {
+      for (float& x : v) x = float(x / n);
+    }
+  }
+}
+
+// Pools channel c over the rectangle [y0,y1) x [x0,x1) of a CHW float map.
+void PoolRegion(const float* map, int channels, int h, int w, int y0, int y1, int x0, int x1,
+                const std::string& how, std::vector<float>& out) {
+  const int area = (y1 - y0) * (x1 - x0);
+  for (int c = 0; c < channels; ++c) {
+    const float* m = map + size_t(c) * h * w;
+    double acc = how == "max" ? -1e30 : 0;
+    for (int y = y0; y < y1; ++y) {
+      for (int x = x0; x < x1; ++x) {
+        float v = m[y * w + x];
+        if (how == "max") acc = std::max(acc, double(v));
+        else if (how == "gem") acc += std::pow(std::max(v, 0.f), 3.0);
+        else acc += v;
+      }
+    }
+    if (how == "avg") acc /= area;
+    if (how == "gem") acc = std::cbrt(acc / area);
+    out[c] = float(acc);
+  }
+}
+
+}  // namespace
+
+OnnxEmbedder::OnnxEmbedder(ModelConfig config) : config_(std::move(config)) {}
+OnnxEmbedder::~OnnxEmbedder() = default;
+
+absl::StatusOr<std::unique_ptr<OnnxEmbedder>> OnnxEmbedder::Create(const ModelConfig& config,
+                                                                   int instances) {
+  if (!std::filesystem::exists(config.onnx_path)) {
+    return Error("IS.0015", "(" + config.onnx_path + ")");
+  }
+  std::unique_ptr<OnnxEmbedder> e(new OnnxEmbedder(config));
+  try {
+    for (int i = 0; i < std::max(1, instances); ++i) {
+      auto net = std::make_unique<cv::dnn::Net>(cv::dnn::readNetFromONNX(config.onnx_path));
+      net->setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+      net->setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+      e->free_.push_back(net.get());
+      e->nets_.push_back(std::move(net));
+    }
+  } catch (const cv::Exception& ex) {
+    return Error("IS.0015", "(" + config.onnx_path + ": " + ex.what() + ")");
+  }
+  // One forward pass on a grey image: validates the model and tells its dimension.
+  cv::Mat grey(config.input_height, config.input_width, CV_8UC3, cv::Scalar(128, 128, 128));
+  ASSIGN_OR_RETURN(cv::Mat out, e->Forward(e->Preprocess(grey)));
+  e->dim_ = int(e->Pool(out).size());
+  if (e->dim_ <= 0) return Error("IS.0015", "(model output is empty)");
+  return e;
+}
+
+absl::StatusOr<cv::Mat> OnnxEmbedder::Decode(std::string_view image_bytes,
+                                             const std::optional<Box>& box) const {
+  DecodeOptions opt;
+  // A crop needs full resolution; a whole image only needs about the input size.
+  opt.min_decoded_side = box ? 0 : std::max(config_.input_width, config_.input_height);
+  double scale = 1.0;
+  ASSIGN_OR_RETURN(cv::Mat img, DecodeImage(image_bytes, opt, &scale));
+  if (!box) return img;
+  cv::Rect r(box->x, box->y, box->width, box->height);
+  r &= cv::Rect(0, 0, img.cols, img.rows);
+  if (r.width < kMinBoxSide || r.height < kMinBoxSide) {
+    return Error("IS.0002", "(box lies outside the image or is smaller than 8x8 px)");
+  }
+  return img(r).clone();
+}
+
+cv::Mat OnnxEmbedder::Preprocess(const cv::Mat& bgr) const {
+  cv::Mat src = bgr;
+  if (config_.resize == "center_crop") {
+    double aspect = double(config_.input_width) / config_.input_height;
+    int w = bgr.cols, h = bgr.rows;
+    if (double(w) / h > aspect) w = int(h * aspect);
+    else h = int(w / aspect);
+    src = bgr(cv::Rect((bgr.cols - w) / 2, (bgr.rows - h) / 2, w, h));
+  }
+  cv::Mat resized;
+  const bool shrink = src.cols >= config_.input_width && src.rows >= config_.input_height;
+  cv::resize(src, resized, cv::Size(config_.input_width, config_.input_height), 0, 0,
+             shrink ? cv::INTER_AREA : cv::INTER_LINEAR);
+  const auto& m = config_.mean;
+  const auto& s = config_.std;
+  // blobFromImage: (pixel - mean) * scale, in the network's channel order.
+  cv::Mat blob = cv::dnn::blobFromImage(resized, config_.scale, cv::Size(),
+                                        cv::Scalar(m[0], m[1], m[2]) / config_.scale,
+                                        /*swapRB=*/config_.rgb, /*crop=*/false, CV_32F);
+  if (s[0] != 1 || s[1] != 1 || s[2] != 1) {
+    const int plane = config_.input_width * config_.input_height;
+    float* p = blob.ptr<float>();
+    for (int c = 0; c < 3; ++c) {
+      for (int i = 0; i < plane; ++i) p[c * plane + i] /= float(s[c]);
+    }
+  }
+  return blob;
+}
+
+absl::StatusOr<cv::Mat> OnnxEmbedder::Forward(const cv::Mat& blob) const {
+  cv::dnn::Net* net;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    free_cv_.wait(lock, [&] { return !free_.empty(); });
+    net = free_.back();
+    free_.pop_back();
+  }
+  cv::Mat out;
+  absl::Status status;
+  try {
+    net->setInput(blob);
+    out = config_.output.empty() ? net->forward() : net->forward(config_.output);
+    out = out.clone();  // the net reuses its output buffer
+  } catch (const cv::Exception& ex) {
+    status = Error("IS.0009", std::string("(model forward: ") + ex.what() + ")");
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    free_.push_back(net);
+  }
+  free_cv_.notify_one();
+  if (!status.ok()) return status;
+  return out;
+}
+
+std::vector<float> OnnxEmbedder::Pool(const cv::Mat& output) const {
+  const int channels = output.dims >= 2 ? output.size[1] : int(output.total());
+  const int h = output.dims == 4 ? output.size[2] : 1;
+  const int w = output.dims == 4 ? output.size[3] : 1;
+  const float* map = output.ptr<float>();
+  std::vector<float> v(channels, 0.f);
+  if (config_.pooling != "rmac") {
+    PoolRegion(map, channels, h, w, 0, h, 0, w, config_.pooling, v);
+  } else {
+    // R-MAC: max-pooled square regions at 3 scales, each L2-normalised, summed.
+    std::vector<float> region(channels);
+    for (int level = 1; level <= 3; ++level) {
+      int side = std::max(1, 2 * std::min(h, w) / (level + 1));
+      int steps_y = level, steps_x = level;
+      for (int iy = 0; iy < steps_y; ++iy) {
+        for (int ix = 0; ix < steps_x; ++ix) {
+          int y0 = steps_y == 1 ? (h - side) / 2 : iy * (h - side) / (steps_y - 1);
+          int x0 = steps_x == 1 ? (w - side) / 2 : ix * (w - side) / (steps_x - 1);
+          PoolRegion(map, channels, h, w, y0, y0 + side, x0, x0 + side, "max", region);
+          Normalize(region, false, true);
+          for (int c = 0; c < channels; ++c) v[c] += region[c];
+        }
+      }
+    }
+  }
+  Normalize(v, config_.signed_sqrt, config_.l2);
+  return v;
+}
+
+absl::StatusOr<std::vector<float>> OnnxEmbedder::EmbedPixels(const cv::Mat& bgr) const {
+  ASSIGN_OR_RETURN(cv::Mat out, Forward(Preprocess(bgr)));
+  return Pool(out);
+}
+
+absl::StatusOr<Embedding> OnnxEmbedder::Embed(std::string_view image_bytes,
+                                              const EmbedOptions& options) const {
+  ASSIGN_OR_RETURN(cv::Mat img, Decode(image_bytes, options.box));
+  Embedding e;
+  ASSIGN_OR_RETURN(e.vector, EmbedPixels(img));
+  if (options.purpose == Purpose::kQuery) {
+    for (int deg : config_.query_rotations) {
+      cv::Mat rotated;
+      cv::rotate(img, rotated,
+                 deg == 90 ? cv::ROTATE_90_CLOCKWISE
+                           : deg == 180 ? cv::ROTATE_180 : cv::ROTATE_90_COUNTERCLOCKWISE);
+      ASSIGN_OR_RETURN(std::vector<float> v, EmbedPixels(rotated));
+      e.variants.push_back(std::move(v));
+    }
+  }
+  return e;
+}
+
+}  // namespace iss::features
