@@ -1,7 +1,7 @@
 // A durable ordered key-value namespace inside the server's one RocksDB database.
 //
 //   ASSIGN_OR_RETURN(auto db, store::Database::Open(data_dir + "/db", options));
-//   store::Kv* auth = db->Namespace("auth");            // a RocksDB column family
+//   store::Kv* auth = db->Namespace("auth");            // keys prefixed "auth/"
 //   RETURN_IF_ERROR(auth->Put("user/alice", bytes));    // synced: on disk when OK
 //   ASSIGN_OR_RETURN(std::optional<std::string> v, auth->Get("user/alice"));
 //
@@ -34,6 +34,10 @@ class Kv {
   // Applies all puts (value set) and deletes (nullopt) atomically, synced.
   virtual absl::Status Write(
       const std::vector<std::pair<std::string, std::optional<std::string>>>& ops) = 0;
+  // Deletes every key in [begin, end), synced; space is reclaimed by a later compaction.
+  virtual absl::Status DeleteRange(std::string_view begin, std::string_view end) = 0;
+  // Asks the database to compact [begin, end) now, freeing the space of deleted keys.
+  virtual void CompactRange(std::string_view begin, std::string_view end) = 0;
   // Calls fn(key, value) for each key starting with prefix, in key order, until fn
   // returns false.
   virtual absl::Status Scan(
