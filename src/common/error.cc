@@ -69,6 +69,7 @@ constexpr ErrorInfo kErrors[] = {
     {"IS.3014", 400, C::kInvalidArgument, "The model name does not exist."},
     {"IS.3023", 400, C::kInvalidArgument, "The instance tag does not exist."},
     {"IS.3024", 400, C::kInvalidArgument, "Too many instance tags."},
+    {"IS.3026", 400, C::kInvalidArgument, "Failed to add the instance tag."},
     {"IS.3028", 400, C::kInternal, "Failed to create the instance."},
     {"IS.3032", 400, C::kFailedPrecondition, "The instance is being deleted."},
     {"IS.3035", 400, C::kInvalidArgument, "The instance scale does not exist."},
