@@ -1,7 +1,7 @@
 // A durable ordered key-value namespace inside the server's one RocksDB database.
 //
 //   ASSIGN_OR_RETURN(auto db, store::Database::Open(data_dir + "/db", options));
-//   store::Kv* auth = db->Namespace("auth");            // keys prefixed "auth/"
+//   store::Kv* auth = db->Namespace("auth");            // a RocksDB column family
 //   RETURN_IF_ERROR(auth->Put("user/alice", bytes));    // synced: on disk when OK
 //   ASSIGN_OR_RETURN(std::optional<std::string> v, auth->Get("user/alice"));
 //
@@ -37,6 +37,7 @@ class Kv {
   // Deletes every key in [begin, end), synced; space is reclaimed by a later compaction.
   virtual absl::Status DeleteRange(std::string_view begin, std::string_view end) = 0;
   // Asks the database to compact [begin, end) now, freeing the space of deleted keys.
+  // Best effort: blocks until done; failures only mean the space is freed later.
   virtual void CompactRange(std::string_view begin, std::string_view end) = 0;
   // Calls fn(key, value) for each key starting with prefix, in key order, until fn
   // returns false.
