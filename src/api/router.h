@@ -41,6 +41,9 @@ class Router {
   std::vector<Route> routes_;
 };
 
+// Percent-decodes `in` into *out; false on a malformed escape.
+bool PercentDecode(std::string_view in, std::string* out);
+
 }  // namespace iss::api
 
 #endif  // ISS_API_ROUTER_H_

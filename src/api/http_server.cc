@@ -1,0 +1,318 @@
+#include "api/http_server.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/error_response.h"
+#include "common/error.h"
+
+namespace iss::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+struct HttpServer::Impl {
+  // Declared before the io_context: sessions destroyed with it still count down here.
+  HttpServerOptions options;
+  const Router* router = nullptr;
+  std::atomic<int> connections{0};
+  std::atomic<bool> stopping{false};
+  bool shut_down = false;
+  uint16_t port = 0;
+
+  // Requests received and not yet answered (the drain waits for these).
+  std::mutex busy_mu;
+  std::condition_variable busy_cv;
+  int busy = 0;
+
+  asio::io_context ioc;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<asio::thread_pool> workers;
+  std::vector<std::thread> io_threads;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+
+  void Accept();
+  void BeginRequest() {
+    std::lock_guard<std::mutex> l(busy_mu);
+    ++busy;
+  }
+  void EndRequest() {
+    std::lock_guard<std::mutex> l(busy_mu);
+    if (--busy == 0) busy_cv.notify_all();
+  }
+  HttpResponse Dispatch(HttpRequest& req) const;
+};
+
+namespace {
+
+std::string NewRequestId() {
+  thread_local std::mt19937_64 rng(std::random_device{}() ^
+                                   uint64_t(std::hash<std::thread::id>{}(std::this_thread::get_id())));
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+// One TCP connection: read header -> (check size) -> read body -> worker -> write -> loop.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl* server)
+      : stream_(std::move(socket)), server_(server) {
+    server_->connections.fetch_add(1);
+  }
+  ~Session() { server_->connections.fetch_sub(1); }
+
+  void Start() { ReadHeader(/*first=*/true); }
+
+ private:
+  void ReadHeader(bool first) {
+    if (server_->stopping.load()) return Close();
+    parser_.emplace();
+    parser_->header_limit(16 * 1024);
+    parser_->body_limit(static_cast<uint64_t>(server_->options.max_body_bytes));
+    // The first request must arrive within the header timeout; a kept-alive connection
+    // may wait idle for the next one up to the idle timeout.
+    stream_.expires_after(std::chrono::milliseconds(
+        first ? server_->options.header_timeout_ms : server_->options.idle_timeout_ms));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              self->OnHeader(ec);
+                            });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    start_ = Clock::now();
+    if (ec == http::error::body_limit) return RejectTooLarge();
+    if (ec) return Close();
+    const auto& req = parser_->get();
+    if (auto len = parser_->content_length();
+        len && *len > uint64_t(server_->options.max_body_bytes)) {
+      return RejectTooLarge();
+    }
+    if (beast::iequals(req[http::field::expect], "100-continue")) {
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
+                                                                      req.version());
+      stream_.expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
+      http::async_write(stream_, *cont,
+                        [self = shared_from_this(), cont](beast::error_code ec, size_t) {
+                          if (ec) return self->Close();
+                          self->ReadBody();
+                        });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    stream_.expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnBody(ec);
+                     });
+  }
+
+  void OnBody(beast::error_code ec) {
+    if (ec == http::error::body_limit) return RejectTooLarge();
+    if (ec) return Close();
+    stream_.expires_never();
+    auto req = std::make_shared<HttpRequest>();
+    auto& msg = parser_->get();
+    req->method = std::string(msg.method_string());
+    req->target = std::string(msg.target());
+    size_t q = req->target.find('?');
+    req->path = req->target.substr(0, q);
+    if (q != std::string::npos) req->query = req->target.substr(q + 1);
+    for (const auto& field : msg) {
+      req->headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    req->body = std::move(msg.body());
+    beast::error_code ep_ec;
+    auto ep = stream_.socket().remote_endpoint(ep_ec);
+    if (!ep_ec) req->remote_addr = ep.address().to_string();
+    req->request_id = NewRequestId();
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+    server_->BeginRequest();
+    // Handlers may embed images: run them on the worker pool, then write from this
+    // connection's strand.
+    asio::post(*server_->workers, [self = shared_from_this(), req] {
+      HttpResponse resp = self->server_->Dispatch(*req);
+      asio::post(self->stream_.get_executor(), [self, req, resp = std::move(resp)]() mutable {
+        self->Write(*req, std::move(resp), /*close=*/false);
+      });
+    });
+  }
+
+  void RejectTooLarge() {
+    HttpRequest req;
+    if (parser_) {
+      req.method = std::string(parser_->get().method_string());
+      req.path = std::string(parser_->get().target());
+      version_ = parser_->get().version();
+    }
+    req.request_id = NewRequestId();
+    server_->BeginRequest();
+    Write(req, ErrorResponse("APIG.0201"), /*close=*/true);
+  }
+
+  void Write(const HttpRequest& req, HttpResponse resp, bool close) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(version_ ? version_ : 11);
+    res->result(static_cast<unsigned>(resp.status));
+    res->set(http::field::content_type, resp.content_type);
+    res->set("X-Request-Id", req.request_id);
+    for (auto& [k, v] : resp.headers) res->set(k, v);
+    res->body() = std::move(resp.body);
+    const bool keep = keep_alive_ && !close && !server_->stopping.load();
+    res->keep_alive(keep);
+    res->prepare_payload();
+    const size_t bytes = res->body().size();
+    const double ms =
+        std::chrono::duration<double, std::milli>(Clock::now() - start_).count();
+    spdlog::info("{} {} {} {}B {:.1f}ms rid={}", req.method, req.path, resp.status, bytes, ms,
+                 req.request_id);
+    stream_.expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, keep, close](beast::error_code ec,
+                                                                    size_t) {
+                        self->server_->EndRequest();
+                        if (ec) return self->Close();
+                        if (close) return self->DrainAndClose();
+                        if (!keep) return self->Close();
+                        self->ReadHeader(/*first=*/false);
+                      });
+  }
+
+  // After refusing a body: stop sending, read and discard what the client still sends for
+  // a short while (so it sees our answer instead of a reset), then close.
+  void DrainAndClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::chrono::seconds(2));
+    Discard();
+  }
+  void Discard() {
+    stream_.async_read_some(asio::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->Close();
+                              self->Discard();
+                            });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl* server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  bool keep_alive_ = false;
+  unsigned version_ = 11;
+  Clock::time_point start_ = Clock::now();
+  char discard_[16384];
+};
+
+}  // namespace
+
+HttpResponse HttpServer::Impl::Dispatch(HttpRequest& req) const {
+  Router::Match m = router->Find(req.method, req.path);
+  if (m.handler == nullptr) {
+    return ErrorResponse("APIG.0101", m.path_matched ? "(method not allowed on this path)" : "");
+  }
+  return (*m.handler)(req, m.params);
+}
+
+void HttpServer::Impl::Accept() {
+  acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec,
+                                                        tcp::socket socket) {
+    if (ec) {
+      if (stopping.load() || ec == asio::error::operation_aborted) return;
+      spdlog::warn("accept failed: {}", ec.message());
+    } else if (connections.load() >= options.max_connections) {
+      spdlog::warn("connection refused: {} connections open (max_connections)",
+                   connections.load());
+      beast::error_code ignored;
+      socket.close(ignored);
+    } else {
+      std::make_shared<Session>(std::move(socket), this)->Start();
+    }
+    if (!stopping.load()) Accept();
+  });
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() { Shutdown(); }
+
+uint16_t HttpServer::port() const { return impl_->port; }
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
+                                                              const Router* router) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->router = router;
+  beast::error_code ec;
+  auto address = asio::ip::make_address(options.host, ec);
+  if (ec) return Error("IS.0009", "(bad listen address `" + options.host + "`)");
+  tcp::endpoint endpoint(address, options.port);
+  impl->acceptor = std::make_unique<tcp::acceptor>(impl->ioc);
+  impl->acceptor->open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor->bind(endpoint, ec);
+  if (!ec) impl->acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error("IS.0009", "(cannot listen on " + options.host + ":" +
+                                std::to_string(options.port) + ": " + ec.message() + ")");
+  }
+  impl->port = impl->acceptor->local_endpoint(ec).port();
+  impl->workers = std::make_unique<asio::thread_pool>(std::max(1, options.worker_threads));
+  impl->work.emplace(impl->ioc.get_executor());
+  impl->Accept();
+  for (int i = 0; i < std::max(1, options.io_threads); ++i) {
+    impl->io_threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+void HttpServer::Shutdown() {
+  Impl& s = *impl_;
+  if (s.shut_down) return;
+  s.shut_down = true;
+  s.stopping.store(true);
+  asio::post(s.ioc, [&s] {
+    beast::error_code ec;
+    s.acceptor->close(ec);
+  });
+  {
+    std::unique_lock<std::mutex> l(s.busy_mu);
+    if (!s.busy_cv.wait_for(l, std::chrono::milliseconds(s.options.drain_timeout_ms),
+                            [&s] { return s.busy == 0; })) {
+      spdlog::warn("shutdown: {} requests still running after the drain timeout", s.busy);
+    }
+  }
+  s.work.reset();
+  s.ioc.stop();
+  for (auto& t : s.io_threads) t.join();
+  s.workers->join();
+}
+
+}  // namespace iss::api

@@ -1,0 +1,63 @@
+// The HTTP/1.1 server (Boost.Beast + Asio behind a pimpl: no Beast types leak out).
+//
+//   api::HttpServerOptions opts;  opts.port = 0;   // 0 = pick a free port
+//   ASSIGN_OR_RETURN(auto server, api::HttpServer::Start(opts, &router));
+//   std::cout << server->port();
+//   ...
+//   server->Shutdown();  // stop accepting, finish in-flight requests, close
+//
+// Behaviour: keep-alive; the body-size limit is enforced from Content-Length (and from
+// chunk sizes for chunked bodies) before the body is buffered (APIG.0201, 413); timeouts for
+// headers, body and idle keep-alive connections, and a cap on open connections, so slow
+// clients cannot exhaust the server; handlers run on a worker pool, never on the I/O
+// threads; unknown routes and known paths with another method answer APIG.0101 (404);
+// every response carries X-Request-Id and every request gets one access-log line.
+// Thread contract: Start() and Shutdown() from one controlling thread; the router must
+// outlive the server and is only read (Router::Find) while serving.
+#ifndef ISS_API_HTTP_SERVER_H_
+#define ISS_API_HTTP_SERVER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "api/router.h"
+
+namespace iss::api {
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";  // Default: loopback only
+  uint16_t port = 8080;            // Default: 8080; 0 picks a free port
+  int io_threads = 1;              // Default: 1 thread for sockets and parsing
+  int worker_threads = 2;          // Default: 2 threads running handlers (inference)
+  int64_t max_body_bytes = 32 << 20;  // Default: 32 MiB; larger bodies get APIG.0201 (413)
+  int header_timeout_ms = 10000;   // Default: 10 s to receive the request line + headers
+  int body_timeout_ms = 60000;     // Default: 60 s to receive the body
+  int idle_timeout_ms = 60000;     // Default: 60 s a keep-alive connection may sit idle
+  int max_connections = 1024;      // Default: 1024 open connections; more are closed at once
+  int drain_timeout_ms = 30000;    // Default: 30 s Shutdown() waits for in-flight requests
+};
+
+class HttpServer {
+ public:
+  // Binds, listens and starts the threads. IS.0009 when the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
+                                                           const Router* router);
+  ~HttpServer();  // calls Shutdown()
+
+  uint16_t port() const;  // the bound port (useful with port 0)
+  // Stops accepting, lets requests already received finish (up to drain_timeout_ms),
+  // closes every connection and joins the threads. Idempotent.
+  void Shutdown();
+
+  struct Impl;
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace iss::api
+
+#endif  // ISS_API_HTTP_SERVER_H_

@@ -1,0 +1,85 @@
+#include "api/router.h"
+
+#include <cctype>
+
+namespace iss::api {
+namespace {
+
+std::vector<std::string> Split(std::string_view path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  if (!path.empty() && path[0] == '/') i = 1;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.emplace_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+int Hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+bool PercentDecode(std::string_view in, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%') {
+      int h = i + 1 < in.size() ? Hex(in[i + 1]) : -1;
+      int l = i + 2 < in.size() ? Hex(in[i + 2]) : -1;
+      if (h < 0 || l < 0) return false;
+      out->push_back(char(h * 16 + l));
+      i += 2;
+    } else {
+      out->push_back(in[i]);
+    }
+  }
+  return true;
+}
+
+void Router::Add(std::string method, std::string pattern, Handler handler) {
+  routes_.push_back(Route{std::move(method), Split(pattern), std::move(handler)});
+}
+
+Router::Match Router::Find(std::string_view method, std::string_view raw_path) const {
+  Match best;
+  std::vector<std::string> segments;
+  for (const std::string& s : Split(raw_path)) {
+    std::string d;
+    if (!PercentDecode(s, &d)) return best;
+    segments.push_back(std::move(d));
+  }
+  int best_literals = -1;
+  for (const Route& r : routes_) {
+    if (r.segments.size() != segments.size()) continue;
+    RouteParams params;
+    int literals = 0;
+    bool ok = true;
+    for (size_t i = 0; i < segments.size() && ok; ++i) {
+      const std::string& p = r.segments[i];
+      if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+        if (segments[i].empty()) ok = false;
+        else params[p.substr(1, p.size() - 2)] = segments[i];
+      } else {
+        ok = p == segments[i];
+        ++literals;
+      }
+    }
+    if (!ok) continue;
+    best.path_matched = true;
+    if (r.method == method && literals > best_literals) {
+      best_literals = literals;
+      best.handler = &r.handler;
+      best.params = std::move(params);
+    }
+  }
+  return best;
+}
+
+}  // namespace iss::api
