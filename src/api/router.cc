@@ -55,14 +55,15 @@ Router::Match Router::Find(std::string_view method, std::string_view raw_path) c
     if (!PercentDecode(s, &d)) return best;
     segments.push_back(std::move(d));
   }
-  int best_literals = -1;
+  int64_t best_literals = -1;
   for (const Route& r : routes_) {
     if (r.segments.size() != segments.size()) continue;
     RouteParams params;
-    int literals = 0;
+    int64_t literals = 0;
     bool ok = true;
     for (size_t i = 0; i < segments.size() && ok; ++i) {
       const std::string& p = r.segments[i];
+      literals *= 2;  // an earlier literal segment outranks any later ones
       if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
         if (segments[i].empty()) ok = false;
         else params[p.substr(1, p.size() - 2)] = segments[i];
