@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/fetch-model.sh
+# The AK/SK signer tests use the cloud's own Node.js SDK core, pinned by package-lock.json.
+if [ -f tests/node/package-lock.json ]; then
+  (cd tests/node && npm ci --no-audit --no-fund --silent)
+fi
 BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build "$BUILD_DIR" -j"$(nproc)"
