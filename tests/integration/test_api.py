@@ -328,3 +328,15 @@ def test_sigterm_drains_in_flight_requests():
         raise
     finally:
         s.close()
+
+
+def test_help_and_bad_usage():
+    import subprocess
+    from harness import BIN
+    r = subprocess.run([BIN, "--help"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0
+    for word in ("--data-dir", "--listen", "--fetch-allowed-hosts", "ISS_FETCH_ALLOWED_HOSTS",
+                 "--auth-enabled", "--max-body-bytes", "--config"):
+        assert word in r.stdout, word
+    r = subprocess.run([BIN, "--listen", "nonsense"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "listen" in r.stderr

@@ -1,0 +1,91 @@
+#include "config/options.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+namespace iss::config {
+namespace {
+
+class OptionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("options_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    unsetenv("ISS_LISTEN");
+    unsetenv("ISS_FETCH_ALLOWED_HOSTS");
+    std::filesystem::remove_all(dir_);
+  }
+  std::string Write(const std::string& text) {
+    std::string path = (dir_ / "c.toml").string();
+    std::ofstream(path) << text;
+    return path;
+  }
+  absl::StatusOr<ServerOptions> Load(std::vector<std::string> args) {
+    std::vector<const char*> argv = {"imagesearchd"};
+    for (const auto& a : args) argv.push_back(a.c_str());
+    return LoadOptions(int(argv.size()), argv.data());
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(OptionsTest, DefaultsAndTheTwoOperatorFlags) {
+  auto o = Load({"--data-dir", "/tmp/x", "--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->data_dir, "/tmp/x");
+  EXPECT_EQ(o->ListenHost(), "127.0.0.1");
+  EXPECT_EQ(o->ListenPort(), 0);
+  EXPECT_EQ(o->max_body_bytes, 32 << 20);
+  EXPECT_TRUE(o->auth_enabled);
+  EXPECT_TRUE(o->fetch_allowed_hosts.empty());
+  EXPECT_EQ(o->model_dir, ISS_MODEL_DIR);
+}
+
+TEST_F(OptionsTest, TomlThenEnvThenFlags) {
+  std::string file = Write(
+      "[server]\nlisten = \"127.0.0.1:1000\"\n[fetch]\nallowed_hosts = [\"a.com\", \"b.com\"]\n"
+      "[http]\nworker_threads = 4\n[auth]\nenabled = false\n");
+  auto o = Load({"--config", file});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->listen, "127.0.0.1:1000");
+  EXPECT_EQ(o->fetch_allowed_hosts, (std::vector<std::string>{"a.com", "b.com"}));
+  EXPECT_EQ(o->worker_threads, 4);
+  EXPECT_FALSE(o->auth_enabled);
+  setenv("ISS_LISTEN", "127.0.0.1:2000", 1);
+  setenv("ISS_FETCH_ALLOWED_HOSTS", "c.com, d.com:81", 1);
+  o = Load({"--config", file});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->listen, "127.0.0.1:2000");
+  EXPECT_EQ(o->fetch_allowed_hosts, (std::vector<std::string>{"c.com", "d.com:81"}));
+  o = Load({"--config", file, "--listen", "127.0.0.1:3000"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->listen, "127.0.0.1:3000");
+}
+
+TEST_F(OptionsTest, RefusesBadInput) {
+  EXPECT_FALSE(Load({"--listen", "nohost"}).ok());
+  EXPECT_FALSE(Load({"--listen", "127.0.0.1:70000"}).ok());
+  EXPECT_FALSE(Load({"--worker-threads", "zero"}).ok());
+  EXPECT_FALSE(Load({"--auth-enabled", "maybe"}).ok());
+  EXPECT_FALSE(Load({"--no-such-flag"}).ok());
+  EXPECT_FALSE(Load({"--config", Write("[server]\nlisten_typo = \"x\"\n")}).ok());
+  EXPECT_FALSE(Load({"--config", Write("[http]\nio_threads = \"two\"\n")}).ok());
+  EXPECT_FALSE(Load({"--config", Write("not toml [")}).ok());
+  EXPECT_FALSE(Load({"--config", (dir_ / "missing.toml").string()}).ok());
+}
+
+TEST_F(OptionsTest, ExampleFileLoads) {
+  auto o = Load({"--config", std::string(ISS_SOURCE_DIR) + "/config/imagesearchd.example.toml"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->listen, "127.0.0.1:8080");
+  EXPECT_EQ(o->max_body_bytes, 32 << 20);
+}
+
+}  // namespace
+}  // namespace iss::config
