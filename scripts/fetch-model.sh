@@ -8,7 +8,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MODEL_DIR=${1:-$ROOT/models}
-CACHE=$ROOT/third_party/cache
+CACHE=${ISS_MODEL_CACHE:-$ROOT/third_party/cache}  # override: tests use a scratch cache
 PKG=nsfwjs
 VERSION=4.3.0
 INTEGRITY='sha512-WTKDte0vp1X97N1h34P79G/hG+sVT3+TnDz9di1WseIJR93v11E4viNX7Vg9WsO6HYoR772Nzq2iM8jo3XBZ+g=='

@@ -5,7 +5,13 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include <atomic>
+#include <cmath>
+#include <thread>
+
 #include "features/embedder.h"
+#include "features/model_config.h"
+#include "features/onnx_embedder.h"
 
 namespace iss::features {
 namespace {
@@ -85,6 +91,61 @@ TEST_F(EmbedderTest, BrokenFilesGiveTheirErrors) {
   EXPECT_EQ(ApiCode(model().Embed(Read(bad + "unsupported.gif"), {}).status()), "IS.2001");
   EXPECT_EQ(ApiCode(model().Embed(Read(bad + "size_99x99.jpg"), {}).status()), "IS.2107");
   EXPECT_EQ(ApiCode(model().Embed(Read(bad + "bomb_60000x60000.png"), {}).status()), "IS.2106");
+}
+
+}  // namespace
+}  // namespace iss::features
+
+namespace iss::features {
+namespace {
+
+TEST(OnnxEmbedderGoldenTest, CppPipelineMatchesTheConverterGolden) {
+  // tools/model/verify.py computed this embedding (global average pool, signed sqrt, L2)
+  // with NumPy and OpenCV's Python binding at set-up; the C++ path must agree.
+  auto config = LoadModelConfig(std::string(ISS_MODEL_DIR) + "/common-search.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  config->pooling = "avg";
+  auto e = OnnxEmbedder::Create(*config, 1);
+  ASSERT_TRUE(e.ok()) << e.status();
+  auto got = (*e)->Embed(Read(std::string(ISS_TEST_DATA) + "/golden.jpg"), {});
+  ASSERT_TRUE(got.ok()) << got.status();
+  std::string golden = Read(std::string(ISS_SOURCE_DIR) + "/tools/model/golden-common-search.json");
+  size_t start = golden.find('[');
+  ASSERT_NE(start, std::string::npos);
+  std::vector<float> want;
+  for (size_t i = start + 1; i < golden.size() && golden[i] != ']';) {
+    size_t end = golden.find_first_of(",]", i);
+    want.push_back(std::stof(golden.substr(i, end - i)));
+    i = golden[end] == ',' ? end + 1 : end;
+  }
+  ASSERT_EQ(want.size(), got->vector.size());
+  float max_diff = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    max_diff = std::max(max_diff, std::fabs(want[i] - got->vector[i]));
+  }
+  EXPECT_LT(max_diff, 1e-4);
+}
+
+TEST(OnnxEmbedderThreadsTest, ConcurrentCallersGetIdenticalVectors) {
+  auto config = LoadModelConfig(std::string(ISS_MODEL_DIR) + "/common-search.toml");
+  ASSERT_TRUE(config.ok());
+  auto e = OnnxEmbedder::Create(*config, 2);
+  ASSERT_TRUE(e.ok());
+  const std::string img = Read(std::string(ISS_TEST_DATA) + "/golden.jpg");
+  auto reference = (*e)->Embed(img, {});
+  ASSERT_TRUE(reference.ok());
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) {
+        auto v = (*e)->Embed(img, {});
+        if (!v.ok() || v->vector != reference->vector) ++mismatches;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 }  // namespace
