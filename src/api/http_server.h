@@ -29,7 +29,7 @@ namespace iss::api {
 struct HttpServerOptions {
   std::string host = "127.0.0.1";  // Default: loopback only
   uint16_t port = 8080;            // Default: 8080; 0 picks a free port
-  int io_threads = 1;              // Default: 1 thread for sockets and parsing
+  int io_threads = 2;              // Default: 2 threads for sockets and parsing
   int worker_threads = 2;          // Default: 2 threads running handlers (inference)
   int64_t max_body_bytes = 32 << 20;  // Default: 32 MiB; larger bodies get APIG.0201 (413)
   int header_timeout_ms = 10000;   // Default: 10 s to receive the request line + headers

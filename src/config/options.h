@@ -31,7 +31,7 @@ struct ServerOptions {
   std::string model_dir = ISS_MODEL_DIR;  // Default: the build's ISS_MODEL_DIR
   std::string log_level = "info";         // Default: info (trace|debug|info|warn|error|off)
   // --- http ---
-  int io_threads = 1;                      // Default: 1 socket/parsing thread
+  int io_threads = 2;                      // Default: 2 socket/parsing threads
   int worker_threads = 2;                  // Default: 2 handler (inference) threads
   int inference_threads = 2;               // Default: 2 threads inside one model forward pass
   int64_t max_body_bytes = 32LL << 20;     // Default: 32 MiB (APIG.0201 above)
