@@ -307,6 +307,7 @@ void HttpServer::Shutdown() {
     if (!s.busy_cv.wait_for(l, std::chrono::milliseconds(s.options.drain_timeout_ms),
                             [&s] { return s.busy == 0; })) {
       spdlog::warn("shutdown: {} requests still running after the drain timeout", s.busy);
+      s.workers->stop();  // drop queued handlers; running ones finish below
     }
   }
   s.work.reset();
