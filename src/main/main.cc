@@ -78,14 +78,14 @@ int Serve(const iss::config::ServerOptions& opts) {
   iss::api::Router router;
   const iss::auth::Authenticator* authenticator = nullptr;
 #ifdef ISS_HAVE_AUTH
-  std::unique_ptr<iss::auth::Authenticator> auth_impl;
+  std::unique_ptr<iss::auth::AuthService> auth_impl;
   if (opts.auth_enabled) {
-    auto made = iss::auth::MakeAuthenticator(db->get());
+    auto made = iss::auth::MakeAuthenticator(db->get(), opts.data_dir);
     if (!made.ok()) return Fail("starting authentication", made.status());
     auth_impl = std::move(*made);
     authenticator = auth_impl.get();
+    iss::api::RegisterIamRoutes(&router, auth_impl.get());
   }
-  iss::api::RegisterIamRoutes(&router, db->get());
 #else
   if (opts.auth_enabled) {
     spdlog::warn("auth.enabled is true but this build has no auth module (src/auth)");

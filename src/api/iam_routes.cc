@@ -1,0 +1,125 @@
+#include "api/iam_routes.h"
+
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+#include "api/error_response.h"
+#include "auth/auth_service.h"
+#include "common/error.h"
+
+namespace iss::api {
+namespace {
+
+using json = nlohmann::json;
+
+std::string Iso8601(int64_t epoch_s) {
+  std::time_t t = epoch_s;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000000Z", &tm);
+  return buf;
+}
+
+const json* Path(const json& j, std::initializer_list<const char*> keys) {
+  const json* cur = &j;
+  for (const char* k : keys) {
+    if (!cur->is_object()) return nullptr;
+    auto it = cur->find(k);
+    if (it == cur->end()) return nullptr;
+    cur = &*it;
+  }
+  return cur;
+}
+
+std::string Str(const json& j, std::initializer_list<const char*> keys) {
+  const json* v = Path(j, keys);
+  return v && v->is_string() ? v->get<std::string>() : "";
+}
+
+json ProjectJson(const auth::Project& p) {
+  return {{"id", p.id},           {"name", p.name},         {"domain_id", p.domain_id},
+          {"parent_id", p.domain_id}, {"is_domain", false}, {"enabled", true},
+          {"description", ""},
+          {"links", {{"self", "/v3/projects/" + p.id}, {"next", nullptr}, {"previous", nullptr}}}};
+}
+
+HttpResponse IssueToken(auth::AuthService* auth, const HttpRequest& r) {
+  json j = json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return ErrorResponse("IS.0008", "(auth body)");
+  const json* methods = Path(j, {"auth", "identity", "methods"});
+  bool password_method = false;
+  if (methods && methods->is_array()) {
+    for (const auto& m : *methods) password_method |= m == "password";
+  }
+  if (!password_method) {
+    return ErrorResponse("IS.0003", "(auth.identity.methods must contain \"password\")");
+  }
+  auth::TokenRequest q;
+  q.user_name = Str(j, {"auth", "identity", "password", "user", "name"});
+  q.password = Str(j, {"auth", "identity", "password", "user", "password"});
+  q.domain_name = Str(j, {"auth", "identity", "password", "user", "domain", "name"});
+  q.domain_id = Str(j, {"auth", "identity", "password", "user", "domain", "id"});
+  q.project_name = Str(j, {"auth", "scope", "project", "name"});
+  q.project_id = Str(j, {"auth", "scope", "project", "id"});
+  if (q.user_name.empty() || q.password.empty() ||
+      (q.domain_name.empty() && q.domain_id.empty())) {
+    return ErrorResponse("IS.0003", "(user name, password and domain are required)");
+  }
+  if (q.project_name.empty() && q.project_id.empty()) {
+    return ErrorResponse("IS.0003", "(a project scope by name or id is required)");
+  }
+  absl::StatusOr<auth::TokenGrant> g = auth->IssueToken(q);
+  if (!g.ok()) return ErrorResponse(g.status());
+  json domain = {{"id", g->domain_id}, {"name", g->domain_name}};
+  json token = {
+      {"expires_at", Iso8601(g->expires_at)},
+      {"issued_at", Iso8601(g->issued_at)},
+      {"methods", {"password"}},
+      {"user", {{"id", g->user_id}, {"name", g->user_name}, {"domain", domain},
+                {"password_expires_at", ""}}},
+      {"project", {{"id", g->project.id}, {"name", g->project.name}, {"domain", domain}}},
+      {"catalog", json::array()},
+      {"roles", json::array({{{"id", "0"}, {"name", "te_admin"}}})}};
+  HttpResponse resp;
+  resp.status = 201;
+  resp.headers.emplace_back("X-Subject-Token", g->token);
+  resp.body = json{{"token", token}}.dump();
+  return resp;
+}
+
+HttpResponse ListProjects(auth::AuthService* auth, const HttpRequest& r) {
+  const std::string* token = r.Header("X-Auth-Token");
+  std::string name;
+  for (size_t i = 0; i < r.query.size();) {
+    size_t amp = r.query.find('&', i);
+    std::string item = r.query.substr(i, amp == std::string::npos ? std::string::npos : amp - i);
+    if (item.rfind("name=", 0) == 0) PercentDecode(item.substr(5), &name);
+    if (amp == std::string::npos) break;
+    i = amp + 1;
+  }
+  absl::StatusOr<std::vector<auth::Project>> list =
+      auth->ListProjects(token ? *token : std::string(), name);
+  if (!list.ok()) return ErrorResponse(list.status());
+  json arr = json::array();
+  for (const auto& p : *list) arr.push_back(ProjectJson(p));
+  HttpResponse resp;
+  resp.body = json{{"projects", arr},
+                   {"links", {{"self", "/v3/projects"}, {"next", nullptr}, {"previous", nullptr}}}}
+                  .dump();
+  return resp;
+}
+
+}  // namespace
+
+void RegisterIamRoutes(Router* router, auth::AuthService* auth) {
+  router->Add("POST", "/v3/auth/tokens",
+              [auth](const HttpRequest& r, const RouteParams&) { return IssueToken(auth, r); });
+  router->Add("GET", "/v3/projects",
+              [auth](const HttpRequest& r, const RouteParams&) { return ListProjects(auth, r); });
+  router->Add("GET", "/v3/auth/projects",
+              [auth](const HttpRequest& r, const RouteParams&) { return ListProjects(auth, r); });
+}
+
+}  // namespace iss::api

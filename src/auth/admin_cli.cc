@@ -1,0 +1,138 @@
+#include "auth/admin_cli.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "auth/auth_service.h"
+#include "common/error.h"
+#include "common/status_macros.h"
+#include "store/kv.h"
+
+namespace iss::auth {
+namespace {
+
+using json = nlohmann::json;
+
+json IdentityJson(const BootstrapIdentity& id) {
+  return {{"domain", id.domain},         {"user", id.user},
+          {"password", id.password},     {"project_id", id.project_id},
+          {"project_name", id.project_name}, {"ak", id.ak}, {"sk", id.sk}};
+}
+
+int Fail(const absl::Status& s) {
+  std::fprintf(stderr, "imagesearchd admin: %s\n", std::string(s.message()).c_str());
+  return 1;
+}
+
+}  // namespace
+
+absl::Status WriteBootstrapFile(AuthService& auth, const std::string& data_dir) {
+  ASSIGN_OR_RETURN(BootstrapIdentity id, auth.Bootstrap());
+  const std::string path = data_dir + "/bootstrap.json", tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return Error("IS.0009", "(cannot write " + tmp + ")");
+  std::string text = IdentityJson(id).dump() + "\n";
+  bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Error("IS.0009", "(cannot write " + path + ")");
+  }
+  return absl::OkStatus();
+}
+
+int RunAdminCommand(int argc, char** argv) {
+  CLI::App app("imagesearchd admin: manage identities (domains, users, projects, keys)");
+  app.require_subcommand(1);
+  std::string data_dir = "./data", domain = "admin", user, password, project;
+  app.add_option("--data-dir", data_dir, "Data directory")->envname("ISS_DATA_DIR");
+  auto* boot = app.add_subcommand("bootstrap", "Initialise (if new); print the admin identity");
+  auto* user_add = app.add_subcommand("user-add", "Create a user");
+  auto* passwd = app.add_subcommand("passwd", "Set a user's password (ends their tokens)");
+  auto* user_del = app.add_subcommand("user-del", "Delete a user and their keys");
+  auto* project_add = app.add_subcommand("project-add", "Create a project; prints its id");
+  auto* grant = app.add_subcommand("grant", "Let a user use a project");
+  auto* key_add = app.add_subcommand("key-add", "Create an AK/SK pair for a user");
+  auto* key_list = app.add_subcommand("key-list", "List a user's access keys");
+  auto* key_del = app.add_subcommand("key-del", "Delete an access key");
+  std::string ak;
+  for (auto* c : {user_add, passwd, user_del, grant, key_add, key_list}) {
+    c->add_option("--domain", domain, "Domain (account) name; default admin");
+    c->add_option("--user", user, "User name")->required();
+  }
+  for (auto* c : {user_add, passwd}) {
+    c->add_option("--password", password, "Password (>= 8 characters)")->required();
+  }
+  project_add->add_option("--domain", domain, "Domain (account) name; default admin");
+  project_add->add_option("--name", project, "Project name")->required();
+  grant->add_option("--project", project, "Project name")->required();
+  key_del->add_option("--ak", ak, "Access key id")->required();
+  for (auto* c : {boot, user_add, passwd, user_del, project_add, grant, key_add, key_list, key_del}) {
+    c->add_option("--data-dir", data_dir, "Data directory");
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  auto db = store::Database::Open(data_dir + "/db", {});
+  if (!db.ok()) {
+    // The server holds the database: `bootstrap` can still answer from its file.
+    std::ifstream in(data_dir + "/bootstrap.json");
+    if (*boot && in) {
+      std::cout << in.rdbuf();
+      return 0;
+    }
+    std::fprintf(stderr,
+                 "imagesearchd admin: cannot open %s/db (is imagesearchd running on it? stop "
+                 "it first): %s\n",
+                 data_dir.c_str(), std::string(db.status().message()).c_str());
+    return 1;
+  }
+  auto auth = OpenAuth(AuthOptions{}, db->get(), data_dir);
+  if (!auth.ok()) return Fail(auth.status());
+  AuthService& a = **auth;
+  if (*boot) {
+    if (absl::Status s = WriteBootstrapFile(a, data_dir); !s.ok()) return Fail(s);
+    auto id = a.Bootstrap();
+    if (!id.ok()) return Fail(id.status());
+    std::cout << IdentityJson(*id).dump() << "\n";
+  } else if (*user_add) {
+    auto id = a.CreateUser(domain, user, password);
+    if (!id.ok()) return Fail(id.status());
+    std::cout << json{{"user_id", *id}}.dump() << "\n";
+  } else if (*passwd) {
+    if (auto s = a.SetPassword(domain, user, password); !s.ok()) return Fail(s);
+  } else if (*user_del) {
+    if (auto s = a.DeleteUser(domain, user); !s.ok()) return Fail(s);
+  } else if (*project_add) {
+    auto id = a.CreateProject(domain, project);
+    if (!id.ok()) return Fail(id.status());
+    std::cout << json{{"project_id", *id}, {"project_name", project}}.dump() << "\n";
+  } else if (*grant) {
+    if (auto s = a.Grant(domain, user, project); !s.ok()) return Fail(s);
+  } else if (*key_add) {
+    auto k = a.CreateKey(domain, user);
+    if (!k.ok()) return Fail(k.status());
+    std::cout << json{{"ak", k->ak}, {"sk", k->sk}}.dump() << "\n";
+  } else if (*key_list) {
+    auto keys = a.ListKeys(domain, user);
+    if (!keys.ok()) return Fail(keys.status());
+    std::cout << json(*keys).dump() << "\n";
+  } else if (*key_del) {
+    if (auto s = a.DeleteKey(ak); !s.ok()) return Fail(s);
+  }
+  return 0;
+}
+
+}  // namespace iss::auth

@@ -1,0 +1,22 @@
+#include "auth/factory.h"
+
+#include <spdlog/spdlog.h>
+
+#include "auth/admin_cli.h"
+#include "common/status_macros.h"
+
+namespace iss::auth {
+
+absl::StatusOr<std::unique_ptr<AuthService>> MakeAuthenticator(store::Database* db,
+                                                               const std::string& data_dir,
+                                                               const AuthOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<AuthService> auth, OpenAuth(options, db, data_dir));
+  RETURN_IF_ERROR(WriteBootstrapFile(*auth, data_dir));
+  spdlog::info("authentication on: the admin identity (user, password, project, AK/SK) is in "
+               "{}/bootstrap.json (mode 0600); print it with `imagesearchd admin bootstrap "
+               "--data-dir {}`",
+               data_dir, data_dir);
+  return auth;
+}
+
+}  // namespace iss::auth
