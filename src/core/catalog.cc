@@ -10,7 +10,7 @@
 namespace iss::core {
 namespace {
 
-constexpr char kImageVersion = 1;
+constexpr char kImageVersion = 2;  // 2: 64-bit ids
 
 template <typename T>
 void Put(std::string& out, T v) {
@@ -90,7 +90,7 @@ std::string EncodeImage(const ImageRecord& r) {
   std::string out;
   out.reserve(64 + r.vector.size() * sizeof(float));
   out.push_back(kImageVersion);
-  Put<uint32_t>(out, r.id);
+  Put<uint64_t>(out, r.id);
   Put<int64_t>(out, r.created_ms);
   Put<int64_t>(out, r.updated_ms);
   PutString(out, r.model);

@@ -26,7 +26,7 @@ struct InstanceRecord {
 
 struct ImageRecord {
   std::string path;
-  uint32_t id = 0;
+  uint64_t id = 0;  // internal id, unique within the instance, never reused
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
   std::string model;

@@ -12,10 +12,10 @@
 #include <map>
 #include <mutex>
 #include <shared_mutex>
-#include <thread>
 #include <unordered_map>
 
-#include <roaring/roaring.hh>
+#include <roaring/roaring64map.hh>
+#include "absl/strings/numbers.h"
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
@@ -38,20 +38,21 @@ int64_t NowMs() {
 struct ImageMeta {
   std::string path;
   Tags tags;
+  int64_t created_ms = 0;
 };
 
 struct Gallery {
   std::shared_mutex mu;
   InstanceRecord record;
   const features::Embedder* embedder = nullptr;
-  std::unordered_map<std::string, uint32_t> id_of;  // path -> id
-  std::unordered_map<uint32_t, ImageMeta> meta;     // id -> path, tags
-  std::map<std::string, std::map<std::string, Roaring>> tag_bits;  // key -> value -> ids
+  std::unordered_map<std::string, uint64_t> id_of;  // path -> id
+  std::unordered_map<uint64_t, ImageMeta> meta;     // id -> path, tags
+  std::map<std::string, std::map<std::string, Roaring64Map>> tag_bits;  // key -> value -> ids
   std::unique_ptr<index::VectorIndex> index;
-  uint32_t next_id = 1;
+  uint64_t next_id = 1;
   bool deleted = false;
 
-  void IndexTags(uint32_t id, const Tags& tags, bool add) {
+  void IndexTags(uint64_t id, const Tags& tags, bool add) {
     for (const auto& [k, v] : tags) {
       if (add) {
         tag_bits[k][v].add(id);
@@ -67,14 +68,14 @@ struct Gallery {
   }
 
   // Ids whose tags match every given key=value.
-  Roaring Filter(const Tags& tags) const {
-    Roaring result;
+  Roaring64Map Filter(const Tags& tags) const {
+    Roaring64Map result;
     bool first = true;
     for (const auto& [k, v] : tags) {
       auto it = tag_bits.find(k);
-      if (it == tag_bits.end()) return Roaring();
+      if (it == tag_bits.end()) return Roaring64Map();
       auto vit = it->second.find(v);
-      if (vit == it->second.end()) return Roaring();
+      if (vit == it->second.end()) return Roaring64Map();
       if (first) {
         result = vit->second;
         first = false;
@@ -117,7 +118,10 @@ class ServiceImpl : public Service {
     }));
     RETURN_IF_ERROR(decode_error);
     ASSIGN_OR_RETURN(std::optional<std::string> seq, kv_->Get("seq/instance"));
-    next_uid_ = seq ? std::stoull(*seq) : 1;
+    next_uid_ = 1;
+    if (seq && !absl::SimpleAtoi(*seq, &next_uid_)) {
+      return Error("IS.0009", "(corrupt instance sequence `" + *seq + "`)");
+    }
     size_t images = 0;
     for (auto& rec : records) {
       auto g = std::make_shared<Gallery>();
@@ -137,7 +141,13 @@ class ServiceImpl : public Service {
           err = img.status();
           return false;
         }
-        Attach(*g, *img);
+        if (g->embedder != nullptr) {
+          absl::Status attached = Attach(*g, *img);
+          if (!attached.ok()) {
+            spdlog::error("instance {}/{}: skipping image: {}", rec.instance.project_id,
+                          rec.instance.name, attached.ToString());
+          }
+        }
         return true;
       }));
       RETURN_IF_ERROR(err);
@@ -214,21 +224,25 @@ class ServiceImpl : public Service {
 
   absl::Status DeleteInstance(const std::string& project_id, const std::string& name) override {
     GalleryPtr g;
+    std::string begin, end;
     {
       std::unique_lock lock(mu_);
       auto it = galleries_.find(Key(project_id, name));
       if (it == galleries_.end()) return Error("IS.4004", "(instance `" + name + "`)");
       g = it->second;
       std::unique_lock glock(g->mu);
-      std::string begin = ImagePrefix(g->record.uid), end = ImagePrefix(g->record.uid + 1);
-      // The instance key first: once it is gone the images are unreachable, and the range
-      // delete that follows in the same batch-free sequence only reclaims space.
-      RETURN_IF_ERROR(kv_->Delete(InstanceKey(project_id, name)));
+      begin = ImagePrefix(g->record.uid);
+      end = ImagePrefix(g->record.uid + 1);
+      // Images first, then the instance record: a crash in between leaves an empty
+      // instance the client can delete again, never unreachable image records. Uids are
+      // never reused, so nothing can be written into the range afterwards.
       RETURN_IF_ERROR(kv_->DeleteRange(begin, end));
+      RETURN_IF_ERROR(kv_->Delete(InstanceKey(project_id, name)));
       g->deleted = true;
       galleries_.erase(it);
-      std::thread([kv = kv_, begin, end] { kv->CompactRange(begin, end); }).detach();
     }
+    // Outside the locks: reclaim the disk space now (blocks this caller only).
+    kv_->CompactRange(begin, end);
     return absl::OkStatus();
   }
 
@@ -267,7 +281,7 @@ class ServiceImpl : public Service {
     auto existing = g->id_of.find(request.path);
     if (existing != g->id_of.end()) {
       rec.id = existing->second;
-      rec.created_ms = rec.updated_ms;
+      rec.created_ms = g->meta[rec.id].created_ms;
     } else {
       if (int64_t(g->meta.size()) >= std::min(g->record.instance.level,
                                               options_.max_images_per_instance)) {
@@ -276,10 +290,12 @@ class ServiceImpl : public Service {
       rec.id = g->next_id;
       rec.created_ms = rec.updated_ms;
     }
+    if (int(rec.vector.size()) != g->index->dim()) {
+      return Error("IS.2100", "(the model returned a vector of the wrong size)");
+    }
     RETURN_IF_ERROR(kv_->Put(ImageKey(g->record.uid, rec.path), EncodeImage(rec)));
     if (existing != g->id_of.end()) Detach(*g, rec.id);
-    Attach(*g, rec);
-    return absl::OkStatus();
+    return Attach(*g, rec);
   }
 
   absl::StatusOr<bool> CheckImage(const std::string& project_id, const std::string& instance,
@@ -367,22 +383,22 @@ class ServiceImpl : public Service {
 
     std::shared_lock lock(g->mu);
     if (g->deleted) return Error("IS.2019", "(instance `" + instance + "` was deleted)");
-    std::optional<Roaring> filter;
+    std::optional<Roaring64Map> filter;
     if (!req.tags.empty()) filter = g->Filter(req.tags);
     SearchResult result;
     const size_t want = size_t(req.offset) + size_t(req.limit);
-    std::vector<std::pair<uint32_t, float>> ranked;
+    std::vector<std::pair<uint64_t, float>> ranked;
     if (queries.empty()) {
       // Tags alone: every matching image, ordered by path, sim 1.0.
       std::vector<const ImageMeta*> matches;
-      for (uint32_t id : *filter) matches.push_back(&g->meta.at(id));
+      for (uint64_t id : *filter) matches.push_back(&g->meta.at(id));
       std::sort(matches.begin(), matches.end(),
                 [](const ImageMeta* a, const ImageMeta* b) { return a->path < b->path; });
       for (size_t i = req.offset; i < matches.size() && i < want; ++i) {
         result.hits.push_back({matches[i]->path, 1.0, matches[i]->tags});
       }
     } else {
-      std::unordered_map<uint32_t, float> best;
+      std::unordered_map<uint64_t, float> best;
       for (const auto& q : queries) {
         ASSIGN_OR_RETURN(std::vector<index::Hit> hits,
                          g->index->Search(q, want, filter ? &*filter : nullptr));
@@ -434,15 +450,22 @@ class ServiceImpl : public Service {
   }
 
   // REQUIRES: g.mu held exclusively (or during Load).
-  static void Attach(Gallery& g, const ImageRecord& rec) {
+  // Vectors of another model or dimension never enter the index (a gallery never mixes
+  // models); such a record is refused here and reported by the caller.
+  static absl::Status Attach(Gallery& g, const ImageRecord& rec) {
+    if (rec.model != g.record.instance.model) {
+      return Error("IS.0009", "(image `" + rec.path + "` has vectors of model `" + rec.model +
+                                  "`, the instance uses `" + g.record.instance.model + "`)");
+    }
+    RETURN_IF_ERROR(g.index->Add(rec.id, rec.vector));
     g.id_of[rec.path] = rec.id;
-    g.meta[rec.id] = ImageMeta{rec.path, rec.tags};
+    g.meta[rec.id] = ImageMeta{rec.path, rec.tags, rec.created_ms};
     g.IndexTags(rec.id, rec.tags, true);
-    if (int(rec.vector.size()) == g.index->dim()) g.index->Add(rec.id, rec.vector);
     g.next_id = std::max(g.next_id, rec.id + 1);
+    return absl::OkStatus();
   }
 
-  static void Detach(Gallery& g, uint32_t id) {
+  static void Detach(Gallery& g, uint64_t id) {
     auto it = g.meta.find(id);
     if (it == g.meta.end()) return;
     g.IndexTags(id, it->second.tags, false);

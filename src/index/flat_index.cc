@@ -1,13 +1,20 @@
-// FlatIndex: vectors in one contiguous row-major matrix; slots are compacted on removal
-// (the last row moves into the hole) so a scan never touches dead rows.
+// FlatIndex: vectors in one contiguous row-major matrix; a removal moves the last row into
+// the hole, so a scan never touches dead rows and Remove() is O(dim).
+// Search without a filter, or with a large one, is one Faiss knn_inner_product pass over
+// the matrix (the filter as an IDSelector over row numbers); a small filter (below
+// kDirectScanFraction of the rows) is scored row by row from the bitmap instead, so a
+// selective tag filter costs O(matches), not O(gallery).
 #include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/utils/distances.h>
-#include <roaring/roaring.hh>
+#include <roaring/roaring64map.hh>
 
 #include "common/error.h"
 #include "index/vector_index.h"
@@ -15,88 +22,145 @@
 namespace iss::index {
 namespace {
 
-// Faiss sees slot numbers; membership is decided by the slot's image id.
-class SlotSelector : public faiss::IDSelector {
+constexpr double kDirectScanFraction = 0.05;
+
+// Faiss sees row numbers; membership is decided by the row's image id.
+class RowSelector : public faiss::IDSelector {
  public:
-  SlotSelector(const std::vector<uint32_t>& ids, const ::Roaring& allowed)
+  RowSelector(const std::vector<uint64_t>& ids, const ::Roaring64Map& allowed)
       : ids_(ids), allowed_(allowed) {}
-  bool is_member(idx_t slot) const override { return allowed_.contains(ids_[slot]); }
+  bool is_member(idx_t row) const override {
+    return allowed_.contains(static_cast<uint64_t>(ids_[row]));
+  }
 
  private:
-  const std::vector<uint32_t>& ids_;
-  const ::Roaring& allowed_;
+  const std::vector<uint64_t>& ids_;
+  const ::Roaring64Map& allowed_;
 };
+
+bool Better(const Hit& a, const Hit& b) {
+  return a.score != b.score ? a.score > b.score : a.id < b.id;
+}
 
 class FlatIndex : public VectorIndex {
  public:
   explicit FlatIndex(int dim) : dim_(dim) {}
   int dim() const override { return dim_; }
-  size_t size() const override { return ids_.size(); }
 
-  void Add(uint32_t id, const std::vector<float>& v) override {
-    auto it = slot_of_.find(id);
-    size_t slot;
-    if (it != slot_of_.end()) {
-      slot = it->second;
-    } else {
-      slot = ids_.size();
-      ids_.push_back(id);
-      data_.resize(data_.size() + dim_);
-      slot_of_[id] = slot;
-    }
-    std::copy(v.begin(), v.begin() + dim_, data_.begin() + slot * dim_);
+  size_t size() const override {
+    std::shared_lock lock(mu_);
+    return ids_.size();
   }
 
-  void Remove(uint32_t id) override {
-    auto it = slot_of_.find(id);
-    if (it == slot_of_.end()) return;
-    size_t slot = it->second, last = ids_.size() - 1;
-    slot_of_.erase(it);
-    if (slot != last) {
+  absl::Status Add(uint64_t id, const std::vector<float>& v) override {
+    if (static_cast<int>(v.size()) != dim_) {
+      return Error("IS.0009", "(vector has " + std::to_string(v.size()) +
+                                  " dimensions, the index " + std::to_string(dim_) + ")");
+    }
+    for (float x : v) {
+      if (!std::isfinite(x)) return Error("IS.0009", "(vector has a non-finite value)");
+    }
+    std::unique_lock lock(mu_);
+    auto [it, inserted] = row_of_.emplace(id, ids_.size());
+    if (inserted) {
+      ids_.push_back(id);
+      data_.resize(data_.size() + dim_);
+    }
+    std::copy(v.begin(), v.end(), data_.begin() + it->second * dim_);
+    return absl::OkStatus();
+  }
+
+  bool Remove(uint64_t id) override {
+    std::unique_lock lock(mu_);
+    auto it = row_of_.find(id);
+    if (it == row_of_.end()) return false;
+    size_t row = it->second, last = ids_.size() - 1;
+    row_of_.erase(it);
+    if (row != last) {
       std::copy(data_.begin() + last * dim_, data_.begin() + (last + 1) * dim_,
-                data_.begin() + slot * dim_);
-      ids_[slot] = ids_[last];
-      slot_of_[ids_[slot]] = slot;
+                data_.begin() + row * dim_);
+      ids_[row] = ids_[last];
+      row_of_[ids_[row]] = row;
     }
     ids_.pop_back();
     data_.resize(ids_.size() * dim_);
+    if (data_.capacity() > 2 * data_.size() + 1024 * dim_) data_.shrink_to_fit();
+    return true;
+  }
+
+  bool Contains(uint64_t id) const override {
+    std::shared_lock lock(mu_);
+    return row_of_.count(id) > 0;
   }
 
   absl::StatusOr<std::vector<Hit>> Search(const std::vector<float>& query, size_t k,
-                                          const ::Roaring* allowed) const override {
+                                          const ::Roaring64Map* allowed) const override {
+    if (static_cast<int>(query.size()) != dim_) {
+      return Error("IS.1008", "(query has " + std::to_string(query.size()) +
+                                  " dimensions, the index " + std::to_string(dim_) + ")");
+    }
+    std::shared_lock lock(mu_);
     std::vector<Hit> hits;
     if (ids_.empty() || k == 0) return hits;
-    if (int(query.size()) != dim_) return Error("IS.1008", "(query dimension mismatch)");
+    if (allowed != nullptr &&
+        static_cast<double>(allowed->cardinality()) < kDirectScanFraction * ids_.size()) {
+      return SearchSubset(query, k, *allowed);
+    }
     k = std::min(k, ids_.size());
-    std::vector<float> dist(k);
-    std::vector<int64_t> slots(k, -1);
+    std::vector<float> scores(k);
+    std::vector<int64_t> rows(k, -1);
     try {
-      SlotSelector sel(ids_, allowed ? *allowed : empty_);
-      faiss::knn_inner_product(query.data(), data_.data(), dim_, 1, ids_.size(), k,
-                               dist.data(), slots.data(), allowed ? &sel : nullptr);
+      if (allowed != nullptr) {
+        RowSelector sel(ids_, *allowed);
+        faiss::knn_inner_product(query.data(), data_.data(), dim_, 1, ids_.size(), k,
+                                 scores.data(), rows.data(), &sel);
+      } else {
+        faiss::knn_inner_product(query.data(), data_.data(), dim_, 1, ids_.size(), k,
+                                 scores.data(), rows.data(), nullptr);
+      }
     } catch (const faiss::FaissException& e) {
-      return Error("IS.1008", std::string("(") + e.what() + ")");
+      return Error("IS.1008", std::string("(faiss: ") + e.what() + ")");
     }
     for (size_t i = 0; i < k; ++i) {
-      if (slots[i] >= 0) hits.push_back({ids_[slots[i]], dist[i]});
+      if (rows[i] >= 0) hits.push_back({ids_[rows[i]], scores[i]});
     }
-    std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
-      return a.score != b.score ? a.score > b.score : a.id < b.id;
-    });
+    std::sort(hits.begin(), hits.end(), Better);
     return hits;
   }
 
   size_t MemoryBytes() const override {
-    return data_.capacity() * sizeof(float) + ids_.capacity() * sizeof(uint32_t) +
-           slot_of_.size() * (sizeof(uint32_t) + sizeof(size_t) + 16);
+    std::shared_lock lock(mu_);
+    // unordered_map: one node (key, value, next pointer, cached hash) plus a bucket each.
+    constexpr size_t kMapEntry = sizeof(uint64_t) + sizeof(size_t) + 2 * sizeof(void*) + 8;
+    return data_.capacity() * sizeof(float) + ids_.capacity() * sizeof(uint64_t) +
+           row_of_.size() * kMapEntry + row_of_.bucket_count() * sizeof(void*);
   }
 
  private:
-  int dim_;
-  std::vector<float> data_;
-  std::vector<uint32_t> ids_;
-  std::unordered_map<uint32_t, size_t> slot_of_;
-  ::Roaring empty_;
+  // REQUIRES: mu_ held (shared).
+  std::vector<Hit> SearchSubset(const std::vector<float>& query, size_t k,
+                                const ::Roaring64Map& allowed) const {
+    std::vector<Hit> hits;
+    for (uint64_t id : allowed) {
+      auto it = row_of_.find(id);
+      if (it == row_of_.end()) continue;
+      hits.push_back(
+          {id, faiss::fvec_inner_product(query.data(), data_.data() + it->second * dim_, dim_)});
+    }
+    if (hits.size() > k) {
+      std::partial_sort(hits.begin(), hits.begin() + k, hits.end(), Better);
+      hits.resize(k);
+    } else {
+      std::sort(hits.begin(), hits.end(), Better);
+    }
+    return hits;
+  }
+
+  const int dim_;
+  mutable std::shared_mutex mu_;
+  std::vector<float> data_;                          // guarded by mu_; row r at r * dim_
+  std::vector<uint64_t> ids_;                        // guarded by mu_; id of each row
+  std::unordered_map<uint64_t, size_t> row_of_;      // guarded by mu_; id -> row
 };
 
 }  // namespace
