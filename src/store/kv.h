@@ -52,7 +52,7 @@ struct DatabaseOptions {
 
 class Database {
  public:
-  // Opens (creating if missing) the database in `dir`.
+  // Opens (creating if missing, with its parent directories) the database in `dir`.
   static absl::StatusOr<std::unique_ptr<Database>> Open(const std::string& dir,
                                                         const DatabaseOptions& options);
   virtual ~Database() = default;

@@ -7,6 +7,7 @@
 // namespace creates its column family on first use.
 // Thread contract: Database and every Kv are thread-safe (RocksDB's own guarantees; the
 // namespace map is guarded by a mutex).
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -170,6 +171,12 @@ class RocksDatabase : public Database {
 
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& dir,
                                                          const DatabaseOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);  // parents too; RocksDB makes only the leaf
+  if (ec) {
+    return Error("IS.2105", "(cannot create the database directory " + dir + ": " +
+                                ec.message() + ")");
+  }
   rocksdb::DBOptions db_opts;
   db_opts.create_if_missing = true;
   db_opts.create_missing_column_families = true;
