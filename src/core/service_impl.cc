@@ -311,6 +311,7 @@ class ServiceImpl : public Service {
     GalleryPtr g = Find(project_id, instance);
     if (!g) return Error("IS.2019", "(instance `" + instance + "`)");
     std::unique_lock lock(g->mu);
+    if (g->deleted) return Error("IS.2019", "(instance `" + instance + "` was deleted)");
     auto it = g->id_of.find(path);
     if (it == g->id_of.end()) return Error("IS.2006", "(no image with path `" + path + "`)");
     RETURN_IF_ERROR(kv_->Delete(ImageKey(g->record.uid, path)));
@@ -324,6 +325,7 @@ class ServiceImpl : public Service {
     if (!g) return Error("IS.2019", "(instance `" + instance + "`)");
     RETURN_IF_ERROR(CheckTagKeys(g->record.instance, tags));
     std::unique_lock lock(g->mu);
+    if (g->deleted) return Error("IS.2019", "(instance `" + instance + "` was deleted)");
     auto it = g->id_of.find(path);
     if (it == g->id_of.end()) return Error("IS.2006", "(no image with path `" + path + "`)");
     ASSIGN_OR_RETURN(std::optional<std::string> bytes, kv_->Get(ImageKey(g->record.uid, path)));
