@@ -5,8 +5,8 @@ Environment:
   ISS_EVAL_DIR       the shared eval folder (default /work/shared/eval)
   ISS_TEST_AUTH_MODULE  optional: a Python file defining
                         prepare(bin, data_dir) -> None   (e.g. create a user with `admin`)
-                        login(base_url, data_dir) -> (project_id, headers_dict)
-                     (auth_token.py is the one this repository uses).
+                        login(base_url) -> (project_id, headers_dict)
+                     (tests/auth_integration/token_login.py is the one ctest uses).
                      When set, the server runs with auth on and every request carries the
                      headers login() returns; otherwise auth is switched off explicitly.
 """
@@ -97,7 +97,7 @@ class Server:
         with open(port_file) as f:
             self.port = int(f.read())
         if self.auth:
-            self.project, self.headers = self.auth.login(self.base, self.data_dir)
+            self.project, self.headers = self.auth.login(self.base)
         return self
 
     def logs(self):
