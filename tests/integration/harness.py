@@ -92,12 +92,17 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError("server exited %d: %s" % (self.proc.returncode, self.logs()))
             if time.time() > deadline:
+                self.stop(signal.SIGKILL)
                 raise RuntimeError("server did not start: " + self.logs())
             time.sleep(0.05)
         with open(port_file) as f:
             self.port = int(f.read())
         if self.auth:
-            self.project, self.headers = self.auth.login(self.base)
+            try:
+                self.project, self.headers = self.auth.login(self.base)
+            except BaseException:
+                self.stop(signal.SIGKILL)  # never leave a server behind a failed start
+                raise
         return self
 
     def logs(self):
