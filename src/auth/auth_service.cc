@@ -85,6 +85,60 @@ struct AuthService::Impl {
   mutable TokenBuckets by_credential, by_address;
   std::mutex admin_mu;  // serialises operator changes
 
+  // Read-through cache of the records the per-request path reads ("user/", "domain/",
+  // "key/" JSON and unsealed SKs), so that a signed request costs no database read and no
+  // AES-GCM open. Every operator change bumps `epoch` and clears it; a reader inserts only
+  // when the epoch it started under still holds, so a value read before a change is never
+  // cached after it. Changes made by another process need the server stopped (admin CLI).
+  mutable std::mutex cache_mu;
+  mutable uint64_t epoch = 0;
+  mutable std::unordered_map<std::string, json> json_cache;
+  mutable std::unordered_map<std::string, std::string> sk_cache;
+
+  uint64_t Epoch() const {
+    std::lock_guard<std::mutex> lock(cache_mu);
+    return epoch;
+  }
+  void Invalidate() const {
+    std::lock_guard<std::mutex> lock(cache_mu);
+    ++epoch;
+    json_cache.clear();
+    sk_cache.clear();
+  }
+  absl::StatusOr<std::optional<json>> CachedJson(const std::string& key) const {
+    {
+      std::lock_guard<std::mutex> lock(cache_mu);
+      auto it = json_cache.find(key);
+      if (it != json_cache.end()) return std::optional<json>(it->second);
+    }
+    const uint64_t start = Epoch();
+    ASSIGN_OR_RETURN(std::optional<json> v, GetJson(key));
+    if (v) {
+      std::lock_guard<std::mutex> lock(cache_mu);
+      if (epoch == start) {
+        if (json_cache.size() > 100000) json_cache.clear();  // bounded memory
+        json_cache.emplace(key, *v);
+      }
+    }
+    return v;
+  }
+  absl::StatusOr<std::string> UnsealedSk(const std::string& ak, const json& key) const {
+    {
+      std::lock_guard<std::mutex> lock(cache_mu);
+      auto it = sk_cache.find(ak);
+      if (it != sk_cache.end()) return it->second;
+    }
+    const uint64_t start = Epoch();
+    ASSIGN_OR_RETURN(std::string sealed, Base64UrlDecode(key.value("sk", "")));
+    ASSIGN_OR_RETURN(std::string sk, Open(seal_key, sealed));
+    std::lock_guard<std::mutex> lock(cache_mu);
+    if (epoch == start) {
+      if (sk_cache.size() > 100000) sk_cache.clear();
+      sk_cache.emplace(ak, sk);
+    }
+    return sk;
+  }
+
   Impl(AuthOptions o, store::Kv* k, const std::string& server_key)
       : options(o),
         kv(k),
@@ -144,7 +198,7 @@ struct AuthService::Impl {
     json p = json::parse(payload, nullptr, false);
     if (p.is_discarded() || !p.is_object()) return AuthFail("the token cannot be decrypted");
     if (p.value("exp", int64_t{0}) <= NowS()) return AuthFail("the token has expired");
-    ASSIGN_OR_RETURN(std::optional<json> user, GetJson("user/" + p.value("u", "")));
+    ASSIGN_OR_RETURN(std::optional<json> user, CachedJson("user/" + p.value("u", "")));
     if (!user) return AuthFail("the token's user no longer exists");
     if (user->value("gen", int64_t{0}) != p.value("g", int64_t{-1})) {
       return AuthFail("the token was revoked by a password change");
@@ -165,7 +219,7 @@ struct AuthService::Impl {
     who.user_id = user.value("id", "");
     who.user_name = user.value("name", "");
     who.domain_id = user.value("domain_id", "");
-    ASSIGN_OR_RETURN(std::optional<json> d, GetJson("domain/" + who.domain_id));
+    ASSIGN_OR_RETURN(std::optional<json> d, CachedJson("domain/" + who.domain_id));
     if (d) who.domain_name = d->value("name", "");
     who.project_id = project_id;
     who.credential = credential;
@@ -211,10 +265,9 @@ absl::StatusOr<Principal> AuthService::Authenticate(const RequestFacts& r,
   for (const std::string& h : a.signed_headers) {
     if (FindHeader(r.headers, h) == nullptr) return AuthFail("signed header `" + h + "` is missing");
   }
-  ASSIGN_OR_RETURN(std::optional<json> key, m.GetJson("key/" + a.access_key));
+  ASSIGN_OR_RETURN(std::optional<json> key, m.CachedJson("key/" + a.access_key));
   if (!key) return AuthFail("the access key does not exist");
-  ASSIGN_OR_RETURN(std::string sealed, Base64UrlDecode(key->value("sk", "")));
-  ASSIGN_OR_RETURN(std::string sk, Open(m.seal_key, sealed));
+  ASSIGN_OR_RETURN(std::string sk, m.UnsealedSk(a.access_key, *key));
   std::string body_hash;
   if (const std::string* h = FindHeader(r.headers, "X-Sdk-Content-Sha256")) {
     body_hash = *h;
@@ -231,7 +284,8 @@ absl::StatusOr<Principal> AuthService::Authenticate(const RequestFacts& r,
   }
   const std::string cred = "ak:" + a.access_key;
   if (!m.by_credential.Take(cred)) return Error("APIG.0308");
-  ASSIGN_OR_RETURN(std::optional<json> user, m.GetJson("user/" + key->value("user_id", "")));
+  ASSIGN_OR_RETURN(std::optional<json> user,
+                   m.CachedJson("user/" + key->value("user_id", "")));
   if (!user) return AuthFail("the access key's user no longer exists");
   if (const std::string* pid = FindHeader(r.headers, "X-Project-Id")) {
     if (*pid != project) return Error("APIG.0302", "(X-Project-Id differs from the URL)");
@@ -342,7 +396,9 @@ absl::Status AuthService::SetPassword(const std::string& domain, const std::stri
   ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
   u["hash"] = hash;
   u["gen"] = u.value("gen", int64_t{0}) + 1;  // ends every token issued before
-  return impl_->kv->Put("user/" + u.value("id", ""), u.dump());
+  absl::Status written = impl_->kv->Put("user/" + u.value("id", ""), u.dump());
+  impl_->Invalidate();  // cached records and SKs may be stale now
+  return written;
 }
 
 absl::Status AuthService::DeleteUser(const std::string& domain, const std::string& name) {
@@ -358,7 +414,9 @@ absl::Status AuthService::DeleteUser(const std::string& domain, const std::strin
     }
     return true;
   }));
-  return impl_->kv->Write(ops);
+  absl::Status written = impl_->kv->Write(ops);
+  impl_->Invalidate();  // cached records and SKs may be stale now
+  return written;
 }
 
 absl::StatusOr<std::string> AuthService::CreateProject(const std::string& domain,
@@ -384,7 +442,9 @@ absl::Status AuthService::Grant(const std::string& domain, const std::string& us
   if (pid.empty()) return Error("IS.0003", "(no project `" + project_name + "`)");
   if (Impl::Member(u, pid)) return absl::OkStatus();
   u["projects"].push_back(pid);
-  return impl_->kv->Put("user/" + u.value("id", ""), u.dump());
+  absl::Status written = impl_->kv->Put("user/" + u.value("id", ""), u.dump());
+  impl_->Invalidate();  // cached records and SKs may be stale now
+  return written;
 }
 
 absl::StatusOr<AccessKey> AuthService::CreateKey(const std::string& domain,
@@ -421,7 +481,9 @@ absl::StatusOr<std::vector<std::string>> AuthService::ListKeys(const std::string
 absl::Status AuthService::DeleteKey(const std::string& ak) {
   ASSIGN_OR_RETURN(std::optional<std::string> v, impl_->kv->Get("key/" + ak));
   if (!v) return Error("IS.0003", "(no access key `" + ak + "`)");
-  return impl_->kv->Delete("key/" + ak);
+  absl::Status written = impl_->kv->Delete("key/" + ak);
+  impl_->Invalidate();  // cached records and SKs may be stale now
+  return written;
 }
 
 absl::StatusOr<BootstrapIdentity> AuthService::Bootstrap() {

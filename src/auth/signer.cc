@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "absl/strings/match.h"
 #include "auth/crypto.h"
 #include "common/error.h"
 
@@ -62,7 +63,7 @@ std::string Encode(std::string_view in) {
 
 const std::string* FindHeader(const Headers& headers, std::string_view name) {
   for (const auto& [k, v] : headers) {
-    if (Lower(k) == Lower(name)) return &v;
+    if (absl::EqualsIgnoreCase(k, absl::string_view(name.data(), name.size()))) return &v;
   }
   return nullptr;
 }

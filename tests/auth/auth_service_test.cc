@@ -162,6 +162,24 @@ TEST_F(AuthServiceTest, SignedRequestsVerifyAndTamperingIsRefused) {
   tampered.raw_query = "x=1";
   EXPECT_EQ(ApiCode(auth_->Authenticate(tampered, id->project_id).status()), "APIG.0301");
   EXPECT_EQ(ApiCode(auth_->Authenticate(f, "another-project").status()), "APIG.0302");
+  // A grant made after the key's records were cached takes effect at once.
+  auto second = auth_->CreateProject("admin", "second");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(ApiCode(auth_->Authenticate(f, *second).status()), "APIG.0302");
+  ASSERT_TRUE(auth_->Grant("admin", "admin", "second").ok());
+  EXPECT_TRUE(auth_->Authenticate(f, *second).ok());
+  // Stale or future X-Sdk-Date (outside 15 minutes) and Host left unsigned: refused.
+  for (const char* bad_date : {"20000101T000000Z", "29990101T000000Z", "garbage"}) {
+    tampered = f;
+    for (auto& [k, v] : tampered.headers) {
+      if (k == "X-Sdk-Date") v = bad_date;
+    }
+    EXPECT_EQ(ApiCode(auth_->Authenticate(tampered, id->project_id).status()), "APIG.0301")
+        << bad_date;
+  }
+  tampered = f;
+  tampered.headers.erase(tampered.headers.begin() + 1);  // Host, which was signed
+  EXPECT_EQ(ApiCode(auth_->Authenticate(tampered, id->project_id).status()), "APIG.0301");
   ASSERT_TRUE(auth_->DeleteKey(id->ak).ok());
   EXPECT_EQ(ApiCode(auth_->Authenticate(f, id->project_id).status()), "APIG.0301");
 }
