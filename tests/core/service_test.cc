@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -317,6 +318,69 @@ TEST_F(ServiceTest, FullInstanceRefusesNewPathsButAllowsReplace) {
   EXPECT_TRUE(Add("small", "a", "originals/o_003.jpg").ok());
   ASSERT_TRUE(service_->DeleteImage(kProject, "small", "b").ok());
   EXPECT_TRUE(Add("small", "c", "originals/o_003.jpg").ok());
+}
+
+// Searches (shared lock) run while one writer deletes and re-adds images of the same
+// instance (exclusive lock): every search succeeds with a sorted, duplicate-free page, and
+// at the end exactly the surviving images are found.
+TEST_F(ServiceTest, SearchesRunDuringWrites) {
+  Create("g");
+  AddOriginals("g");
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0}, searches{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&] {
+      SearchRequest req;
+      req.path = "img/" + Original(1);  // never deleted: searched by its stored vector
+      req.limit = 100;
+      while (!stop) {
+        auto r = service_->Search(kProject, "g", req);
+        ++searches;
+        if (!r.ok() || r->hits.empty() || r->hits[0].path != *req.path) {
+          ++failures;
+          continue;
+        }
+        std::set<std::string> seen;
+        for (size_t i = 0; i < r->hits.size(); ++i) {
+          if (!seen.insert(r->hits[i].path).second) ++failures;
+          if (i > 0 && r->hits[i - 1].sim < r->hits[i].sim) ++failures;
+        }
+      }
+    });
+  }
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 2; i <= kOriginals; ++i) {
+      const std::string path = "img/" + Original(i);
+      if ((i + round) % 2) {
+        EXPECT_TRUE(service_->DeleteImage(kProject, "g", path).ok() ||
+                    !*service_->CheckImage(kProject, "g", path));
+      } else {
+        EXPECT_TRUE(Add("g", path, "originals/" + Original(i)).ok());
+      }
+    }
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_GT(searches.load(), 0);
+  // The last round (2) deleted odd i and re-added even i.
+  std::set<std::string> expected = {"img/" + Original(1)};
+  for (int i = 2; i <= kOriginals; ++i) {
+    if ((i + 2) % 2 == 0) expected.insert("img/" + Original(i));
+  }
+  SearchRequest req;
+  req.path = "img/" + Original(1);
+  req.limit = 100;
+  SearchResult r = Search("g", req);
+  std::set<std::string> got;
+  for (const auto& h : r.hits) got.insert(h.path);
+  EXPECT_EQ(got, expected);
+  Open();
+  r = Search("g", req);
+  got.clear();
+  for (const auto& h : r.hits) got.insert(h.path);
+  EXPECT_EQ(got, expected);
 }
 
 }  // namespace
