@@ -1,22 +1,23 @@
-// imagesearch-bench index --vectors N [--dim D] [--queries Q] [--k K] [--threads T]
+// imagesearch-bench index --vectors N [--dim D] [--queries Q] [--k K]
+// [--threads T]
 //
-// Baseline of the exact index (index::NewFlatIndex) for issue 5: build time, queries/s,
-// p50/p99 latency of one query on one thread, RAM bytes per vector, and recall@10 checked
-// against a plain C++ brute force on a sample of queries (1.0 expected for the exact index).
-// Vectors are clustered (a few hundred centres plus noise, renormalised) rather than
-// uniform noise, so neighbourhoods look like those of real embeddings; queries are drawn the
-// same way and are never identical to a stored vector.
-// Ends with: recall@10=<x> qps=<q> p50_ms=<a> p99_ms=<b> ram_bytes_per_vector=<r>
+// Baseline of the exact index (index::NewFlatIndex) for issue 5: build time,
+// queries/s, p50/p99 latency of one query on one thread, RAM bytes per vector,
+// and recall@10 checked against a plain C++ brute force on a sample of queries
+// (1.0 expected for the exact index). Vectors are clustered (a few hundred
+// centres plus noise, renormalised) rather than uniform noise, so
+// neighbourhoods look like those of real embeddings; queries are drawn the same
+// way and are never identical to a stored vector. Ends with: recall@10=<x>
+// qps=<q> p50_ms=<a> p99_ms=<b> ram_bytes_per_vector=<r>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <roaring/roaring64map.hh>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <roaring/roaring64map.hh>
 
 #include "bench.h"
 #include "index/vector_index.h"
@@ -25,7 +26,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double Ms(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 struct Generator {
   Generator(int dim, int centres, uint32_t seed) : dim(dim), rng(seed) {
@@ -53,7 +56,8 @@ struct Generator {
   std::vector<std::vector<float>> centre;
 };
 
-int IntArg(const std::vector<std::string>& args, const std::string& name, int def) {
+int IntArg(const std::vector<std::string>& args, const std::string& name,
+           int def) {
   for (size_t i = 0; i + 1 < args.size(); ++i) {
     if (args[i] == name) return std::atoi(args[i + 1].c_str());
   }
@@ -62,7 +66,8 @@ int IntArg(const std::vector<std::string>& args, const std::string& name, int de
 
 }  // namespace
 
-ISS_BENCH_COMMAND(index, "exact index baseline: --vectors N [--dim D] [--queries Q] [--k K]")
+ISS_BENCH_COMMAND(
+    index, "exact index baseline: --vectors N [--dim D] [--queries Q] [--k K]")
 (const std::vector<std::string>& args) {
   const int n = IntArg(args, "--vectors", 100000);
   const int dim = IntArg(args, "--dim", 576);
@@ -86,7 +91,8 @@ ISS_BENCH_COMMAND(index, "exact index baseline: --vectors N [--dim D] [--queries
   auto t0 = Clock::now();
   std::vector<float> row(dim);
   for (int i = 0; i < n; ++i) {
-    std::copy(data.begin() + size_t(i) * dim, data.begin() + size_t(i + 1) * dim, row.begin());
+    std::copy(data.begin() + size_t(i) * dim,
+              data.begin() + size_t(i + 1) * dim, row.begin());
     if (!index->Add(uint64_t(i), row).ok()) return 1;
   }
   double build_s = Ms(Clock::now() - t0) / 1000;
@@ -128,7 +134,8 @@ ISS_BENCH_COMMAND(index, "exact index baseline: --vectors N [--dim D] [--queries
     }
     std::partial_sort(all.begin(), all.begin() + std::min(k, n), all.end(),
                       [](auto& a, auto& b) { return a.first > b.first; });
-    // Count by score threshold so exact ties at the k-th place do not count as misses.
+    // Count by score threshold so exact ties at the k-th place do not count as
+    // misses.
     float kth = all[std::min(k, n) - 1].first;
     int hit = 0;
     for (const auto& h : results[q]) hit += h.score >= kth - 1e-5f;
@@ -138,11 +145,14 @@ ISS_BENCH_COMMAND(index, "exact index baseline: --vectors N [--dim D] [--queries
   auto pct = [](const std::vector<double>& v, double p) {
     return v.empty() ? 0.0 : v[std::min(v.size() - 1, size_t(p * v.size()))];
   };
-  std::printf("index=flat vectors=%d dim=%d build_s=%.2f filtered10_p50_ms=%.3f "
-              "filtered10_p99_ms=%.3f\n",
-              n, dim, build_s, pct(flat, 0.5), pct(flat, 0.99));
-  std::printf("recall@10=%.4f qps=%.1f p50_ms=%.3f p99_ms=%.3f ram_bytes_per_vector=%.1f\n",
-              recall, nq / total_s, pct(lat, 0.5), pct(lat, 0.99),
-              double(index->MemoryBytes()) / n);
+  std::printf(
+      "index=flat vectors=%d dim=%d build_s=%.2f filtered10_p50_ms=%.3f "
+      "filtered10_p99_ms=%.3f\n",
+      n, dim, build_s, pct(flat, 0.5), pct(flat, 0.99));
+  std::printf(
+      "recall@10=%.4f qps=%.1f p50_ms=%.3f p99_ms=%.3f "
+      "ram_bytes_per_vector=%.1f\n",
+      recall, nq / total_s, pct(lat, 0.5), pct(lat, 0.99),
+      double(index->MemoryBytes()) / n);
   return 0;
 }

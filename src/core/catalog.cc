@@ -2,7 +2,6 @@
 
 #include <cstdio>
 #include <cstring>
-
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -40,32 +39,43 @@ void PutString(std::string& out, const std::string& s) {
 
 }  // namespace
 
-std::string InstanceKey(const std::string& project_id, const std::string& name) {
+std::string InstanceKey(const std::string& project_id,
+                        const std::string& name) {
   return "inst/" + project_id + "/" + name;
 }
 
 std::string ImagePrefix(uint64_t uid) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "img/%016llx/", static_cast<unsigned long long>(uid));
+  std::snprintf(buf, sizeof buf, "img/%016llx/",
+                static_cast<unsigned long long>(uid));
   return buf;
 }
 
-std::string ImageKey(uint64_t uid, const std::string& path) { return ImagePrefix(uid) + path; }
+std::string ImageKey(uint64_t uid, const std::string& path) {
+  return ImagePrefix(uid) + path;
+}
 
 std::string EncodeInstance(const InstanceRecord& r) {
   const Instance& i = r.instance;
-  nlohmann::json j = {{"uid", r.uid},          {"project_id", i.project_id},
-                      {"name", i.name},        {"model", i.model},
-                      {"domain", i.domain},    {"description", i.description},
-                      {"level", i.level},      {"tags", i.tags},
+  nlohmann::json j = {{"uid", r.uid},
+                      {"project_id", i.project_id},
+                      {"name", i.name},
+                      {"model", i.model},
+                      {"domain", i.domain},
+                      {"description", i.description},
+                      {"level", i.level},
+                      {"tags", i.tags},
                       {"register_date_ms", i.register_date_ms},
-                      {"expired_date_ms", i.expired_date_ms}, {"status", i.status}};
+                      {"expired_date_ms", i.expired_date_ms},
+                      {"status", i.status}};
   return j.dump();
 }
 
 absl::StatusOr<InstanceRecord> DecodeInstance(std::string_view bytes) {
-  nlohmann::json j = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Error("IS.0009", "(corrupt instance record)");
+  nlohmann::json j =
+      nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return Error("IS.0009", "(corrupt instance record)");
   InstanceRecord r;
   try {
     r.uid = j.at("uid").get<uint64_t>();
@@ -81,7 +91,8 @@ absl::StatusOr<InstanceRecord> DecodeInstance(std::string_view bytes) {
     i.expired_date_ms = j.value("expired_date_ms", int64_t{-1});
     i.status = j.value("status", "NORMAL");
   } catch (const nlohmann::json::exception& e) {
-    return Error("IS.0009", std::string("(corrupt instance record: ") + e.what() + ")");
+    return Error("IS.0009",
+                 std::string("(corrupt instance record: ") + e.what() + ")");
   }
   return r;
 }
@@ -96,26 +107,31 @@ std::string EncodeImage(const ImageRecord& r) {
   PutString(out, r.model);
   PutString(out, nlohmann::json(r.tags).dump());
   Put<uint32_t>(out, uint32_t(r.vector.size()));
-  out.append(reinterpret_cast<const char*>(r.vector.data()), r.vector.size() * sizeof(float));
+  out.append(reinterpret_cast<const char*>(r.vector.data()),
+             r.vector.size() * sizeof(float));
   return out;
 }
 
-absl::StatusOr<ImageRecord> DecodeImage(std::string_view path, std::string_view in) {
+absl::StatusOr<ImageRecord> DecodeImage(std::string_view path,
+                                        std::string_view in) {
   ImageRecord r;
   r.path = std::string(path);
   std::string tags;
   uint32_t dim = 0;
-  if (in.empty() || in[0] != kImageVersion) return Error("IS.0009", "(image record version)");
+  if (in.empty() || in[0] != kImageVersion)
+    return Error("IS.0009", "(image record version)");
   in.remove_prefix(1);
-  if (!Take(in, &r.id) || !Take(in, &r.created_ms) || !Take(in, &r.updated_ms) ||
-      !TakeString(in, &r.model) || !TakeString(in, &tags) || !Take(in, &dim) ||
+  if (!Take(in, &r.id) || !Take(in, &r.created_ms) ||
+      !Take(in, &r.updated_ms) || !TakeString(in, &r.model) ||
+      !TakeString(in, &tags) || !Take(in, &dim) ||
       in.size() != size_t(dim) * sizeof(float)) {
     return Error("IS.0009", "(corrupt image record)");
   }
   r.vector.resize(dim);
   std::memcpy(r.vector.data(), in.data(), in.size());
   nlohmann::json tj = nlohmann::json::parse(tags, nullptr, false);
-  if (tj.is_discarded() || !tj.is_object()) return Error("IS.0009", "(corrupt image tags)");
+  if (tj.is_discarded() || !tj.is_object())
+    return Error("IS.0009", "(corrupt image tags)");
   for (auto& [k, v] : tj.items()) {
     if (v.is_string()) r.tags[k] = v.get<std::string>();
   }

@@ -2,9 +2,10 @@
 //
 // Keys:  inst/<project_id>/<name>      -> instance JSON (with its uid)
 //        seq/instance                  -> next instance uid
-//        img/<uid:016x>/<path>         -> binary image record (id, times, model, tags, vector)
-// One instance's images are contiguous, so deleting an instance is one range delete.
-// Thread contract: stateless functions over a thread-safe store::Kv.
+//        img/<uid:016x>/<path>         -> binary image record (id, times,
+//        model, tags, vector)
+// One instance's images are contiguous, so deleting an instance is one range
+// delete. Thread contract: stateless functions over a thread-safe store::Kv.
 #ifndef ISS_CORE_CATALOG_H_
 #define ISS_CORE_CATALOG_H_
 
@@ -41,7 +42,8 @@ std::string ImageKey(uint64_t uid, const std::string& path);
 std::string EncodeInstance(const InstanceRecord& r);
 absl::StatusOr<InstanceRecord> DecodeInstance(std::string_view bytes);
 std::string EncodeImage(const ImageRecord& r);
-absl::StatusOr<ImageRecord> DecodeImage(std::string_view path, std::string_view bytes);
+absl::StatusOr<ImageRecord> DecodeImage(std::string_view path,
+                                        std::string_view bytes);
 
 }  // namespace iss::core
 

@@ -1,23 +1,24 @@
-// core::Service over the catalog (store/), the embedding models (features/), one vector
-// index per instance (index/) and the downloader (fetch/).
+// core::Service over the catalog (store/), the embedding models (features/),
+// one vector index per instance (index/) and the downloader (fetch/).
 //
-// In memory per instance: path -> id, id -> {path, tags}, tag bitmaps, the vector index.
-// All of it is rebuilt from the catalog at start-up; the catalog is the source of truth and
-// every change is written (synced) to it before memory is updated and OK returned.
-// Locking: `mu_` guards the instance map; each instance has a shared_mutex (searches
-// shared, writes exclusive). Embedding and downloads run before any lock is taken.
+// In memory per instance: path -> id, id -> {path, tags}, tag bitmaps, the
+// vector index. All of it is rebuilt from the catalog at start-up; the catalog
+// is the source of truth and every change is written (synced) to it before
+// memory is updated and OK returned. Locking: `mu_` guards the instance map;
+// each instance has a shared_mutex (searches shared, writes exclusive).
+// Embedding and downloads run before any lock is taken.
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <roaring/roaring64map.hh>
 #include <shared_mutex>
 #include <unordered_map>
 
-#include <roaring/roaring64map.hh>
 #include "absl/strings/numbers.h"
-#include <spdlog/spdlog.h>
-
 #include "common/error.h"
 #include "common/status_macros.h"
 #include "core/catalog.h"
@@ -47,7 +48,8 @@ struct Gallery {
   const features::Embedder* embedder = nullptr;
   std::unordered_map<std::string, uint64_t> id_of;  // path -> id
   std::unordered_map<uint64_t, ImageMeta> meta;     // id -> path, tags
-  std::map<std::string, std::map<std::string, Roaring64Map>> tag_bits;  // key -> value -> ids
+  std::map<std::string, std::map<std::string, Roaring64Map>>
+      tag_bits;  // key -> value -> ids
   std::unique_ptr<index::VectorIndex> index;
   uint64_t next_id = 1;
   bool deleted = false;
@@ -92,7 +94,8 @@ using GalleryPtr = std::shared_ptr<Gallery>;
 absl::Status CheckTagKeys(const Instance& inst, const Tags& tags) {
   for (const auto& [k, v] : tags) {
     if (std::find(inst.tags.begin(), inst.tags.end(), k) == inst.tags.end()) {
-      return Error("IS.1004", "(tag `" + k + "` is not one of the instance's tags)");
+      return Error("IS.1004",
+                   "(tag `" + k + "` is not one of the instance's tags)");
     }
   }
   return absl::OkStatus();
@@ -101,21 +104,23 @@ absl::Status CheckTagKeys(const Instance& inst, const Tags& tags) {
 class ServiceImpl : public Service {
  public:
   ServiceImpl(const ServiceOptions& options, store::Kv* kv,
-              const features::ModelRegistry* models, const fetch::Fetcher* fetcher)
+              const features::ModelRegistry* models,
+              const fetch::Fetcher* fetcher)
       : options_(options), kv_(kv), models_(models), fetcher_(fetcher) {}
 
   absl::Status Load() {
     std::vector<InstanceRecord> records;
     absl::Status decode_error;
-    RETURN_IF_ERROR(kv_->Scan("inst/", [&](std::string_view, std::string_view value) {
-      auto r = DecodeInstance(value);
-      if (!r.ok()) {
-        decode_error = r.status();
-        return false;
-      }
-      records.push_back(std::move(*r));
-      return true;
-    }));
+    RETURN_IF_ERROR(
+        kv_->Scan("inst/", [&](std::string_view, std::string_view value) {
+          auto r = DecodeInstance(value);
+          if (!r.ok()) {
+            decode_error = r.status();
+            return false;
+          }
+          records.push_back(std::move(*r));
+          return true;
+        }));
     RETURN_IF_ERROR(decode_error);
     ASSIGN_OR_RETURN(std::optional<std::string> seq, kv_->Get("seq/instance"));
     next_uid_ = 1;
@@ -128,51 +133,60 @@ class ServiceImpl : public Service {
       g->record = rec;
       g->embedder = models_->Find(rec.instance.model);
       if (g->embedder == nullptr) {
-        spdlog::error("instance {}/{}: model {} is not installed; instance is ABNORMAL",
-                      rec.instance.project_id, rec.instance.name, rec.instance.model);
+        spdlog::error(
+            "instance {}/{}: model {} is not installed; instance is ABNORMAL",
+            rec.instance.project_id, rec.instance.name, rec.instance.model);
         g->record.instance.status = "ABNORMAL";
       }
       g->index = index::NewFlatIndex(g->embedder ? g->embedder->dim() : 1);
       absl::Status err;
-      RETURN_IF_ERROR(kv_->Scan(ImagePrefix(rec.uid), [&](std::string_view key,
-                                                          std::string_view value) {
-        auto img = DecodeImage(key.substr(ImagePrefix(rec.uid).size()), value);
-        if (!img.ok()) {
-          err = img.status();
-          return false;
-        }
-        if (g->embedder != nullptr) {
-          absl::Status attached = Attach(*g, *img);
-          if (!attached.ok()) {
-            spdlog::error("instance {}/{}: skipping image: {}", rec.instance.project_id,
-                          rec.instance.name, attached.ToString());
-          }
-        }
-        return true;
-      }));
+      RETURN_IF_ERROR(kv_->Scan(
+          ImagePrefix(rec.uid),
+          [&](std::string_view key, std::string_view value) {
+            auto img =
+                DecodeImage(key.substr(ImagePrefix(rec.uid).size()), value);
+            if (!img.ok()) {
+              err = img.status();
+              return false;
+            }
+            if (g->embedder != nullptr) {
+              absl::Status attached = Attach(*g, *img);
+              if (!attached.ok()) {
+                spdlog::error("instance {}/{}: skipping image: {}",
+                              rec.instance.project_id, rec.instance.name,
+                              attached.ToString());
+              }
+            }
+            return true;
+          }));
       RETURN_IF_ERROR(err);
       images += g->meta.size();
       next_uid_ = std::max(next_uid_, rec.uid + 1);
-      galleries_[Key(rec.instance.project_id, rec.instance.name)] = std::move(g);
+      galleries_[Key(rec.instance.project_id, rec.instance.name)] =
+          std::move(g);
     }
-    spdlog::info("catalog loaded: {} instances, {} images", galleries_.size(), images);
+    spdlog::info("catalog loaded: {} instances, {} images", galleries_.size(),
+                 images);
     return absl::OkStatus();
   }
 
   absl::StatusOr<Instance> CreateInstance(const std::string& project_id,
                                           const InstanceSpec& spec) override {
     const features::Embedder* embedder = models_->Find(spec.model);
-    if (embedder == nullptr) return Error("IS.3014", "(model `" + spec.model + "`)");
+    if (embedder == nullptr)
+      return Error("IS.3014", "(model `" + spec.model + "`)");
     std::unique_lock lock(mu_);
     if (galleries_.count(Key(project_id, spec.name))) {
       return Error("IS.3000", "(instance `" + spec.name + "`)");
     }
     int in_project = 0;
-    for (const auto& [key, g] : galleries_) in_project += g->record.instance.project_id == project_id;
+    for (const auto& [key, g] : galleries_)
+      in_project += g->record.instance.project_id == project_id;
     if (in_project >= options_.max_instances_per_project) {
-      return Error("IS.3028", "(a project may have at most " +
-                                  std::to_string(options_.max_instances_per_project) +
-                                  " instances)");
+      return Error("IS.3028",
+                   "(a project may have at most " +
+                       std::to_string(options_.max_instances_per_project) +
+                       " instances)");
     }
     auto g = std::make_shared<Gallery>();
     InstanceRecord& r = g->record;
@@ -187,8 +201,9 @@ class ServiceImpl : public Service {
     r.instance.register_date_ms = NowMs();
     r.instance.expired_date_ms = -1;
     r.instance.status = "NORMAL";
-    RETURN_IF_ERROR(kv_->Write({{InstanceKey(project_id, spec.name), EncodeInstance(r)},
-                                {"seq/instance", std::to_string(next_uid_)}}));
+    RETURN_IF_ERROR(
+        kv_->Write({{InstanceKey(project_id, spec.name), EncodeInstance(r)},
+                    {"seq/instance", std::to_string(next_uid_)}}));
     g->embedder = embedder;
     g->index = index::NewFlatIndex(embedder->dim());
     galleries_[Key(project_id, spec.name)] = g;
@@ -205,7 +220,8 @@ class ServiceImpl : public Service {
     return inst;
   }
 
-  absl::StatusOr<std::vector<Instance>> ListInstances(const std::string& project_id) override {
+  absl::StatusOr<std::vector<Instance>> ListInstances(
+      const std::string& project_id) override {
     std::vector<GalleryPtr> gs;
     {
       std::shared_lock lock(mu_);
@@ -222,20 +238,23 @@ class ServiceImpl : public Service {
     return out;
   }
 
-  absl::Status DeleteInstance(const std::string& project_id, const std::string& name) override {
+  absl::Status DeleteInstance(const std::string& project_id,
+                              const std::string& name) override {
     GalleryPtr g;
     std::string begin, end;
     {
       std::unique_lock lock(mu_);
       auto it = galleries_.find(Key(project_id, name));
-      if (it == galleries_.end()) return Error("IS.4004", "(instance `" + name + "`)");
+      if (it == galleries_.end())
+        return Error("IS.4004", "(instance `" + name + "`)");
       g = it->second;
       std::unique_lock glock(g->mu);
       begin = ImagePrefix(g->record.uid);
       end = ImagePrefix(g->record.uid + 1);
-      // Images first, then the instance record: a crash in between leaves an empty
-      // instance the client can delete again, never unreachable image records. Uids are
-      // never reused, so nothing can be written into the range afterwards.
+      // Images first, then the instance record: a crash in between leaves an
+      // empty instance the client can delete again, never unreachable image
+      // records. Uids are never reused, so nothing can be written into the
+      // range afterwards.
       RETURN_IF_ERROR(kv_->DeleteRange(begin, end));
       RETURN_IF_ERROR(kv_->Delete(InstanceKey(project_id, name)));
       g->deleted = true;
@@ -246,7 +265,8 @@ class ServiceImpl : public Service {
     return absl::OkStatus();
   }
 
-  absl::Status AddImage(const std::string& project_id, const std::string& instance,
+  absl::Status AddImage(const std::string& project_id,
+                        const std::string& instance,
                         const AddImageRequest& request) override {
     GalleryPtr g = Find(project_id, instance);
     if (!g) return Error("IS.2019", "(instance `" + instance + "`)");
@@ -255,8 +275,9 @@ class ServiceImpl : public Service {
     {
       std::shared_lock lock(g->mu);
       if (!g->id_of.count(request.path) &&
-          int64_t(g->meta.size()) >= std::min(g->record.instance.level,
-                                              options_.max_images_per_instance)) {
+          int64_t(g->meta.size()) >=
+              std::min(g->record.instance.level,
+                       options_.max_images_per_instance)) {
         return Error("IS.1015");
       }
     }
@@ -268,10 +289,12 @@ class ServiceImpl : public Service {
       ASSIGN_OR_RETURN(downloaded, Download(request.path));
       bytes = downloaded;
     }
-    ASSIGN_OR_RETURN(features::Embedding emb,
-                     g->embedder->Embed(bytes, {.purpose = features::Purpose::kStore}));
+    ASSIGN_OR_RETURN(
+        features::Embedding emb,
+        g->embedder->Embed(bytes, {.purpose = features::Purpose::kStore}));
     std::unique_lock lock(g->mu);
-    if (g->deleted) return Error("IS.2019", "(instance `" + instance + "` was deleted)");
+    if (g->deleted)
+      return Error("IS.2019", "(instance `" + instance + "` was deleted)");
     ImageRecord rec;
     rec.path = request.path;
     rec.model = g->record.instance.model;
@@ -283,22 +306,26 @@ class ServiceImpl : public Service {
       rec.id = existing->second;
       rec.created_ms = g->meta[rec.id].created_ms;
     } else {
-      if (int64_t(g->meta.size()) >= std::min(g->record.instance.level,
-                                              options_.max_images_per_instance)) {
+      if (int64_t(g->meta.size()) >=
+          std::min(g->record.instance.level,
+                   options_.max_images_per_instance)) {
         return Error("IS.1015");
       }
       rec.id = g->next_id;
       rec.created_ms = rec.updated_ms;
     }
     if (int(rec.vector.size()) != g->index->dim()) {
-      return Error("IS.2100", "(the model returned a vector of the wrong size)");
+      return Error("IS.2100",
+                   "(the model returned a vector of the wrong size)");
     }
-    RETURN_IF_ERROR(kv_->Put(ImageKey(g->record.uid, rec.path), EncodeImage(rec)));
+    RETURN_IF_ERROR(
+        kv_->Put(ImageKey(g->record.uid, rec.path), EncodeImage(rec)));
     if (existing != g->id_of.end()) Detach(*g, rec.id);
     return Attach(*g, rec);
   }
 
-  absl::StatusOr<bool> CheckImage(const std::string& project_id, const std::string& instance,
+  absl::StatusOr<bool> CheckImage(const std::string& project_id,
+                                  const std::string& instance,
                                   const std::string& path) override {
     GalleryPtr g = Find(project_id, instance);
     if (!g) return Error("IS.2019", "(instance `" + instance + "`)");
@@ -306,29 +333,36 @@ class ServiceImpl : public Service {
     return g->id_of.count(path) > 0;
   }
 
-  absl::Status DeleteImage(const std::string& project_id, const std::string& instance,
+  absl::Status DeleteImage(const std::string& project_id,
+                           const std::string& instance,
                            const std::string& path) override {
     GalleryPtr g = Find(project_id, instance);
     if (!g) return Error("IS.2019", "(instance `" + instance + "`)");
     std::unique_lock lock(g->mu);
-    if (g->deleted) return Error("IS.2019", "(instance `" + instance + "` was deleted)");
+    if (g->deleted)
+      return Error("IS.2019", "(instance `" + instance + "` was deleted)");
     auto it = g->id_of.find(path);
-    if (it == g->id_of.end()) return Error("IS.2006", "(no image with path `" + path + "`)");
+    if (it == g->id_of.end())
+      return Error("IS.2006", "(no image with path `" + path + "`)");
     RETURN_IF_ERROR(kv_->Delete(ImageKey(g->record.uid, path)));
     Detach(*g, it->second);
     return absl::OkStatus();
   }
 
-  absl::Status ModifyImage(const std::string& project_id, const std::string& instance,
-                           const std::string& path, const Tags& tags) override {
+  absl::Status ModifyImage(const std::string& project_id,
+                           const std::string& instance, const std::string& path,
+                           const Tags& tags) override {
     GalleryPtr g = Find(project_id, instance);
     if (!g) return Error("IS.2019", "(instance `" + instance + "`)");
     RETURN_IF_ERROR(CheckTagKeys(g->record.instance, tags));
     std::unique_lock lock(g->mu);
-    if (g->deleted) return Error("IS.2019", "(instance `" + instance + "` was deleted)");
+    if (g->deleted)
+      return Error("IS.2019", "(instance `" + instance + "` was deleted)");
     auto it = g->id_of.find(path);
-    if (it == g->id_of.end()) return Error("IS.2006", "(no image with path `" + path + "`)");
-    ASSIGN_OR_RETURN(std::optional<std::string> bytes, kv_->Get(ImageKey(g->record.uid, path)));
+    if (it == g->id_of.end())
+      return Error("IS.2006", "(no image with path `" + path + "`)");
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                     kv_->Get(ImageKey(g->record.uid, path)));
     if (!bytes) return Error("IS.2104", "(record missing)");
     ASSIGN_OR_RETURN(ImageRecord rec, DecodeImage(path, *bytes));
     rec.tags = tags;
@@ -341,7 +375,8 @@ class ServiceImpl : public Service {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<SearchResult> Search(const std::string& project_id, const std::string& instance,
+  absl::StatusOr<SearchResult> Search(const std::string& project_id,
+                                      const std::string& instance,
                                       const SearchRequest& req) override {
     GalleryPtr g = Find(project_id, instance);
     if (!g) return Error("IS.2019", "(instance `" + instance + "`)");
@@ -351,9 +386,10 @@ class ServiceImpl : public Service {
     const bool has_file = req.file && !req.file->empty();
     const bool has_path = req.path && !req.path->empty();
     if (has_file) {
-      ASSIGN_OR_RETURN(features::Embedding emb,
-                       g->embedder->Embed(*req.file, {.purpose = features::Purpose::kQuery,
-                                                      .box = req.box}));
+      ASSIGN_OR_RETURN(
+          features::Embedding emb,
+          g->embedder->Embed(*req.file, {.purpose = features::Purpose::kQuery,
+                                         .box = req.box}));
       queries.push_back(std::move(emb.vector));
       for (auto& v : emb.variants) queries.push_back(std::move(v));
     } else if (has_path) {
@@ -373,9 +409,10 @@ class ServiceImpl : public Service {
       }
       if (!stored) {
         ASSIGN_OR_RETURN(std::string bytes, Download(*req.path));
-        ASSIGN_OR_RETURN(features::Embedding emb,
-                         g->embedder->Embed(bytes, {.purpose = features::Purpose::kQuery,
-                                                    .box = req.box}));
+        ASSIGN_OR_RETURN(
+            features::Embedding emb,
+            g->embedder->Embed(
+                bytes, {.purpose = features::Purpose::kQuery, .box = req.box}));
         queries.push_back(std::move(emb.vector));
         for (auto& v : emb.variants) queries.push_back(std::move(v));
       }
@@ -384,7 +421,8 @@ class ServiceImpl : public Service {
     }
 
     std::shared_lock lock(g->mu);
-    if (g->deleted) return Error("IS.2019", "(instance `" + instance + "` was deleted)");
+    if (g->deleted)
+      return Error("IS.2019", "(instance `" + instance + "` was deleted)");
     std::optional<Roaring64Map> filter;
     if (!req.tags.empty()) filter = g->Filter(req.tags);
     SearchResult result;
@@ -395,25 +433,29 @@ class ServiceImpl : public Service {
       std::vector<const ImageMeta*> matches;
       for (uint64_t id : *filter) matches.push_back(&g->meta.at(id));
       std::sort(matches.begin(), matches.end(),
-                [](const ImageMeta* a, const ImageMeta* b) { return a->path < b->path; });
+                [](const ImageMeta* a, const ImageMeta* b) {
+                  return a->path < b->path;
+                });
       for (size_t i = req.offset; i < matches.size() && i < want; ++i) {
         result.hits.push_back({matches[i]->path, 1.0, matches[i]->tags});
       }
     } else {
       std::unordered_map<uint64_t, float> best;
       for (const auto& q : queries) {
-        ASSIGN_OR_RETURN(std::vector<index::Hit> hits,
-                         g->index->Search(q, want, filter ? &*filter : nullptr));
+        ASSIGN_OR_RETURN(
+            std::vector<index::Hit> hits,
+            g->index->Search(q, want, filter ? &*filter : nullptr));
         for (const auto& h : hits) {
           auto [it, inserted] = best.emplace(h.id, h.score);
           if (!inserted) it->second = std::max(it->second, h.score);
         }
       }
       ranked.assign(best.begin(), best.end());
-      std::sort(ranked.begin(), ranked.end(), [&](const auto& a, const auto& b) {
-        if (a.second != b.second) return a.second > b.second;
-        return g->meta.at(a.first).path < g->meta.at(b.first).path;
-      });
+      std::sort(ranked.begin(), ranked.end(),
+                [&](const auto& a, const auto& b) {
+                  if (a.second != b.second) return a.second > b.second;
+                  return g->meta.at(a.first).path < g->meta.at(b.first).path;
+                });
       for (size_t i = req.offset; i < ranked.size() && i < want; ++i) {
         const ImageMeta& m = g->meta.at(ranked[i].first);
         double sim = std::clamp(double(ranked[i].second), 0.0, 1.0);
@@ -437,7 +479,8 @@ class ServiceImpl : public Service {
 
   static absl::Status CheckUsable(const Gallery& g) {
     if (g.embedder == nullptr) {
-      return Error("IS.0014", "(the instance's model `" + g.record.instance.model +
+      return Error("IS.0014", "(the instance's model `" +
+                                  g.record.instance.model +
                                   "` is not installed)");
     }
     return absl::OkStatus();
@@ -445,19 +488,25 @@ class ServiceImpl : public Service {
 
   absl::StatusOr<std::string> Download(const std::string& path) const {
     if (!fetch::Fetcher::LooksLikeUrl(path)) {
-      return Error("IS.2015", "(`file` is empty and `path` is not an http(s) URL to download)");
+      return Error(
+          "IS.2015",
+          "(`file` is empty and `path` is not an http(s) URL to download)");
     }
-    if (fetcher_ == nullptr) return Error("IS.2011", "(downloads are disabled)");
+    if (fetcher_ == nullptr)
+      return Error("IS.2011", "(downloads are disabled)");
     return fetcher_->Fetch(path);
   }
 
   // REQUIRES: g.mu held exclusively (or during Load).
-  // Vectors of another model or dimension never enter the index (a gallery never mixes
-  // models); such a record is refused here and reported by the caller.
+  // Vectors of another model or dimension never enter the index (a gallery
+  // never mixes models); such a record is refused here and reported by the
+  // caller.
   static absl::Status Attach(Gallery& g, const ImageRecord& rec) {
     if (rec.model != g.record.instance.model) {
-      return Error("IS.0009", "(image `" + rec.path + "` has vectors of model `" + rec.model +
-                                  "`, the instance uses `" + g.record.instance.model + "`)");
+      return Error("IS.0009", "(image `" + rec.path +
+                                  "` has vectors of model `" + rec.model +
+                                  "`, the instance uses `" +
+                                  g.record.instance.model + "`)");
     }
     RETURN_IF_ERROR(g.index->Add(rec.id, rec.vector));
     g.id_of[rec.path] = rec.id;
@@ -482,15 +531,14 @@ class ServiceImpl : public Service {
   const fetch::Fetcher* fetcher_;
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, GalleryPtr> galleries_;  // guarded by mu_
-  uint64_t next_uid_ = 1;                                   // guarded by mu_
+  uint64_t next_uid_ = 1;                                  // guarded by mu_
 };
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Service>> OpenService(const ServiceOptions& options,
-                                                     store::Database* db,
-                                                     const features::ModelRegistry* models,
-                                                     const fetch::Fetcher* fetcher) {
+absl::StatusOr<std::unique_ptr<Service>> OpenService(
+    const ServiceOptions& options, store::Database* db,
+    const features::ModelRegistry* models, const fetch::Fetcher* fetcher) {
   ASSIGN_OR_RETURN(store::Kv * kv, db->Namespace("catalog"));
   auto service = std::make_unique<ServiceImpl>(options, kv, models, fetcher);
   RETURN_IF_ERROR(service->Load());

@@ -1,16 +1,19 @@
-// Vectors of one gallery, searchable by inner product (cosine on L2-normalised vectors).
+// Vectors of one gallery, searchable by inner product (cosine on L2-normalised
+// vectors).
 //
 //   std::unique_ptr<index::VectorIndex> index = index::NewFlatIndex(576);
-//   RETURN_IF_ERROR(index->Add(7, vec));                 // replaces an existing id 7
-//   ASSIGN_OR_RETURN(std::vector<index::Hit> hits, index->Search(query, 10, &allowed));
+//   RETURN_IF_ERROR(index->Add(7, vec));                 // replaces an
+//   existing id 7 ASSIGN_OR_RETURN(std::vector<index::Hit> hits,
+//   index->Search(query, 10, &allowed));
 //
-// This interface is the seam for issue 5's compressed, tiered index; FlatIndex is the exact
-// implementation (brute force with Faiss's BLAS/SIMD inner-product kernels, the
-// equivalent of IndexIDMap2 over IndexFlatIP with O(1) removal). Ids are the gallery's
-// internal 64-bit image ids; `allowed` is a Roaring bitmap of ids (tag filters), handed to
-// Faiss as an IDSelector, or scanned directly when it is small.
-// Thread contract: every method is thread-safe. Search() takes a shared lock and runs
-// concurrently with other searches; Add() and Remove() take an exclusive lock.
+// This interface is the seam for issue 5's compressed, tiered index; FlatIndex
+// is the exact implementation (brute force with Faiss's BLAS/SIMD inner-product
+// kernels, the equivalent of IndexIDMap2 over IndexFlatIP with O(1) removal).
+// Ids are the gallery's internal 64-bit image ids; `allowed` is a Roaring
+// bitmap of ids (tag filters), handed to Faiss as an IDSelector, or scanned
+// directly when it is small. Thread contract: every method is thread-safe.
+// Search() takes a shared lock and runs concurrently with other searches; Add()
+// and Remove() take an exclusive lock.
 #ifndef ISS_INDEX_VECTOR_INDEX_H_
 #define ISS_INDEX_VECTOR_INDEX_H_
 
@@ -22,7 +25,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-class Roaring64Map;  // CRoaring 0.7 (Debian 12) declares it in the global namespace
+class Roaring64Map;  // CRoaring 0.7 (Debian 12) declares it in the global
+                     // namespace
 
 namespace iss::index {
 
@@ -36,17 +40,18 @@ class VectorIndex {
   virtual ~VectorIndex() = default;
   virtual int dim() const = 0;
   virtual size_t size() const = 0;
-  // Inserts or replaces the vector of `id`. Fails (IS.0009) when vector.size() != dim()
-  // or a value is not finite.
+  // Inserts or replaces the vector of `id`. Fails (IS.0009) when vector.size()
+  // != dim() or a value is not finite.
   virtual absl::Status Add(uint64_t id, const std::vector<float>& vector) = 0;
   // Removes `id`; returns false when it was not present.
   virtual bool Remove(uint64_t id) = 0;
   virtual bool Contains(uint64_t id) const = 0;
-  // The k best hits, score descending (ties by id ascending); only ids in `allowed` when
-  // non-null. Fewer than k only when fewer vectors qualify. Fails (IS.1008) when
-  // query.size() != dim() or Faiss reports an error.
-  virtual absl::StatusOr<std::vector<Hit>> Search(const std::vector<float>& query, size_t k,
-                                                  const ::Roaring64Map* allowed) const = 0;
+  // The k best hits, score descending (ties by id ascending); only ids in
+  // `allowed` when non-null. Fewer than k only when fewer vectors qualify.
+  // Fails (IS.1008) when query.size() != dim() or Faiss reports an error.
+  virtual absl::StatusOr<std::vector<Hit>> Search(
+      const std::vector<float>& query, size_t k,
+      const ::Roaring64Map* allowed) const = 0;
   // Bytes of RAM held by the index (vectors, ids, maps), approximately.
   virtual size_t MemoryBytes() const = 0;
 };

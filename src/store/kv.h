@@ -1,13 +1,15 @@
-// A durable ordered key-value namespace inside the server's one RocksDB database.
+// A durable ordered key-value namespace inside the server's one RocksDB
+// database.
 //
-//   ASSIGN_OR_RETURN(auto db, store::Database::Open(data_dir + "/db", options));
-//   store::Kv* auth = db->Namespace("auth");            // a RocksDB column family
-//   RETURN_IF_ERROR(auth->Put("user/alice", bytes));    // synced: on disk when OK
-//   ASSIGN_OR_RETURN(std::optional<std::string> v, auth->Get("user/alice"));
+//   ASSIGN_OR_RETURN(auto db, store::Database::Open(data_dir + "/db",
+//   options)); store::Kv* auth = db->Namespace("auth");            // a RocksDB
+//   column family RETURN_IF_ERROR(auth->Put("user/alice", bytes));    //
+//   synced: on disk when OK ASSIGN_OR_RETURN(std::optional<std::string> v,
+//   auth->Get("user/alice"));
 //
-// store/ owns RocksDB; other modules (auth/, core/ via store's image store) use these
-// namespaces and never see rocksdb:: types. Every write is synced (WAL fsync) before it
-// returns OK, so an acknowledged write survives kill -9.
+// store/ owns RocksDB; other modules (auth/, core/ via store's image store) use
+// these namespaces and never see rocksdb:: types. Every write is synced (WAL
+// fsync) before it returns OK, so an acknowledged write survives kill -9.
 // Thread contract: all methods are thread-safe.
 #ifndef ISS_STORE_KV_H_
 #define ISS_STORE_KV_H_
@@ -28,22 +30,28 @@ namespace iss::store {
 class Kv {
  public:
   virtual ~Kv() = default;
-  virtual absl::StatusOr<std::optional<std::string>> Get(std::string_view key) const = 0;
+  virtual absl::StatusOr<std::optional<std::string>> Get(
+      std::string_view key) const = 0;
   virtual absl::Status Put(std::string_view key, std::string_view value) = 0;
   virtual absl::Status Delete(std::string_view key) = 0;
   // Applies all puts (value set) and deletes (nullopt) atomically, synced.
   virtual absl::Status Write(
-      const std::vector<std::pair<std::string, std::optional<std::string>>>& ops) = 0;
-  // Deletes every key in [begin, end), synced; space is reclaimed by a later compaction.
-  virtual absl::Status DeleteRange(std::string_view begin, std::string_view end) = 0;
-  // Asks the database to compact [begin, end) now, freeing the space of deleted keys.
-  // Best effort: blocks until done; failures only mean the space is freed later.
+      const std::vector<std::pair<std::string, std::optional<std::string>>>&
+          ops) = 0;
+  // Deletes every key in [begin, end), synced; space is reclaimed by a later
+  // compaction.
+  virtual absl::Status DeleteRange(std::string_view begin,
+                                   std::string_view end) = 0;
+  // Asks the database to compact [begin, end) now, freeing the space of deleted
+  // keys. Best effort: blocks until done; failures only mean the space is freed
+  // later.
   virtual void CompactRange(std::string_view begin, std::string_view end) = 0;
-  // Calls fn(key, value) for each key starting with prefix, in key order, until fn
-  // returns false.
+  // Calls fn(key, value) for each key starting with prefix, in key order, until
+  // fn returns false.
   virtual absl::Status Scan(
       std::string_view prefix,
-      const std::function<bool(std::string_view key, std::string_view value)>& fn) const = 0;
+      const std::function<bool(std::string_view key, std::string_view value)>&
+          fn) const = 0;
 };
 
 struct DatabaseOptions {
@@ -52,11 +60,13 @@ struct DatabaseOptions {
 
 class Database {
  public:
-  // Opens (creating if missing, with its parent directories) the database in `dir`.
-  static absl::StatusOr<std::unique_ptr<Database>> Open(const std::string& dir,
-                                                        const DatabaseOptions& options);
+  // Opens (creating if missing, with its parent directories) the database in
+  // `dir`.
+  static absl::StatusOr<std::unique_ptr<Database>> Open(
+      const std::string& dir, const DatabaseOptions& options);
   virtual ~Database() = default;
-  // The namespace `name` (created on first use). The pointer lives as long as the Database.
+  // The namespace `name` (created on first use). The pointer lives as long as
+  // the Database.
   virtual absl::StatusOr<Kv*> Namespace(const std::string& name) = 0;
 };
 

@@ -1,22 +1,24 @@
-// core::Service end to end below HTTP: the real default model from ISS_MODEL_DIR, real
-// photos from the shared eval set, a real RocksDB in a fresh temp dir per test.
+// core::Service end to end below HTTP: the real default model from
+// ISS_MODEL_DIR, real photos from the shared eval set, a real RocksDB in a
+// fresh temp dir per test.
+#include "core/service.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-#include <unistd.h>
-
 #include "common/error.h"
-#include "core/service.h"
 #include "features/embedder.h"
 #include "store/kv.h"
 
@@ -54,8 +56,8 @@ class ServiceTest : public testing::Test {
 
   void SetUp() override {
     static std::atomic<int> counter{0};
-    dir_ = testing::TempDir() + "/iss_core_" + std::to_string(::getpid()) + "_" +
-           std::to_string(counter++);
+    dir_ = testing::TempDir() + "/iss_core_" + std::to_string(::getpid()) +
+           "_" + std::to_string(counter++);
     std::filesystem::remove_all(dir_);
     Open();
   }
@@ -74,7 +76,8 @@ class ServiceTest : public testing::Test {
     ASSERT_TRUE(service.ok()) << service.status();
     service_ = std::move(*service);
   }
-  void Create(const std::string& name, std::vector<std::string> tags = {"color", "kind"}) {
+  void Create(const std::string& name,
+              std::vector<std::string> tags = {"color", "kind"}) {
     InstanceSpec spec;
     spec.name = name;
     spec.model = "common-search";
@@ -93,7 +96,8 @@ class ServiceTest : public testing::Test {
   // Adds originals 1..kOriginals as "img/o_00N.jpg", tag color = odd|even.
   void AddOriginals(const std::string& instance) {
     for (int i = 1; i <= kOriginals; ++i) {
-      ASSERT_TRUE(Add(instance, "img/" + Original(i), "originals/" + Original(i),
+      ASSERT_TRUE(Add(instance, "img/" + Original(i),
+                      "originals/" + Original(i),
                       {{"color", i % 2 ? "odd" : "even"}, {"kind", "photo"}})
                       .ok());
     }
@@ -103,9 +107,11 @@ class ServiceTest : public testing::Test {
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? *r : SearchResult{};
   }
-  // Queries of the eval set whose original is among the added ones (easy transforms).
+  // Queries of the eval set whose original is among the added ones (easy
+  // transforms).
   static std::vector<std::pair<std::string, std::string>> Queries() {
-    nlohmann::json truth = nlohmann::json::parse(ReadFile(kDev + "/truth.json"), nullptr, false);
+    nlohmann::json truth =
+        nlohmann::json::parse(ReadFile(kDev + "/truth.json"), nullptr, false);
     std::vector<std::pair<std::string, std::string>> out;
     if (truth.is_discarded()) return out;
     for (auto& [query, t] : truth.items()) {
@@ -132,28 +138,36 @@ TEST_F(ServiceTest, InstanceLifecycleAndProjectScope) {
   InstanceSpec spec;
   spec.name = "shoes";
   spec.model = "common-search";
-  EXPECT_EQ(ApiCode(service_->CreateInstance(kProject, spec).status()), "IS.3000");
-  EXPECT_TRUE(service_->CreateInstance("p2", spec).ok());  // another project's "shoes"
+  EXPECT_EQ(ApiCode(service_->CreateInstance(kProject, spec).status()),
+            "IS.3000");
+  EXPECT_TRUE(
+      service_->CreateInstance("p2", spec).ok());  // another project's "shoes"
   spec.name = "other";
   spec.model = "no-such-model";
-  EXPECT_EQ(ApiCode(service_->CreateInstance(kProject, spec).status()), "IS.3014");
+  EXPECT_EQ(ApiCode(service_->CreateInstance(kProject, spec).status()),
+            "IS.3014");
   auto got = service_->GetInstance(kProject, "shoes");
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->model, "common-search");
   EXPECT_EQ(got->tags, (std::vector<std::string>{"color", "kind"}));
   EXPECT_GT(got->register_date_ms, 0);
-  EXPECT_EQ(ApiCode(service_->GetInstance(kProject, "nope").status()), "IS.4004");
+  EXPECT_EQ(ApiCode(service_->GetInstance(kProject, "nope").status()),
+            "IS.4004");
   EXPECT_EQ(ApiCode(service_->DeleteInstance(kProject, "nope")), "IS.4004");
   EXPECT_EQ(service_->ListInstances(kProject)->size(), 1u);
   EXPECT_EQ(service_->ListInstances("p2")->size(), 1u);
   ASSERT_TRUE(Add("shoes", "a", "originals/o_001.jpg").ok());
-  EXPECT_FALSE(*service_->CheckImage("p2", "shoes", "a"));  // not visible across projects
+  EXPECT_FALSE(*service_->CheckImage("p2", "shoes",
+                                     "a"));  // not visible across projects
   ASSERT_TRUE(service_->DeleteInstance(kProject, "shoes").ok());
-  EXPECT_EQ(ApiCode(service_->GetInstance(kProject, "shoes").status()), "IS.4004");
-  EXPECT_EQ(ApiCode(service_->CheckImage(kProject, "shoes", "a").status()), "IS.2019");
+  EXPECT_EQ(ApiCode(service_->GetInstance(kProject, "shoes").status()),
+            "IS.4004");
+  EXPECT_EQ(ApiCode(service_->CheckImage(kProject, "shoes", "a").status()),
+            "IS.2019");
   EXPECT_EQ(ApiCode(Add("shoes", "a", "originals/o_001.jpg")), "IS.2019");
   Open();  // the deletion is durable; the recreated instance starts empty
-  EXPECT_EQ(ApiCode(service_->GetInstance(kProject, "shoes").status()), "IS.4004");
+  EXPECT_EQ(ApiCode(service_->GetInstance(kProject, "shoes").status()),
+            "IS.4004");
   EXPECT_TRUE(service_->GetInstance("p2", "shoes").ok());
   Create("shoes");
   EXPECT_FALSE(*service_->CheckImage(kProject, "shoes", "a"));
@@ -227,7 +241,8 @@ TEST_F(ServiceTest, SearchFindsOriginalsFiltersPagesAndSurvivesRestart) {
   tags_only.tags = {{"color", "purple"}};
   EXPECT_TRUE(Search("g", tags_only).hits.empty());
   tags_only.tags = {{"size", "xl"}};
-  EXPECT_EQ(ApiCode(service_->Search(kProject, "g", tags_only).status()), "IS.1004");
+  EXPECT_EQ(ApiCode(service_->Search(kProject, "g", tags_only).status()),
+            "IS.1004");
 
   // Restart: identical results.
   Open();
@@ -258,13 +273,20 @@ TEST_F(ServiceTest, DeleteModifyReplaceAndErrors) {
 
   // Modify tags: the filter follows.
   const std::string changed = "img/" + Original(1);
-  ASSERT_TRUE(service_->ModifyImage(kProject, "g", changed, {{"color", "blue"}}).ok());
-  EXPECT_EQ(ApiCode(service_->ModifyImage(kProject, "g", changed, {{"bad", "x"}})), "IS.1004");
-  EXPECT_EQ(ApiCode(Add("g", "x", "originals/o_001.jpg", {{"bad", "x"}})), "IS.1004");
+  ASSERT_TRUE(
+      service_->ModifyImage(kProject, "g", changed, {{"color", "blue"}}).ok());
+  EXPECT_EQ(
+      ApiCode(service_->ModifyImage(kProject, "g", changed, {{"bad", "x"}})),
+      "IS.1004");
+  EXPECT_EQ(ApiCode(Add("g", "x", "originals/o_001.jpg", {{"bad", "x"}})),
+            "IS.1004");
 
-  // Replace: re-adding a path swaps its vector and tags (o_004 stored under o_003's path).
+  // Replace: re-adding a path swaps its vector and tags (o_004 stored under
+  // o_003's path).
   const std::string replaced = "img/" + Original(3);
-  ASSERT_TRUE(Add("g", replaced, "originals/" + Original(4), {{"color", "swapped"}}).ok());
+  ASSERT_TRUE(
+      Add("g", replaced, "originals/" + Original(4), {{"color", "swapped"}})
+          .ok());
   EXPECT_EQ(service_->GetInstance(kProject, "g")->image_count, kOriginals - 1);
 
   auto check = [&] {
@@ -295,8 +317,10 @@ TEST_F(ServiceTest, DeleteModifyReplaceAndErrors) {
 
   // Unknown instance, damaged image, neither file nor a stored path.
   SearchRequest empty;
-  EXPECT_EQ(ApiCode(service_->Search(kProject, "zz", empty).status()), "IS.2019");
-  EXPECT_EQ(ApiCode(service_->Search(kProject, "g", empty).status()), "IS.2015");
+  EXPECT_EQ(ApiCode(service_->Search(kProject, "zz", empty).status()),
+            "IS.2019");
+  EXPECT_EQ(ApiCode(service_->Search(kProject, "g", empty).status()),
+            "IS.2015");
   AddImageRequest bad;
   bad.path = "broken";
   bad.file = std::string("\xff\xd8\xff\xe0 not really a jpeg", 22);
@@ -320,9 +344,9 @@ TEST_F(ServiceTest, FullInstanceRefusesNewPathsButAllowsReplace) {
   EXPECT_TRUE(Add("small", "c", "originals/o_003.jpg").ok());
 }
 
-// Searches (shared lock) run while one writer deletes and re-adds images of the same
-// instance (exclusive lock): every search succeeds with a sorted, duplicate-free page, and
-// at the end exactly the surviving images are found.
+// Searches (shared lock) run while one writer deletes and re-adds images of the
+// same instance (exclusive lock): every search succeeds with a sorted,
+// duplicate-free page, and at the end exactly the surviving images are found.
 TEST_F(ServiceTest, SearchesRunDuringWrites) {
   Create("g");
   AddOriginals("g");
@@ -332,7 +356,8 @@ TEST_F(ServiceTest, SearchesRunDuringWrites) {
   for (int t = 0; t < 2; ++t) {
     readers.emplace_back([&] {
       SearchRequest req;
-      req.path = "img/" + Original(1);  // never deleted: searched by its stored vector
+      req.path =
+          "img/" + Original(1);  // never deleted: searched by its stored vector
       req.limit = 100;
       while (!stop) {
         auto r = service_->Search(kProject, "g", req);

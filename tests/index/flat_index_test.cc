@@ -1,14 +1,14 @@
 // FlatIndex against a brute-force reference computed here in plain C++.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <map>
 #include <random>
+#include <roaring/roaring64map.hh>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <roaring/roaring64map.hh>
 
 #include "common/error.h"
 #include "index/vector_index.h"
@@ -35,9 +35,9 @@ float Dot(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 // Reference top-k over `data` restricted to `allowed` (all when null).
-std::vector<uint64_t> BruteForce(const std::map<uint64_t, std::vector<float>>& data,
-                                 const std::vector<float>& q, size_t k,
-                                 const Roaring64Map* allowed) {
+std::vector<uint64_t> BruteForce(
+    const std::map<uint64_t, std::vector<float>>& data,
+    const std::vector<float>& q, size_t k, const Roaring64Map* allowed) {
   std::vector<std::pair<float, uint64_t>> all;
   for (const auto& [id, v] : data) {
     if (allowed && !allowed->contains(id)) continue;
@@ -120,8 +120,9 @@ TEST_P(FlatIndexTest, FiltersLargeAndSmallAndEmpty) {
   }
   Roaring64Map half, few, none, stale;
   for (uint64_t id = 1; id <= 1000; id += 2) half.add(id);
-  for (uint64_t id = 3; id <= 1000; id += 97) few.add(id);  // 11 ids: direct scan path
-  stale.add(uint64_t{5000});                                  // not in the index
+  for (uint64_t id = 3; id <= 1000; id += 97)
+    few.add(id);              // 11 ids: direct scan path
+  stale.add(uint64_t{5000});  // not in the index
   stale.add(uint64_t{7});
   for (int q = 0; q < 10; ++q) {
     std::vector<float> query = RandomUnit(rng, dim);
@@ -134,7 +135,8 @@ TEST_P(FlatIndexTest, FiltersLargeAndSmallAndEmpty) {
   }
   auto few_hits = index->Search(RandomUnit(rng, dim), 100, &few);
   ASSERT_TRUE(few_hits.ok());
-  EXPECT_EQ(few_hits->size(), few.cardinality());  // fewer than k only when fewer qualify
+  EXPECT_EQ(few_hits->size(),
+            few.cardinality());  // fewer than k only when fewer qualify
 }
 
 INSTANTIATE_TEST_SUITE_P(Dims, FlatIndexTest, testing::Values(8, 576));
@@ -163,23 +165,24 @@ TEST(FlatIndexErrors, EmptyIndexAndZeroK) {
   EXPECT_GT(index->MemoryBytes(), 0u);
 }
 
-// Searches run while a writer adds and removes; every hit is a live-or-recent id and the
-// scores stay ordered. Under TSan this also checks the locking.
+// Searches run while a writer adds and removes; every hit is a live-or-recent
+// id and the scores stay ordered. Under TSan this also checks the locking.
 TEST(FlatIndexThreads, SearchesDuringWrites) {
   const int dim = 32;
   auto index = NewFlatIndex(dim);
   std::mt19937 rng(5);
   std::vector<std::vector<float>> vecs;
   for (int i = 0; i < 400; ++i) vecs.push_back(RandomUnit(rng, dim));
-  for (uint64_t id = 0; id < 200; ++id) ASSERT_TRUE(index->Add(id, vecs[id]).ok());
+  for (uint64_t id = 0; id < 200; ++id)
+    ASSERT_TRUE(index->Add(id, vecs[id]).ok());
   std::atomic<bool> stop{false};
   std::atomic<int> failures{0};
   std::vector<std::thread> readers;
   for (int t = 0; t < 3; ++t) {
     readers.emplace_back([&, t] {
       std::mt19937 r(t);
-      // Bounded work per reader: glibc's shared_mutex prefers readers, so unbounded
-      // spinning readers could starve the writer on a 2-core machine.
+      // Bounded work per reader: glibc's shared_mutex prefers readers, so
+      // unbounded spinning readers could starve the writer on a 2-core machine.
       for (int n = 0; n < 300 && !stop; ++n) {
         auto hits = index->Search(vecs[r() % vecs.size()], 10, nullptr);
         if (!hits.ok() || hits->size() != 10) ++failures;

@@ -1,6 +1,8 @@
-// kill -9 safety: a child process writes synced records, reporting each acknowledged key
-// through a pipe, and is SIGKILLed mid-stream; after reopening, every acknowledged key is
-// there with its value (and batches are all-or-nothing).
+// kill -9 safety: a child process writes synced records, reporting each
+// acknowledged key through a pipe, and is SIGKILLed mid-stream; after
+// reopening, every acknowledged key is there with its value (and batches are
+// all-or-nothing).
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,8 +13,6 @@
 #include <set>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "store/kv.h"
 
@@ -28,7 +28,8 @@ namespace {
     std::string k = "k" + std::to_string(i);
     std::string v(1000 + i % 100, static_cast<char>('a' + i % 26));
     // Odd records go as a two-key batch: both keys or neither must survive.
-    absl::Status s = (i % 2) ? (*kv)->Write({{k, v}, {k + "/twin", v}}) : (*kv)->Put(k, v);
+    absl::Status s =
+        (i % 2) ? (*kv)->Write({{k, v}, {k + "/twin", v}}) : (*kv)->Put(k, v);
     if (!s.ok()) _exit(4);
     uint32_t n = static_cast<uint32_t>(i);
     if (write(fd, &n, sizeof n) != sizeof n) _exit(5);
@@ -36,7 +37,8 @@ namespace {
 }
 
 TEST(StoreCrashTest, AcknowledgedWritesSurviveSigkill) {
-  std::string dir = testing::TempDir() + "/iss_store_crash_" + std::to_string(::getpid());
+  std::string dir =
+      testing::TempDir() + "/iss_store_crash_" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   std::set<int> acked;
   for (int round = 0; round < 3; ++round) {
@@ -53,12 +55,15 @@ TEST(StoreCrashTest, AcknowledgedWritesSurviveSigkill) {
     ASSERT_EQ(kill(pid, SIGKILL), 0);
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited on its own: " << WEXITSTATUS(status);
+    ASSERT_TRUE(WIFSIGNALED(status))
+        << "child exited on its own: " << WEXITSTATUS(status);
     std::set<int> this_round;
     uint32_t n;
-    while (read(fds[0], &n, sizeof n) == sizeof n) this_round.insert(static_cast<int>(n));
+    while (read(fds[0], &n, sizeof n) == sizeof n)
+      this_round.insert(static_cast<int>(n));
     close(fds[0]);
-    ASSERT_FALSE(this_round.empty()) << "child acknowledged nothing before the kill";
+    ASSERT_FALSE(this_round.empty())
+        << "child acknowledged nothing before the kill";
 
     auto db = Database::Open(dir, {});
     ASSERT_TRUE(db.ok()) << db.status();
@@ -72,21 +77,29 @@ TEST(StoreCrashTest, AcknowledgedWritesSurviveSigkill) {
       EXPECT_EQ((*v)->size(), size_t(1000 + i % 100));
       EXPECT_EQ((**v)[0], static_cast<char>('a' + i % 26));
     }
-    // Later rounds rewrite the same keys with the same values, so this round's acks suffice.
-    // Batches are atomic: for every key present, its twin is present too (and vice versa).
+    // Later rounds rewrite the same keys with the same values, so this round's
+    // acks suffice. Batches are atomic: for every key present, its twin is
+    // present too (and vice versa).
     int keys = 0;
-    ASSERT_TRUE((*kv)->Scan("k", [&](std::string_view key, std::string_view) {
-                    ++keys;
-                    return true;
-                  }).ok());
+    ASSERT_TRUE((*kv)
+                    ->Scan("k",
+                           [&](std::string_view key, std::string_view) {
+                             ++keys;
+                             return true;
+                           })
+                    .ok());
     int odd_missing_twin = 0;
-    ASSERT_TRUE((*kv)->Scan("k", [&](std::string_view key, std::string_view) {
-                    std::string k(key);
-                    if (k.find('/') != std::string::npos) return true;
-                    int i = std::stoi(k.substr(1));
-                    if (i % 2 && !(*kv)->Get(k + "/twin")->has_value()) ++odd_missing_twin;
-                    return true;
-                  }).ok());
+    ASSERT_TRUE((*kv)
+                    ->Scan("k",
+                           [&](std::string_view key, std::string_view) {
+                             std::string k(key);
+                             if (k.find('/') != std::string::npos) return true;
+                             int i = std::stoi(k.substr(1));
+                             if (i % 2 && !(*kv)->Get(k + "/twin")->has_value())
+                               ++odd_missing_twin;
+                             return true;
+                           })
+                    .ok());
     EXPECT_EQ(odd_missing_twin, 0);
     EXPECT_GE(keys, static_cast<int>(this_round.size()));
     acked.insert(this_round.begin(), this_round.end());

@@ -1,15 +1,17 @@
-// Tests of store::Database / store::Kv on a real RocksDB in a fresh temp dir per test.
+// Tests of store::Database / store::Kv on a real RocksDB in a fresh temp dir
+// per test.
+#include "store/kv.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-#include <unistd.h>
-
 #include "common/error.h"
-#include "store/kv.h"
 
 namespace iss::store {
 namespace {
@@ -17,7 +19,8 @@ namespace {
 std::string FreshDir(const std::string& name) {
   static std::atomic<int> counter{0};
   std::string dir = testing::TempDir() + "/iss_store_" + name + "_" +
-                    std::to_string(::getpid()) + "_" + std::to_string(counter++);
+                    std::to_string(::getpid()) + "_" +
+                    std::to_string(counter++);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
@@ -26,7 +29,8 @@ std::string FreshDir(const std::string& name) {
 class KvTest : public testing::Test {
  protected:
   void SetUp() override {
-    dir_ = FreshDir(testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ =
+        FreshDir(testing::UnitTest::GetInstance()->current_test_info()->name());
     Reopen();
   }
   void TearDown() override {
@@ -44,12 +48,14 @@ class KvTest : public testing::Test {
     EXPECT_TRUE(kv.ok()) << kv.status();
     return kv.ok() ? *kv : nullptr;
   }
-  std::vector<std::pair<std::string, std::string>> ScanAll(Kv* kv, const std::string& prefix) {
+  std::vector<std::pair<std::string, std::string>> ScanAll(
+      Kv* kv, const std::string& prefix) {
     std::vector<std::pair<std::string, std::string>> out;
-    absl::Status s = kv->Scan(prefix, [&](std::string_view k, std::string_view v) {
-      out.emplace_back(std::string(k), std::string(v));
-      return true;
-    });
+    absl::Status s =
+        kv->Scan(prefix, [&](std::string_view k, std::string_view v) {
+          out.emplace_back(std::string(k), std::string(v));
+          return true;
+        });
     EXPECT_TRUE(s.ok()) << s;
     return out;
   }
@@ -119,7 +125,8 @@ TEST_F(KvTest, WriteBatchAppliesPutsAndDeletes) {
 
 TEST_F(KvTest, ScanIsPrefixOrderedAndStoppable) {
   Kv* kv = Ns("c");
-  for (std::string k : {"img/2/b", "img/1/a", "img/1/c", "img/10", "img/1", "inst/x", "ima"}) {
+  for (std::string k :
+       {"img/2/b", "img/1/a", "img/1/c", "img/10", "img/1", "inst/x", "ima"}) {
     ASSERT_TRUE(kv->Put(k, "v" + k).ok());
   }
   auto all = ScanAll(kv, "img/1");
@@ -132,7 +139,9 @@ TEST_F(KvTest, ScanIsPrefixOrderedAndStoppable) {
   EXPECT_EQ(ScanAll(kv, "img/1/").size(), 2u);
   EXPECT_EQ(ScanAll(kv, "zzz").size(), 0u);
   int seen = 0;
-  ASSERT_TRUE(kv->Scan("", [&](std::string_view, std::string_view) { return ++seen < 3; }).ok());
+  ASSERT_TRUE(kv->Scan("", [&](std::string_view, std::string_view) {
+                  return ++seen < 3;
+                }).ok());
   EXPECT_EQ(seen, 3);
 }
 
@@ -148,7 +157,8 @@ TEST_F(KvTest, ScanPrefixOfHighBytes) {
 uintmax_t SstBytes(const std::string& dir) {
   uintmax_t bytes = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-    if (e.is_regular_file() && e.path().extension() == ".sst") bytes += e.file_size();
+    if (e.is_regular_file() && e.path().extension() == ".sst")
+      bytes += e.file_size();
   }
   return bytes;
 }
@@ -156,7 +166,8 @@ uintmax_t SstBytes(const std::string& dir) {
 TEST_F(KvTest, DeleteRangeAndCompactFreeTheRange) {
   Kv* kv = Ns("c");
   std::mt19937 rng(7);
-  std::string noise(4096, 0);  // incompressible, so the SST size tells the truth
+  std::string noise(4096,
+                    0);  // incompressible, so the SST size tells the truth
   for (int i = 0; i < 200; ++i) {
     for (char& c : noise) c = static_cast<char>(rng());
     ASSERT_TRUE(kv->Put("img/0001/" + std::to_string(1000 + i), noise).ok());
@@ -170,7 +181,8 @@ TEST_F(KvTest, DeleteRangeAndCompactFreeTheRange) {
   kv->CompactRange("img/0001/", "img/0002/");
   EXPECT_EQ(ScanAll(kv, "img/0001/").size(), 0u);
   EXPECT_EQ(ScanAll(kv, "img/").size(), 2u);
-  EXPECT_LT(SstBytes(dir_ + "/db"), 100u * 1024u) << "deleted range still occupies SST space";
+  EXPECT_LT(SstBytes(dir_ + "/db"), 100u * 1024u)
+      << "deleted range still occupies SST space";
   Reopen();
   EXPECT_EQ(ScanAll(Ns("c"), "img/").size(), 2u);
 }
@@ -181,7 +193,9 @@ TEST_F(KvTest, SecondOpenOfSameDirFails) {
   EXPECT_EQ(ApiCode(second.status()), "IS.2105");
 }
 
-TEST_F(KvTest, EmptyNamespaceNameIsRefused) { EXPECT_FALSE(db_->Namespace("").ok()); }
+TEST_F(KvTest, EmptyNamespaceNameIsRefused) {
+  EXPECT_FALSE(db_->Namespace("").ok());
+}
 
 }  // namespace
 }  // namespace iss::store
