@@ -235,6 +235,9 @@ class ServiceImpl : public Service {
       out.push_back(g->record.instance);
       out.back().image_count = int64_t(g->meta.size());
     }
+    std::sort(out.begin(), out.end(), [](const Instance& a, const Instance& b) {
+      return a.name < b.name;
+    });
     return out;
   }
 

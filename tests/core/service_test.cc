@@ -156,6 +156,12 @@ TEST_F(ServiceTest, InstanceLifecycleAndProjectScope) {
   EXPECT_EQ(ApiCode(service_->DeleteInstance(kProject, "nope")), "IS.4004");
   EXPECT_EQ(service_->ListInstances(kProject)->size(), 1u);
   EXPECT_EQ(service_->ListInstances("p2")->size(), 1u);
+  Create("alpha");
+  auto listed = service_->ListInstances(kProject);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);  // ordered by name
+  EXPECT_EQ((*listed)[0].name, "alpha");
+  EXPECT_EQ((*listed)[1].name, "shoes");
   ASSERT_TRUE(Add("shoes", "a", "originals/o_001.jpg").ok());
   EXPECT_FALSE(*service_->CheckImage("p2", "shoes",
                                      "a"));  // not visible across projects
