@@ -2,7 +2,7 @@
 
 Environment:
   ISS_BIN            path of the imagesearchd binary (set by ctest)
-  ISS_EVAL_DIR       the shared eval folder (default /work/shared/eval)
+  ISS_EVAL_DIR       the shared eval folder (set by ctest: ../shared/eval beside the checkout)
   ISS_TEST_AUTH_MODULE  optional: a Python file defining
                         prepare(bin, data_dir) -> None   (e.g. create a user with `admin`)
                         login(base_url) -> (project_id, headers_dict)
