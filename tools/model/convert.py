@@ -47,6 +47,17 @@ def same_pads(size, k, s):
     return total // 2, total - total // 2, out
 
 
+def window(cfg, h, w, kernel, strides):
+    """Keras padding of a conv/pool window: ((top, bottom, left, right), (out_h, out_w)).
+    "same" pads like TensorFlow (the extra cell goes after); "valid" pads nothing."""
+    (kh, kw), (sh, sw) = kernel, strides
+    if cfg["padding"] == "same":
+        t, b, oh = same_pads(h, kh, sh)
+        l, r, ow = same_pads(w, kw, sw)
+        return (t, b, l, r), (oh, ow)
+    return (0, 0, 0, 0), ((h - kh) // sh + 1, (w - kw) // sw + 1)
+
+
 class Converter:
     def __init__(self, config, weights):
         self.layers = {l["name"]: l for l in config["layers"]}
@@ -111,12 +122,7 @@ class Converter:
             kernel = kernel * factor.reshape(-1, 1, 1, 1)
             bias = (bias - mean) * factor + beta
             out_name = bn
-        if cfg["padding"] == "same":
-            t, b, oh = same_pads(h, kh, sh)
-            l, r, ow = same_pads(w, kw, sw)
-        else:
-            t = b = l = r = 0
-            oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+        (t, b, l, r), (oh, ow) = window(cfg, h, w, (kh, kw), (sh, sw))
         self.nodes.append(helper.make_node(
             "Conv", [x, self.init(f"{name}/W", kernel.astype(np.float32)),
                      self.init(f"{name}/B", bias.astype(np.float32))], [out_name],
@@ -178,12 +184,7 @@ class Converter:
                 c, hh, ww = self.shapes[ins[0]]
                 kh, kw = cfg["pool_size"]
                 sh, sw = cfg["strides"]
-                if cfg["padding"] == "same":
-                    t, b, oh = same_pads(hh, kh, sh)
-                    l, r, ow = same_pads(ww, kw, sw)
-                else:
-                    t = b = l = r = 0
-                    oh, ow = (hh - kh) // sh + 1, (ww - kw) // sw + 1
+                (t, b, l, r), (oh, ow) = window(cfg, hh, ww, (kh, kw), (sh, sw))
                 op = "MaxPool" if kind == "MaxPooling2D" else "AveragePool"
                 attrs = dict(kernel_shape=[kh, kw], strides=[sh, sw], pads=[t, l, b, r])
                 if op == "AveragePool":

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from convert import load_weights, same_pads  # noqa: E402
+from convert import load_weights, window  # noqa: E402
 
 
 def conv_nhwc(x, k, stride, pads):
@@ -69,14 +69,8 @@ def keras_forward(config, w, cut, image):
         elif kind in ("Conv2D", "DepthwiseConv2D"):
             x = ins[0]
             k = w[f"{name}/depthwise_kernel"][:, :, :, 0] if kind == "DepthwiseConv2D" else w[f"{name}/kernel"]
-            kh, kw = cfg["kernel_size"]
-            sh, sw = cfg["strides"]
-            if cfg["padding"] == "same":
-                t, b, _ = same_pads(x.shape[0], kh, sh)
-                l, r, _ = same_pads(x.shape[1], kw, sw)
-            else:
-                t = b = l = r = 0
-            out = conv_nhwc(x, k, (sh, sw), ((t, b), (l, r)))
+            (t, b, l, r), _ = window(cfg, x.shape[0], x.shape[1], cfg["kernel_size"], cfg["strides"])
+            out = conv_nhwc(x, k, cfg["strides"], ((t, b), (l, r)))
             if cfg.get("use_bias"):
                 out = out + w[f"{name}/bias"]
         elif kind == "BatchNormalization":
@@ -97,14 +91,8 @@ def keras_forward(config, w, cut, image):
             out = np.concatenate(ins, axis=2)
         elif kind in ("MaxPooling2D", "AveragePooling2D"):
             x = ins[0]
-            kh, kw = cfg["pool_size"]
-            sh, sw = cfg["strides"]
-            if cfg["padding"] == "same":
-                t, b, _ = same_pads(x.shape[0], kh, sh)
-                l, r, _ = same_pads(x.shape[1], kw, sw)
-            else:
-                t = b = l = r = 0
-            out = pool_nhwc(x, (kh, kw), (sh, sw), ((t, b), (l, r)),
+            (t, b, l, r), _ = window(cfg, x.shape[0], x.shape[1], cfg["pool_size"], cfg["strides"])
+            out = pool_nhwc(x, cfg["pool_size"], cfg["strides"], ((t, b), (l, r)),
                             "max" if kind == "MaxPooling2D" else "avg")
         else:
             continue
