@@ -31,12 +31,28 @@ std::string Sha256Hex(std::string_view data) {
   return Hex(std::string_view(reinterpret_cast<char*>(md), sizeof md));
 }
 
+// RFC 2104 over OpenSSL's one-shot SHA256(): OpenSSL 3's HMAC() fetches the MAC and
+// digest implementations on every call, which cost more than the hashing itself here
+// (one HMAC per signed request and per token check).
 std::string HmacSha256(std::string_view key, std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), int(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
-  return std::string(reinterpret_cast<char*>(md), len);
+  constexpr size_t kBlock = 64;
+  unsigned char k[kBlock] = {0};
+  if (key.size() > kBlock) {
+    SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), k);
+  } else {
+    std::memcpy(k, key.data(), key.size());
+  }
+  std::string inner(kBlock + data.size(), '\0');
+  for (size_t i = 0; i < kBlock; ++i) inner[i] = char(k[i] ^ 0x36);
+  std::memcpy(inner.data() + kBlock, data.data(), data.size());
+  unsigned char outer[kBlock + SHA256_DIGEST_LENGTH];
+  for (size_t i = 0; i < kBlock; ++i) outer[i] = k[i] ^ 0x5c;
+  SHA256(reinterpret_cast<const unsigned char*>(inner.data()), inner.size(), outer + kBlock);
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(outer, sizeof outer, md);
+  OPENSSL_cleanse(k, sizeof k);
+  OPENSSL_cleanse(inner.data(), kBlock);
+  return std::string(reinterpret_cast<char*>(md), sizeof md);
 }
 
 std::string RandomBytes(size_t n) {

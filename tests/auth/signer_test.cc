@@ -16,6 +16,15 @@ TEST(SignerTest, CanonicalUriDecodesThenEncodesEachSegmentAndEndsWithSlash) {
   EXPECT_EQ(CanonicalUri("/v1/p%2a"), "/v1/p%2A/");
 }
 
+// RFC 4231 test cases 1 (short key) and 6 (key longer than the 64-byte block).
+TEST(SignerTest, HmacSha256MatchesRfc4231) {
+  EXPECT_EQ(Hex(HmacSha256(std::string(20, '\x0b'), "Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  EXPECT_EQ(Hex(HmacSha256(std::string(131, '\xaa'),
+                           "Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
 TEST(SignerTest, CanonicalQuerySortsAndEncodes) {
   EXPECT_EQ(CanonicalQuery(""), "");
   EXPECT_EQ(CanonicalQuery("b=x%20y&a=1"), "a=1&b=x%20y");
