@@ -92,7 +92,7 @@ struct AuthService::Impl {
   // cached after it. Changes made by another process need the server stopped (admin CLI).
   mutable std::mutex cache_mu;
   mutable uint64_t epoch = 0;
-  mutable std::unordered_map<std::string, json> json_cache;
+  mutable std::unordered_map<std::string, std::shared_ptr<const json>> json_cache;
   mutable std::unordered_map<std::string, std::string> sk_cache;
 
   uint64_t Epoch() const {
@@ -105,22 +105,23 @@ struct AuthService::Impl {
     json_cache.clear();
     sk_cache.clear();
   }
-  absl::StatusOr<std::optional<json>> CachedJson(const std::string& key) const {
+  // The record under `key`, shared and immutable; nullptr when there is none.
+  absl::StatusOr<std::shared_ptr<const json>> CachedJson(const std::string& key) const {
     {
       std::lock_guard<std::mutex> lock(cache_mu);
       auto it = json_cache.find(key);
-      if (it != json_cache.end()) return std::optional<json>(it->second);
+      if (it != json_cache.end()) return it->second;
     }
     const uint64_t start = Epoch();
     ASSIGN_OR_RETURN(std::optional<json> v, GetJson(key));
-    if (v) {
-      std::lock_guard<std::mutex> lock(cache_mu);
-      if (epoch == start) {
-        if (json_cache.size() > 100000) json_cache.clear();  // bounded memory
-        json_cache.emplace(key, *v);
-      }
+    if (!v) return std::shared_ptr<const json>();
+    auto shared = std::make_shared<const json>(std::move(*v));
+    std::lock_guard<std::mutex> lock(cache_mu);
+    if (epoch == start) {
+      if (json_cache.size() > 100000) json_cache.clear();  // bounded memory
+      json_cache.emplace(key, shared);
     }
-    return v;
+    return shared;
   }
   absl::StatusOr<std::string> UnsealedSk(const std::string& ak, const json& key) const {
     {
@@ -184,7 +185,7 @@ struct AuthService::Impl {
   }
 
   // A valid token's user record and project id.
-  absl::StatusOr<std::pair<json, std::string>> CheckToken(const std::string& token) const {
+  absl::StatusOr<std::pair<std::shared_ptr<const json>, std::string>> CheckToken(const std::string& token) const {
     if (token.empty()) return AuthFail("the token is empty");
     if (token.rfind("ISS1.", 0) != 0) return AuthFail("the token cannot be decrypted");
     size_t dot = token.find('.', 5);
@@ -198,17 +199,19 @@ struct AuthService::Impl {
     json p = json::parse(payload, nullptr, false);
     if (p.is_discarded() || !p.is_object()) return AuthFail("the token cannot be decrypted");
     if (p.value("exp", int64_t{0}) <= NowS()) return AuthFail("the token has expired");
-    ASSIGN_OR_RETURN(std::optional<json> user, CachedJson("user/" + p.value("u", "")));
+    ASSIGN_OR_RETURN(std::shared_ptr<const json> user, CachedJson("user/" + p.value("u", "")));
     if (!user) return AuthFail("the token's user no longer exists");
     if (user->value("gen", int64_t{0}) != p.value("g", int64_t{-1})) {
       return AuthFail("the token was revoked by a password change");
     }
-    return std::make_pair(std::move(*user), p.value("p", ""));
+    return std::make_pair(std::move(user), p.value("p", ""));
   }
 
   static bool Member(const json& user, const std::string& project_id) {
-    for (const auto& p : user.value("projects", json::array())) {
-      if (p == project_id) return true;
+    auto it = user.find("projects");
+    if (it == user.end() || !it->is_array()) return false;
+    for (const auto& p : *it) {
+      if (p.is_string() && p.get_ref<const std::string&>() == project_id) return true;
     }
     return false;
   }
@@ -219,7 +222,7 @@ struct AuthService::Impl {
     who.user_id = user.value("id", "");
     who.user_name = user.value("name", "");
     who.domain_id = user.value("domain_id", "");
-    ASSIGN_OR_RETURN(std::optional<json> d, CachedJson("domain/" + who.domain_id));
+    ASSIGN_OR_RETURN(std::shared_ptr<const json> d, CachedJson("domain/" + who.domain_id));
     if (d) who.domain_name = d->value("name", "");
     who.project_id = project_id;
     who.credential = credential;
@@ -238,12 +241,13 @@ absl::StatusOr<Principal> AuthService::Authenticate(const RequestFacts& r,
   const std::string project(url_project);
   if (const std::string* token = FindHeader(r.headers, "X-Auth-Token")) {
     ASSIGN_OR_RETURN(auto checked, m.CheckToken(*token));
-    const std::string cred = "token:" + checked.first.value("id", "");
+    const json& user = *checked.first;
+    const std::string cred = "token:" + user.value("id", "");
     if (!m.by_credential.Take(cred)) return Error("APIG.0308");
-    if (checked.second != project || !Impl::Member(checked.first, project)) {
+    if (checked.second != project || !Impl::Member(user, project)) {
       return Error("APIG.0302", "(the token is not scoped to this project)");
     }
-    return m.MakePrincipal(checked.first, project, cred);
+    return m.MakePrincipal(user, project, cred);
   }
   const std::string* authz = FindHeader(r.headers, "Authorization");
   if (authz == nullptr) return AuthFail("no X-Auth-Token or Authorization header");
@@ -265,7 +269,7 @@ absl::StatusOr<Principal> AuthService::Authenticate(const RequestFacts& r,
   for (const std::string& h : a.signed_headers) {
     if (FindHeader(r.headers, h) == nullptr) return AuthFail("signed header `" + h + "` is missing");
   }
-  ASSIGN_OR_RETURN(std::optional<json> key, m.CachedJson("key/" + a.access_key));
+  ASSIGN_OR_RETURN(std::shared_ptr<const json> key, m.CachedJson("key/" + a.access_key));
   if (!key) return AuthFail("the access key does not exist");
   ASSIGN_OR_RETURN(std::string sk, m.UnsealedSk(a.access_key, *key));
   std::string body_hash;
@@ -284,7 +288,7 @@ absl::StatusOr<Principal> AuthService::Authenticate(const RequestFacts& r,
   }
   const std::string cred = "ak:" + a.access_key;
   if (!m.by_credential.Take(cred)) return Error("APIG.0308");
-  ASSIGN_OR_RETURN(std::optional<json> user,
+  ASSIGN_OR_RETURN(std::shared_ptr<const json> user,
                    m.CachedJson("user/" + key->value("user_id", "")));
   if (!user) return AuthFail("the access key's user no longer exists");
   if (const std::string* pid = FindHeader(r.headers, "X-Project-Id")) {
@@ -342,7 +346,7 @@ absl::StatusOr<std::vector<Project>> AuthService::ListProjects(const std::string
                                                                const std::string& name) const {
   ASSIGN_OR_RETURN(auto checked, impl_->CheckToken(token));
   std::vector<Project> out;
-  for (const auto& pid : checked.first.value("projects", json::array())) {
+  for (const auto& pid : checked.first->value("projects", json::array())) {
     ASSIGN_OR_RETURN(std::optional<json> p, impl_->GetJson("project/" + pid.get<std::string>()));
     if (!p) continue;
     Project pr{p->value("id", ""), p->value("name", ""), p->value("domain_id", "")};
