@@ -70,6 +70,16 @@ std::vector<Setting> Settings(ServerOptions* o) {
       {"auth.enabled", "--auth-enabled",
        "Authenticate /v1 requests (false: open to anyone, logged as a warning).",
        &o->auth_enabled},
+      {"auth.token_ttl_s", "--auth-token-ttl-s", "Lifetime of issued tokens, seconds.",
+       &o->auth_token_ttl_s},
+      {"auth.credential_rate", "--auth-credential-rate",
+       "Rate limit per token/AK, requests/s (APIG.0308 above).", &o->auth_credential_rate},
+      {"auth.credential_burst", "--auth-credential-burst", "Burst allowed per token/AK.",
+       &o->auth_credential_burst},
+      {"auth.address_rate", "--auth-address-rate",
+       "Rate limit per source address, requests/s (APIG.0308 above).", &o->auth_address_rate},
+      {"auth.address_burst", "--auth-address-burst", "Burst allowed per source address.",
+       &o->auth_address_burst},
       {"limits.max_instances_per_project", "--max-instances-per-project",
        "Instances per project.", &o->max_instances_per_project},
       {"limits.max_images_per_instance", "--max-images-per-instance", "Images per instance.",
@@ -227,6 +237,10 @@ absl::Status Validate(const ServerOptions& o) {
   if (o.max_connections < 1) return Bad("max_connections", "must be >= 1");
   if (o.fetch_max_bytes < 1 || o.fetch_max_redirects < 0) {
     return Bad("fetch", "max_bytes must be >= 1 and max_redirects >= 0");
+  }
+  if (o.auth_token_ttl_s < 60 || o.auth_credential_rate < 1 || o.auth_credential_burst < 1 ||
+      o.auth_address_rate < 1 || o.auth_address_burst < 1) {
+    return Bad("auth", "token_ttl_s must be >= 60 and rates/bursts >= 1");
   }
   if (o.max_instances_per_project < 1 || o.max_images_per_instance < 1) {
     return Bad("limits", "must be >= 1");

@@ -48,6 +48,11 @@ struct ServerOptions {
   int fetch_max_redirects = 3;            // Default: 3, each re-checked
   // --- auth ---
   bool auth_enabled = true;               // Default: true. false = anyone may call (warned)
+  int64_t auth_token_ttl_s = 86400;       // Default: 24 h token lifetime
+  int64_t auth_credential_rate = 50000;   // Default: 50,000 requests/s per token or AK ...
+  int64_t auth_credential_burst = 100000; // ... with a burst of 100,000
+  int64_t auth_address_rate = 50000;      // Default: 50,000 requests/s per source address ...
+  int64_t auth_address_burst = 100000;    // ... with a burst of 100,000
   // --- limits ---
   int max_instances_per_project = 100;    // Default: 100
   int64_t max_images_per_instance = 30000000;  // Default: 30,000,000 (the only level)

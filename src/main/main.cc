@@ -80,7 +80,13 @@ int Serve(const iss::config::ServerOptions& opts) {
 #ifdef ISS_HAVE_AUTH
   std::unique_ptr<iss::auth::AuthService> auth_impl;
   if (opts.auth_enabled) {
-    auto made = iss::auth::MakeAuthenticator(db->get(), opts.data_dir);
+    iss::auth::AuthOptions auth_options;
+    auth_options.token_ttl_s = opts.auth_token_ttl_s;
+    auth_options.credential_rate = double(opts.auth_credential_rate);
+    auth_options.credential_burst = double(opts.auth_credential_burst);
+    auth_options.address_rate = double(opts.auth_address_rate);
+    auth_options.address_burst = double(opts.auth_address_burst);
+    auto made = iss::auth::MakeAuthenticator(db->get(), opts.data_dir, auth_options);
     if (!made.ok()) return Fail("starting authentication", made.status());
     auth_impl = std::move(*made);
     authenticator = auth_impl.get();

@@ -229,3 +229,17 @@ def test_errors_never_reveal_whether_an_instance_exists(server):
     b = requests.get(server.base + "/v1/%s/service/does-not-exist" % pid)
     assert a.status_code == b.status_code == 401
     assert a.json() == b.json()
+
+
+def test_rate_limit_from_the_config_answers_429_with_retry_after():
+    s = harness.Server(extra_args=["--auth-address-rate", "1", "--auth-address-burst", "3"])
+    try:
+        s.start()
+        answers = [requests.get(s.base + "/v1/%s/service/x" % s.project, headers=s.headers)
+                   for _ in range(10)]
+        limited = [r for r in answers if r.status_code == 429]
+        assert len(limited) >= 5, [r.status_code for r in answers]
+        assert limited[0].json()["error_code"] == "APIG.0308"
+        assert int(limited[0].headers["Retry-After"]) >= 1
+    finally:
+        s.close()
