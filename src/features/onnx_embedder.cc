@@ -30,24 +30,35 @@ void Normalize(std::vector<float>& v, bool signed_sqrt, bool l2) {
   }
 }
 
-// Pools channel c over the rectangle [y0,y1) x [x0,x1) of a CHW float map.
+enum class PoolOp { kAvg, kMax, kGem };
+
+PoolOp ParsePoolOp(const std::string& how) {
+  return how == "max" ? PoolOp::kMax : how == "gem" ? PoolOp::kGem : PoolOp::kAvg;
+}
+
+// Pools every channel over the rectangle [y0,y1) x [x0,x1) of a CHW float map.
 void PoolRegion(const float* map, int channels, int h, int w, int y0, int y1, int x0, int x1,
-                const std::string& how, std::vector<float>& out) {
+                PoolOp op, std::vector<float>& out) {
   const int area = (y1 - y0) * (x1 - x0);
   for (int c = 0; c < channels; ++c) {
     const float* m = map + size_t(c) * h * w;
-    double acc = how == "max" ? -1e30 : 0;
+    float acc = op == PoolOp::kMax ? -1e30f : 0.f;
     for (int y = y0; y < y1; ++y) {
-      for (int x = x0; x < x1; ++x) {
-        float v = m[y * w + x];
-        if (how == "max") acc = std::max(acc, double(v));
-        else if (how == "gem") acc += std::pow(std::max(v, 0.f), 3.0);
-        else acc += v;
+      const float* row = m + y * w;
+      if (op == PoolOp::kMax) {
+        for (int x = x0; x < x1; ++x) acc = std::max(acc, row[x]);
+      } else if (op == PoolOp::kGem) {
+        for (int x = x0; x < x1; ++x) {
+          float v = std::max(row[x], 0.f);
+          acc += v * v * v;
+        }
+      } else {
+        for (int x = x0; x < x1; ++x) acc += row[x];
       }
     }
-    if (how == "avg") acc /= area;
-    if (how == "gem") acc = std::cbrt(acc / area);
-    out[c] = float(acc);
+    if (op == PoolOp::kAvg) acc /= float(area);
+    if (op == PoolOp::kGem) acc = std::cbrt(acc / float(area));
+    out[c] = acc;
   }
 }
 
@@ -159,7 +170,7 @@ std::vector<float> OnnxEmbedder::Pool(const cv::Mat& output) const {
   const float* map = output.ptr<float>();
   std::vector<float> v(channels, 0.f);
   if (config_.pooling != "rmac") {
-    PoolRegion(map, channels, h, w, 0, h, 0, w, config_.pooling, v);
+    PoolRegion(map, channels, h, w, 0, h, 0, w, ParsePoolOp(config_.pooling), v);
   } else {
     // R-MAC: max-pooled square regions at 3 scales, each L2-normalised, summed.
     std::vector<float> region(channels);
@@ -170,7 +181,7 @@ std::vector<float> OnnxEmbedder::Pool(const cv::Mat& output) const {
         for (int ix = 0; ix < steps_x; ++ix) {
           int y0 = steps_y == 1 ? (h - side) / 2 : iy * (h - side) / (steps_y - 1);
           int x0 = steps_x == 1 ? (w - side) / 2 : ix * (w - side) / (steps_x - 1);
-          PoolRegion(map, channels, h, w, y0, y0 + side, x0, x0 + side, "max", region);
+          PoolRegion(map, channels, h, w, y0, y0 + side, x0, x0 + side, PoolOp::kMax, region);
           Normalize(region, false, true);
           for (int c = 0; c < channels; ++c) v[c] += region[c];
         }
