@@ -271,10 +271,7 @@ class ServiceImpl : public Service {
   absl::Status AddImage(const std::string& project_id,
                         const std::string& instance,
                         const AddImageRequest& request) override {
-    GalleryPtr g = Find(project_id, instance);
-    if (!g) return Error("IS.2019", "(instance `" + instance + "`)");
-    RETURN_IF_ERROR(CheckUsable(*g));
-    RETURN_IF_ERROR(CheckTagKeys(g->record.instance, request.tags));
+    ASSIGN_OR_RETURN(GalleryPtr g, FindForImages(project_id, instance, request.tags));
     {
       std::shared_lock lock(g->mu);
       if (!g->id_of.count(request.path) &&
@@ -381,10 +378,7 @@ class ServiceImpl : public Service {
   absl::StatusOr<SearchResult> Search(const std::string& project_id,
                                       const std::string& instance,
                                       const SearchRequest& req) override {
-    GalleryPtr g = Find(project_id, instance);
-    if (!g) return Error("IS.2019", "(instance `" + instance + "`)");
-    RETURN_IF_ERROR(CheckUsable(*g));
-    RETURN_IF_ERROR(CheckTagKeys(g->record.instance, req.tags));
+    ASSIGN_OR_RETURN(GalleryPtr g, FindForImages(project_id, instance, req.tags));
     std::vector<std::vector<float>> queries;
     const bool has_file = req.file && !req.file->empty();
     const bool has_path = req.path && !req.path->empty();
@@ -478,6 +472,18 @@ class ServiceImpl : public Service {
     std::shared_lock lock(mu_);
     auto it = galleries_.find(Key(project, name));
     return it == galleries_.end() ? nullptr : it->second;
+  }
+
+  // The gallery for an add or a search: it exists (IS.2019), its model is installed
+  // (IS.0014) and `tags` only uses its tag names (IS.1004).
+  absl::StatusOr<GalleryPtr> FindForImages(const std::string& project,
+                                           const std::string& instance,
+                                           const Tags& tags) const {
+    GalleryPtr g = Find(project, instance);
+    if (!g) return Error("IS.2019", "(instance `" + instance + "`)");
+    RETURN_IF_ERROR(CheckUsable(*g));
+    RETURN_IF_ERROR(CheckTagKeys(g->record.instance, tags));
+    return g;
   }
 
   static absl::Status CheckUsable(const Gallery& g) {
