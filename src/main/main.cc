@@ -103,6 +103,12 @@ int Serve(const iss::config::ServerOptions& opts) {
                  opts.listen);
   }
   iss::api::RegisterV1Routes(&router, service->get(), authenticator);
+  // Liveness for load balancers and orchestrators: no credentials, no state revealed.
+  router.Add("GET", "/health", [](const iss::api::HttpRequest&, const iss::api::RouteParams&) {
+    iss::api::HttpResponse r;
+    r.body = R"({"status":"ok"})";
+    return r;
+  });
 
   // Block the stop signals in every thread; the main thread waits for them below.
   sigset_t signals;

@@ -340,3 +340,10 @@ def test_help_and_bad_usage():
         assert word in r.stdout, word
     r = subprocess.run([BIN, "--listen", "nonsense"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "listen" in r.stderr
+
+
+def test_health_needs_no_credentials(server):
+    import requests
+    r = requests.get(server.base + "/health", timeout=10)
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    assert r.headers.get("X-Request-Id")
