@@ -1,0 +1,992 @@
+// TieredIndex: exact tier, IVF-PQ tier with exact re-rank, side buffer,
+// tombstones, background training/merging, snapshots. See tiered_index.h.
+//
+// Invariants (under mu_): ids_.size() == versions_.size() == file_->rows();
+// slot_of_ maps every live id to its one live slot; a slot's dead bit is set
+// exactly when it is not in slot_of_; ann_ holds the slots below built_ that
+// were live when encoded, ann_dead_ counts those that died since. Only the
+// background worker (holding work_mu_) changes ann_, built_ and file_, so it
+// reads them without mu_.
+#include "index/tiered_index.h"
+
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexIVFPQ.h>
+#include <faiss/impl/FaissException.h>
+#include <faiss/impl/IDSelector.h>
+#include <faiss/impl/io.h>
+#include <faiss/index_io.h>
+#include <faiss/utils/distances.h>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <roaring/roaring64map.hh>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "common/error.h"
+#include "common/status_macros.h"
+#include "index/vector_file.h"
+
+namespace iss::index {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kMagic[8] = {'I', 'S', 'S', 'I', 'D', 'X', '0', '1'};
+constexpr uint32_t kFormat = 1;
+constexpr size_t kChunk = 16384;        // rows encoded per step
+constexpr size_t kSubsetMin = 2000;     // filters this small: exact scan
+constexpr double kSubsetShare = 0.02;   // ... or below this share of live
+constexpr size_t kCompactMin = 1024;    // exact tier: dead rows before rewrite
+
+bool Better(const Hit& a, const Hit& b) {
+  return a.score != b.score ? a.score > b.score : a.id < b.id;
+}
+
+absl::Status Corrupt(const std::string& what) {
+  return Error("IS.0009", "(index snapshot: " + what + ")");
+}
+
+// A FILE* that checksums what goes through it; also Faiss's reader/writer.
+class CrcWriter : public faiss::IOWriter {
+ public:
+  explicit CrcWriter(FILE* f) : f_(f) {}
+  size_t operator()(const void* p, size_t size, size_t n) override {
+    size_t done = std::fwrite(p, size, n, f_);
+    Update(p, done * size);
+    return done;
+  }
+  template <typename T>
+  void Put(const T& v) { (*this)(&v, sizeof(T), 1); }
+  template <typename T>
+  void PutVector(const std::vector<T>& v, size_t n) {
+    if (n) (*this)(v.data(), sizeof(T), n);
+  }
+  uint32_t crc() const { return crc_; }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void Update(const void* p, size_t len) {
+    const auto* b = static_cast<const Bytef*>(p);
+    bytes_ += len;
+    while (len > 0) {
+      uInt step = uInt(std::min<size_t>(len, 1u << 30));
+      crc_ = uint32_t(::crc32(crc_, b, step));
+      b += step;
+      len -= step;
+    }
+  }
+  FILE* f_;
+  uint32_t crc_ = uint32_t(::crc32(0, nullptr, 0));
+  size_t bytes_ = 0;
+};
+
+class CrcReader : public faiss::IOReader {
+ public:
+  explicit CrcReader(FILE* f) : f_(f) {}
+  size_t operator()(void* p, size_t size, size_t n) override {
+    size_t done = std::fread(p, size, n, f_);
+    const auto* b = static_cast<const Bytef*>(p);
+    size_t len = done * size;
+    bytes_ += len;
+    while (len > 0) {
+      uInt step = uInt(std::min<size_t>(len, 1u << 30));
+      crc_ = uint32_t(::crc32(crc_, b, step));
+      b += step;
+      len -= step;
+    }
+    return done;
+  }
+  template <typename T>
+  bool Get(T* v) { return (*this)(v, sizeof(T), 1) == 1; }
+  template <typename T>
+  bool GetVector(std::vector<T>* v, size_t n) {
+    v->resize(n);
+    return n == 0 || (*this)(v->data(), sizeof(T), n) == n;
+  }
+  uint32_t crc() const { return crc_; }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  FILE* f_;
+  uint32_t crc_ = uint32_t(::crc32(0, nullptr, 0));
+  size_t bytes_ = 0;
+};
+
+// Writes `path` atomically: temporary file, fsync, rename, fsync of the dir.
+absl::Status WriteAtomically(const fs::path& path,
+                             const std::function<absl::Status(CrcWriter&)>& body) {
+  fs::path tmp = path;
+  tmp += ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) return Error("IS.0009", "(cannot write " + tmp.string() + ")");
+  CrcWriter w(f);
+  absl::Status s;
+  try {
+    s = body(w);
+  } catch (const faiss::FaissException& e) {
+    s = Error("IS.0009", std::string("(faiss: ") + e.what() + ")");
+  }
+  bool ok = s.ok() && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) {
+    std::remove(tmp.c_str());
+    return s.ok() ? Error("IS.0009", "(cannot write " + tmp.string() + ")") : s;
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return Error("IS.0009", "(rename " + tmp.string() + ": " + ec.message() + ")");
+  int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return absl::OkStatus();
+}
+
+int AutoNlist(size_t live, size_t sample) {
+  int n = 64;
+  while (n * 2 <= 4 * std::sqrt(double(live)) && n < 4096) n *= 2;
+  // k-means wants ~39+ points per centroid.
+  while (n > 16 && size_t(n) * 39 > sample) n /= 2;
+  return n;
+}
+
+int AutoPqM(int dim) {
+  // 8-bit sub-quantizers of ~9 dimensions (576 -> 64 bytes a vector).
+  for (int m = std::min(64, dim); m >= 1; --m) {
+    if (dim % m == 0 && dim / m >= 4) return m;
+  }
+  return 1;
+}
+
+}  // namespace
+
+using Idx = faiss::Index::idx_t;
+
+class TieredIndex::Impl {
+ public:
+  Impl(int dim, const TieredOptions& o) : dim_(dim), opt_(o) {}
+
+  ~Impl() { Stop(); }
+
+  absl::Status Open() {
+    if (!opt_.dir.empty()) {
+      std::error_code ec;
+      fs::create_directories(opt_.dir, ec);
+      if (ec) return Error("IS.0009", "(index dir " + opt_.dir + ": " + ec.message() + ")");
+      absl::Status loaded = LoadSnapshot();
+      if (loaded.ok()) {
+        restored_ = true;
+      } else {
+        if (fs::exists(fs::path(opt_.dir) / "snapshot.meta")) {
+          spdlog::warn("index {}: snapshot discarded, rebuilding from the store: {}", opt_.dir,
+                       loaded.ToString());
+        }
+        Reset();
+        for (const auto& e : fs::directory_iterator(opt_.dir, ec)) fs::remove(e.path(), ec);
+      }
+    }
+    if (file_ == nullptr) {
+      ASSIGN_OR_RETURN(file_, VectorFile::Open(VectorPath(vgen_), dim_, 0));
+    }
+    if (opt_.background) thread_ = std::thread([this] { Loop(); });
+    Kick();
+    return absl::OkStatus();
+  }
+
+  void Stop() {
+    {
+      std::lock_guard l(cv_mu_);
+      if (stopped_) return;
+      stop_ = true;
+      stopped_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard w(work_mu_);
+    if (!destroyed_ && !opt_.dir.empty() && changes_.load() != snap_changes_) {
+      absl::Status s = WriteSnapshot();
+      if (!s.ok()) spdlog::error("index {}: final snapshot failed: {}", opt_.dir, s.ToString());
+    }
+  }
+
+  void Destroy() {
+    {
+      std::lock_guard l(cv_mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    {
+      std::lock_guard l(cv_mu_);
+      stopped_ = true;
+    }
+    std::lock_guard w(work_mu_);
+    destroyed_ = true;
+    if (!opt_.dir.empty()) {
+      std::error_code ec;
+      fs::remove_all(opt_.dir, ec);
+    }
+  }
+
+  int dim() const { return dim_; }
+
+  size_t size() const {
+    absl::ReaderMutexLock l(&mu_);
+    return slot_of_.size();
+  }
+
+  absl::Status Put(uint64_t id, const std::vector<float>& v, uint64_t version) {
+    if (int(v.size()) != dim_) {
+      return Error("IS.0009", "(vector has " + std::to_string(v.size()) +
+                                  " dimensions, the index " + std::to_string(dim_) + ")");
+    }
+    for (float x : v) {
+      if (!std::isfinite(x)) return Error("IS.0009", "(vector has a non-finite value)");
+    }
+    {
+      absl::MutexLock l(&mu_);
+      size_t slot = ids_.size();
+      if (slot >= UINT32_MAX) return Error("IS.0009", "(index is full)");
+      RETURN_IF_ERROR(file_->Append(v.data()));
+      ids_.push_back(id);
+      versions_.push_back(version);
+      if (dead_.size() * 64 < ids_.size()) dead_.push_back(0);
+      auto [it, inserted] = slot_of_.try_emplace(id, uint32_t(slot));
+      if (!inserted) {
+        Kill(it->second);
+        it->second = uint32_t(slot);
+      }
+      ++changes_;
+    }
+    AfterWrite();
+    return absl::OkStatus();
+  }
+
+  bool Remove(uint64_t id) {
+    {
+      absl::MutexLock l(&mu_);
+      auto it = slot_of_.find(id);
+      if (it == slot_of_.end()) return false;
+      Kill(it->second);
+      slot_of_.erase(it);
+      ++changes_;
+    }
+    AfterWrite();
+    return true;
+  }
+
+  size_t RetainOnly(const ::Roaring64Map& live) {
+    size_t removed = 0;
+    {
+      absl::MutexLock l(&mu_);
+      for (auto it = slot_of_.begin(); it != slot_of_.end();) {
+        if (live.contains(it->first)) {
+          ++it;
+          continue;
+        }
+        Kill(it->second);
+        slot_of_.erase(it++);
+        ++removed;
+      }
+      if (removed) ++changes_;
+    }
+    if (removed) AfterWrite();
+    return removed;
+  }
+
+  bool Contains(uint64_t id) const {
+    absl::ReaderMutexLock l(&mu_);
+    return slot_of_.contains(id);
+  }
+
+  bool HasVersion(uint64_t id, uint64_t version) const {
+    absl::ReaderMutexLock l(&mu_);
+    auto it = slot_of_.find(id);
+    return it != slot_of_.end() && versions_[it->second] == version;
+  }
+
+  absl::StatusOr<std::vector<Hit>> Search(const std::vector<float>& q, size_t k,
+                                          const ::Roaring64Map* allowed) const {
+    if (int(q.size()) != dim_) {
+      return Error("IS.1008", "(query has " + std::to_string(q.size()) +
+                                  " dimensions, the index " + std::to_string(dim_) + ")");
+    }
+    absl::ReaderMutexLock l(&mu_);
+    std::vector<Hit> hits;
+    const size_t live = slot_of_.size();
+    if (live == 0 || k == 0) return hits;
+    double share = 1;
+    if (allowed != nullptr) {
+      const uint64_t card = allowed->cardinality();
+      if (card == 0) return hits;
+      share = std::min(1.0, double(card) / double(live));
+      if (card <= kSubsetMin || share < kSubsetShare) return SearchSubset(q, k, *allowed);
+    }
+    try {
+      if (ann_ != nullptr && built_ > 0) RETURN_IF_ERROR(SearchAnn(q, k, allowed, share, &hits));
+      SearchBuffer(q, k, allowed, &hits);
+    } catch (const faiss::FaissException& e) {
+      return Error("IS.1008", std::string("(faiss: ") + e.what() + ")");
+    }
+    if (hits.size() > k) {
+      std::partial_sort(hits.begin(), hits.begin() + k, hits.end(), Better);
+      hits.resize(k);
+    } else {
+      std::sort(hits.begin(), hits.end(), Better);
+    }
+    return hits;
+  }
+
+  absl::Status Snapshot() {
+    std::lock_guard w(work_mu_);
+    return WriteSnapshot();
+  }
+
+  void WaitIdle() {
+    if (!opt_.background) {
+      RunPending();
+      return;
+    }
+    for (;;) {
+      {
+        std::unique_lock l(cv_mu_);
+        idle_cv_.wait(l, [&] { return stop_ || (!busy_ && !kick_); });
+        if (stop_) return;
+      }
+      if (PendingNow() == Work::kNone || failed_) return;
+      Kick();
+    }
+  }
+
+  TieredStats Stats() const {
+    TieredStats s;
+    absl::ReaderMutexLock l(&mu_);
+    s.live = slot_of_.size();
+    s.rows = ids_.size();
+    s.ann_rows = built_;
+    s.buffer_rows = ids_.size() - built_;
+    s.ann = ann_ != nullptr;
+    s.nlist = ann_ ? int(ann_->nlist) : 0;
+    s.ram_bytes = RamLocked();
+    s.disk_bytes = file_->FileBytes() + snapshot_bytes_.load();
+    s.builds = builds_.load();
+    s.merges = merges_.load();
+    s.restored = restored_;
+    return s;
+  }
+
+  size_t MemoryBytes() const {
+    absl::ReaderMutexLock l(&mu_);
+    return RamLocked();
+  }
+
+ private:
+  enum class Work { kNone, kTrain, kMerge, kDrop, kCompact };
+
+  // Faiss sees slots; a slot qualifies when live and (no filter or) allowed.
+  class SlotSelector : public faiss::IDSelector {
+   public:
+    SlotSelector(const Impl& ix, const ::Roaring64Map* allowed, size_t base)
+        : ix_(ix), allowed_(allowed), base_(base) {}
+    bool is_member(Idx i) const override {
+      size_t slot = base_ + size_t(i);
+      if (ix_.Dead(slot)) return false;
+      return allowed_ == nullptr || allowed_->contains(ix_.ids_[slot]);
+    }
+
+   private:
+    const Impl& ix_;
+    const ::Roaring64Map* allowed_;
+    size_t base_;
+  };
+
+  bool Dead(size_t slot) const { return (dead_[slot >> 6] >> (slot & 63)) & 1; }
+
+  // REQUIRES: mu_ held exclusively; `slot` live.
+  void Kill(uint32_t slot) {
+    dead_[slot >> 6] |= uint64_t(1) << (slot & 63);
+    ++dead_count_;
+    if (ann_ != nullptr && slot < built_) ++ann_dead_;
+  }
+
+  // REQUIRES: mu_ held (shared).
+  std::vector<Hit> SearchSubset(const std::vector<float>& q, size_t k,
+                                const ::Roaring64Map& allowed) const {
+    std::vector<Hit> hits;
+    for (uint64_t id : allowed) {
+      auto it = slot_of_.find(id);
+      if (it == slot_of_.end()) continue;
+      hits.push_back({id, faiss::fvec_inner_product(q.data(), file_->Row(it->second), dim_)});
+    }
+    if (hits.size() > k) {
+      std::partial_sort(hits.begin(), hits.begin() + k, hits.end(), Better);
+      hits.resize(k);
+    } else {
+      std::sort(hits.begin(), hits.end(), Better);
+    }
+    return hits;
+  }
+
+  // REQUIRES: mu_ held (shared). Candidates from the ANN tier, re-ranked
+  // exactly. A filter widens the probe in proportion to its rarity, and the
+  // probe doubles until the page is full or every list was scanned.
+  absl::Status SearchAnn(const std::vector<float>& q, size_t k, const ::Roaring64Map* allowed,
+                         double share, std::vector<Hit>* hits) const {
+    const size_t nlist = ann_->nlist;
+    const size_t want = std::max<size_t>(100, size_t(opt_.rerank) * k);
+    size_t nprobe = size_t(std::ceil(opt_.nprobe / std::sqrt(share)));
+    nprobe = std::clamp<size_t>(nprobe, 1, nlist);
+    SlotSelector sel(*this, allowed, 0);
+    std::vector<float> scores(want);
+    std::vector<Idx> slots(want);
+    size_t got = 0;
+    for (;;) {
+      faiss::SearchParametersIVF params;
+      params.nprobe = nprobe;
+      params.sel = (allowed != nullptr || dead_count_ > 0) ? &sel : nullptr;
+      ann_->search(1, q.data(), Idx(want), scores.data(), slots.data(), &params);
+      got = 0;
+      while (got < want && slots[got] >= 0) ++got;
+      if (got >= want || nprobe >= nlist) break;
+      nprobe = std::min(nlist, nprobe * 2);
+    }
+    for (size_t i = 0; i < got; ++i) {
+      size_t slot = size_t(slots[i]);
+      if (slot >= built_ || Dead(slot)) continue;  // defensive: never a dead row
+      hits->push_back({ids_[slot], faiss::fvec_inner_product(q.data(), file_->Row(slot), dim_)});
+    }
+    return absl::OkStatus();
+  }
+
+  // REQUIRES: mu_ held (shared). The rows since `built_`, exactly.
+  void SearchBuffer(const std::vector<float>& q, size_t k, const ::Roaring64Map* allowed,
+                    std::vector<Hit>* hits) const {
+    const size_t rows = ids_.size();
+    if (rows <= built_) return;
+    const size_t n = rows - built_;
+    const size_t kk = std::min(k, n);
+    std::vector<float> scores(kk);
+    std::vector<int64_t> rel(kk, -1);
+    SlotSelector sel(*this, allowed, built_);
+    faiss::knn_inner_product(q.data(), file_->Row(built_), dim_, 1, n, kk, scores.data(),
+                             rel.data(), &sel);
+    for (size_t i = 0; i < kk; ++i) {
+      if (rel[i] >= 0) hits->push_back({ids_[built_ + size_t(rel[i])], scores[i]});
+    }
+  }
+
+  size_t RamLocked() const {
+    size_t bytes = ids_.capacity() * 8 + versions_.capacity() * 8 + dead_.capacity() * 8 +
+                   slot_of_.bucket_count() * (sizeof(uint64_t) + sizeof(uint32_t) + 4 + 1);
+    if (ann_ != nullptr) {
+      bytes += ann_->ntotal * (ann_->code_size + sizeof(Idx));
+      bytes += ann_->nlist * size_t(dim_) * sizeof(float);         // coarse centroids
+      bytes += ann_->pq.centroids.size() * sizeof(float);           // PQ codebooks
+      bytes += ann_->nlist * 2 * sizeof(std::vector<uint8_t>);      // list headers
+    }
+    return bytes;
+  }
+
+  std::string VectorPath(uint64_t gen) const {
+    if (opt_.dir.empty()) return "";
+    return (fs::path(opt_.dir) / ("vectors-" + std::to_string(gen) + ".f32")).string();
+  }
+
+  void Reset() {
+    file_.reset();
+    ann_.reset();
+    ids_.clear();
+    versions_.clear();
+    dead_.clear();
+    slot_of_.clear();
+    built_ = ann_dead_ = trained_live_ = dead_count_ = 0;
+    vgen_ = 1;
+    restored_ = false;
+  }
+
+  // ---- background work ----
+
+  void Kick() {
+    if (!opt_.background) return;
+    {
+      std::lock_guard l(cv_mu_);
+      kick_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  void AfterWrite() {
+    if (PendingNow() == Work::kNone) return;
+    if (opt_.background) {
+      Kick();
+    } else {
+      RunPending();
+    }
+  }
+
+  void Loop() {
+    std::unique_lock l(cv_mu_);
+    for (;;) {
+      cv_.wait(l, [&] { return stop_ || kick_; });
+      if (stop_) break;
+      kick_ = false;
+      busy_ = true;
+      l.unlock();
+      RunPending();
+      l.lock();
+      busy_ = false;
+      idle_cv_.notify_all();
+    }
+    busy_ = false;
+    idle_cv_.notify_all();
+  }
+
+  bool Stopping() {
+    std::lock_guard l(cv_mu_);
+    return stop_;
+  }
+
+  Work PendingNow() const {
+    absl::ReaderMutexLock l(&mu_);
+    return Pending();
+  }
+
+  // REQUIRES: mu_ held (shared).
+  Work Pending() const {
+    const size_t live = slot_of_.size(), rows = ids_.size();
+    if (failed_ && rows < retry_rows_) return Work::kNone;
+    if (ann_ == nullptr) {
+      if (live >= opt_.exact_max && live >= 64) return Work::kTrain;
+      if (dead_count_ >= std::max(kCompactMin, live)) return Work::kCompact;
+      return Work::kNone;
+    }
+    if (live < opt_.exact_max / 2) return Work::kDrop;
+    if (double(live) > opt_.retrain_growth * double(trained_live_)) return Work::kTrain;
+    if (double(ann_dead_) > opt_.compact_dead * double(ann_->ntotal)) return Work::kTrain;
+    if (rows - built_ >= opt_.merge_rows) return Work::kMerge;
+    return Work::kNone;
+  }
+
+  void RunPending() {
+    std::lock_guard w(work_mu_);
+    if (destroyed_) return;
+    for (;;) {
+      if (opt_.background && Stopping()) return;
+      Work work = PendingNow();
+      if (work == Work::kNone) break;
+      absl::Status s;
+      try {
+        switch (work) {
+          case Work::kTrain: s = Train(); break;
+          case Work::kMerge: s = Merge(); break;
+          case Work::kDrop: Drop(); break;
+          case Work::kCompact: s = Compact(); break;
+          case Work::kNone: break;
+        }
+      } catch (const faiss::FaissException& e) {
+        s = Error("IS.0009", std::string("(faiss: ") + e.what() + ")");
+      } catch (const std::bad_alloc&) {
+        s = Error("IS.0009", "(out of memory)");
+      }
+      if (s.code() == absl::StatusCode::kCancelled) return;
+      if (!s.ok()) {
+        absl::ReaderMutexLock l(&mu_);
+        failed_ = true;
+        retry_rows_ = ids_.size() + opt_.merge_rows;
+        spdlog::error("index {}: background work failed (retried after {} more rows): {}",
+                      opt_.dir, opt_.merge_rows, s.ToString());
+        break;
+      }
+      failed_ = false;
+    }
+    MaybeSnapshot();
+  }
+
+  // Rows of `slots` into one buffer.
+  void Gather(const uint32_t* slots, size_t n, std::vector<float>* out) const {
+    out->resize(n * dim_);
+    for (size_t i = 0; i < n; ++i) {
+      std::memcpy(out->data() + i * dim_, file_->Row(slots[i]), dim_ * sizeof(float));
+    }
+  }
+
+  // Encodes `slots` with `ivf`; the result is (list, slot, code) in columns.
+  struct Encoded {
+    std::vector<Idx> lists, slots;
+    std::vector<uint8_t> codes;
+  };
+  absl::Status Encode(const faiss::IndexIVFPQ& ivf, const std::vector<uint32_t>& slots,
+                      Encoded* out) {
+    std::vector<float> buf;
+    out->lists.resize(slots.size());
+    out->slots.assign(slots.begin(), slots.end());
+    out->codes.resize(slots.size() * ivf.code_size);
+    for (size_t at = 0; at < slots.size(); at += kChunk) {
+      if (opt_.background && Stopping()) return absl::CancelledError("stopping");
+      size_t n = std::min(kChunk, slots.size() - at);
+      Gather(slots.data() + at, n, &buf);
+      ivf.quantizer->assign(Idx(n), buf.data(), out->lists.data() + at);
+      ivf.encode_vectors(Idx(n), buf.data(), out->lists.data() + at,
+                         out->codes.data() + at * ivf.code_size);
+    }
+    return absl::OkStatus();
+  }
+
+  static void AddEncoded(faiss::IndexIVFPQ* ivf, const Encoded& e) {
+    for (size_t i = 0; i < e.slots.size(); ++i) {
+      if (e.lists[i] < 0) continue;
+      ivf->invlists->add_entry(size_t(e.lists[i]), e.slots[i], e.codes.data() + i * ivf->code_size);
+      ++ivf->ntotal;
+    }
+  }
+
+  std::vector<uint32_t> LiveSlots(size_t from, size_t to) const {
+    std::vector<uint32_t> out;
+    for (size_t s = from; s < to; ++s) {
+      if (!Dead(s)) out.push_back(uint32_t(s));
+    }
+    return out;
+  }
+
+  // Trains a new ANN tier on the live vectors and encodes all of them; swaps
+  // it in. Adds meanwhile land in the side buffer.
+  absl::Status Train() {
+    size_t rows;
+    std::vector<uint32_t> slots;
+    {
+      absl::ReaderMutexLock l(&mu_);
+      rows = ids_.size();
+      slots = LiveSlots(0, rows);
+    }
+    if (slots.empty()) return absl::OkStatus();
+    const size_t sample = std::min(slots.size(), opt_.train_sample);
+    const int nlist = opt_.nlist > 0 ? opt_.nlist : AutoNlist(slots.size(), sample);
+    const int m = opt_.pq_m > 0 ? opt_.pq_m : AutoPqM(dim_);
+    std::vector<uint32_t> picked(sample);
+    for (size_t i = 0; i < sample; ++i) picked[i] = slots[i * slots.size() / sample];
+    std::vector<float> buf;
+    Gather(picked.data(), sample, &buf);
+    auto ivf = std::make_unique<faiss::IndexIVFPQ>(new faiss::IndexFlatIP(dim_), dim_, nlist, m, 8,
+                                                   faiss::METRIC_INNER_PRODUCT);
+    ivf->own_fields = true;
+    ivf->cp.max_points_per_centroid = 256;
+    ivf->pq.cp.max_points_per_centroid = 256;
+    // Small tiers train on few points; Faiss would warn on stderr each time.
+    ivf->cp.min_points_per_centroid = 1;
+    ivf->pq.cp.min_points_per_centroid = 1;
+    ivf->train(Idx(sample), buf.data());
+    buf = {};
+    Encoded enc;
+    RETURN_IF_ERROR(Encode(*ivf, slots, &enc));
+    AddEncoded(ivf.get(), enc);
+    {
+      absl::MutexLock l(&mu_);
+      size_t dead_now = 0;
+      for (uint32_t s : slots) dead_now += Dead(s);
+      ann_ = std::move(ivf);
+      built_ = rows;
+      ann_dead_ = dead_now;
+      trained_live_ = slots.size();
+    }
+    ++builds_;
+    spdlog::info("index {}: trained ANN tier over {} vectors ({} lists, {} B codes)", opt_.dir,
+                 slots.size(), nlist, m);
+    return absl::OkStatus();
+  }
+
+  // Encodes the side buffer with the current ANN tier and appends it.
+  absl::Status Merge() {
+    size_t from, rows;
+    std::vector<uint32_t> slots;
+    {
+      absl::ReaderMutexLock l(&mu_);
+      from = built_;
+      rows = ids_.size();
+      slots = LiveSlots(from, rows);
+    }
+    Encoded enc;
+    RETURN_IF_ERROR(Encode(*ann_, slots, &enc));
+    {
+      absl::MutexLock l(&mu_);
+      AddEncoded(ann_.get(), enc);
+      for (uint32_t s : slots) ann_dead_ += Dead(s);
+      built_ = rows;
+    }
+    ++merges_;
+    return absl::OkStatus();
+  }
+
+  void Drop() {
+    absl::MutexLock l(&mu_);
+    ann_.reset();
+    built_ = ann_dead_ = trained_live_ = 0;
+  }
+
+  // Exact tier only: rewrites the vector file without dead rows (slots are
+  // renumbered, so it runs under the exclusive lock; the tier is small).
+  absl::Status Compact() {
+    absl::MutexLock l(&mu_);
+    if (ann_ != nullptr) return absl::OkStatus();
+    const uint64_t gen = vgen_ + 1;
+    ASSIGN_OR_RETURN(std::unique_ptr<VectorFile> file, VectorFile::Open(VectorPath(gen), dim_, 0));
+    std::vector<uint64_t> ids, versions;
+    absl::flat_hash_map<uint64_t, uint32_t> slot_of;
+    for (size_t s = 0; s < ids_.size(); ++s) {
+      if (Dead(s)) continue;
+      RETURN_IF_ERROR(file->Append(file_->Row(s)));
+      slot_of[ids_[s]] = uint32_t(ids.size());
+      ids.push_back(ids_[s]);
+      versions.push_back(versions_[s]);
+    }
+    file_ = std::move(file);  // the old file stays on disk until a snapshot
+    ids_ = std::move(ids);
+    versions_ = std::move(versions);
+    slot_of_ = std::move(slot_of);
+    dead_.assign((ids_.size() + 63) / 64, 0);
+    dead_count_ = 0;
+    vgen_ = gen;
+    ++changes_;
+    force_snapshot_ = true;
+    return absl::OkStatus();
+  }
+
+  // ---- snapshots ----
+
+  void MaybeSnapshot() {
+    if (opt_.dir.empty()) return;
+    size_t rows;
+    {
+      absl::ReaderMutexLock l(&mu_);
+      rows = ids_.size();
+    }
+    const size_t step = std::max(opt_.merge_rows, snap_rows_ / 4);
+    if (!force_snapshot_ && (rows < snap_rows_ + step || changes_.load() == snap_changes_)) return;
+    absl::Status s = WriteSnapshot();
+    if (!s.ok()) spdlog::error("index {}: snapshot failed: {}", opt_.dir, s.ToString());
+  }
+
+  // REQUIRES: work_mu_ held.
+  absl::Status WriteSnapshot() {
+    if (opt_.dir.empty() || destroyed_) return absl::OkStatus();
+    size_t rows, built, ann_dead, trained, dead_words;
+    uint64_t changes, vgen;
+    std::vector<uint64_t> ids, versions, dead;
+    {
+      absl::ReaderMutexLock l(&mu_);
+      rows = ids_.size();
+      built = built_;
+      ann_dead = ann_dead_;
+      trained = trained_live_;
+      changes = changes_.load();
+      vgen = vgen_;
+      ids.assign(ids_.begin(), ids_.end());
+      versions.assign(versions_.begin(), versions_.end());
+      dead_words = (rows + 63) / 64;
+      dead.assign(dead_.begin(), dead_.begin() + dead_words);
+    }
+    RETURN_IF_ERROR(file_->Sync());
+    const fs::path dir(opt_.dir);
+    const uint64_t gen = ++generation_;
+    uint64_t ann_bytes = 0;
+    uint32_t ann_crc = 0;
+    if (ann_ != nullptr) {
+      RETURN_IF_ERROR(WriteAtomically(dir / ("ivf-" + std::to_string(gen) + ".faiss"),
+                                      [&](CrcWriter& w) {
+                                        faiss::write_index(ann_.get(), &w);
+                                        ann_bytes = w.bytes();
+                                        ann_crc = w.crc();
+                                        return absl::OkStatus();
+                                      }));
+    }
+    size_t meta_bytes = 0;
+    RETURN_IF_ERROR(WriteAtomically(dir / "snapshot.meta", [&](CrcWriter& w) {
+      w(kMagic, 1, sizeof(kMagic));
+      w.Put(kFormat);
+      w.Put(int32_t(dim_));
+      w.Put(uint64_t(rows));
+      w.Put(uint64_t(built));
+      w.Put(uint64_t(ann_dead));
+      w.Put(uint64_t(trained));
+      w.Put(uint64_t(ann_ != nullptr ? gen : 0));
+      w.Put(ann_bytes);
+      w.Put(ann_crc);
+      w.Put(vgen);
+      w.PutVector(ids, rows);
+      w.PutVector(versions, rows);
+      w.PutVector(dead, dead_words);
+      const uint32_t crc = w.crc();
+      w.Put(crc);
+      meta_bytes = w.bytes();
+      return absl::OkStatus();
+    }));
+    // The new snapshot is committed: older generations go.
+    std::error_code ec;
+    const std::string keep_ivf = "ivf-" + std::to_string(gen) + ".faiss";
+    const std::string keep_vec = "vectors-" + std::to_string(vgen) + ".f32";
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name == "snapshot.meta" || name == keep_vec || (ann_ != nullptr && name == keep_ivf)) {
+        continue;
+      }
+      fs::remove(e.path(), ec);
+    }
+    snap_rows_ = rows;
+    snap_changes_ = changes;
+    force_snapshot_ = false;
+    snapshot_bytes_ = meta_bytes + ann_bytes;
+    return absl::OkStatus();
+  }
+
+  absl::Status LoadSnapshot() {
+    const fs::path dir(opt_.dir);
+    FILE* f = std::fopen((dir / "snapshot.meta").c_str(), "rb");
+    if (f == nullptr) return Corrupt("no snapshot.meta");
+    std::unique_ptr<FILE, int (*)(FILE*)> closer(f, std::fclose);
+    CrcReader r(f);
+    char magic[8];
+    uint32_t format = 0, ann_crc = 0, crc = 0;
+    int32_t dim = 0;
+    uint64_t rows = 0, built = 0, ann_dead = 0, trained = 0, gen = 0, ann_bytes = 0, vgen = 0;
+    if (r(magic, 1, 8) != 8 || std::memcmp(magic, kMagic, 8) != 0) return Corrupt("bad magic");
+    if (!r.Get(&format) || format != kFormat) return Corrupt("unknown format");
+    if (!r.Get(&dim) || dim != dim_) return Corrupt("dimension differs");
+    if (!r.Get(&rows) || !r.Get(&built) || !r.Get(&ann_dead) || !r.Get(&trained) ||
+        !r.Get(&gen) || !r.Get(&ann_bytes) || !r.Get(&ann_crc) || !r.Get(&vgen)) {
+      return Corrupt("truncated header");
+    }
+    if (rows >= UINT32_MAX || built > rows) return Corrupt("bad row counts");
+    std::vector<uint64_t> ids, versions, dead;
+    if (!r.GetVector(&ids, rows) || !r.GetVector(&versions, rows) ||
+        !r.GetVector(&dead, (rows + 63) / 64)) {
+      return Corrupt("truncated tables");
+    }
+    const uint32_t computed = r.crc();
+    if (!r.Get(&crc) || crc != computed) return Corrupt("checksum mismatch");
+    std::unique_ptr<faiss::IndexIVFPQ> ann;
+    if (gen != 0) {
+      const fs::path ivf_path = dir / ("ivf-" + std::to_string(gen) + ".faiss");
+      FILE* af = std::fopen(ivf_path.c_str(), "rb");
+      if (af == nullptr) return Corrupt("missing " + ivf_path.filename().string());
+      std::unique_ptr<FILE, int (*)(FILE*)> aclose(af, std::fclose);
+      CrcReader ar(af);
+      try {
+        ann.reset(dynamic_cast<faiss::IndexIVFPQ*>(faiss::read_index(&ar)));
+      } catch (const faiss::FaissException& e) {
+        return Corrupt(std::string("ANN tier unreadable: ") + e.what());
+      }
+      if (ann == nullptr || ar.bytes() != ann_bytes || ar.crc() != ann_crc) {
+        return Corrupt("ANN tier checksum mismatch");
+      }
+      if (ann->d != dim_ || size_t(ann->ntotal) > built) return Corrupt("ANN tier mismatch");
+    }
+    absl::flat_hash_map<uint64_t, uint32_t> slot_of;
+    slot_of.reserve(rows);
+    size_t dead_count = 0;
+    for (size_t s = 0; s < rows; ++s) {
+      if ((dead[s >> 6] >> (s & 63)) & 1) {
+        ++dead_count;
+        continue;
+      }
+      if (!slot_of.try_emplace(ids[s], uint32_t(s)).second) return Corrupt("duplicate id");
+    }
+    ASSIGN_OR_RETURN(file_, VectorFile::Open(VectorPath(vgen), dim_, rows));
+    ids_ = std::move(ids);
+    versions_ = std::move(versions);
+    dead_ = std::move(dead);
+    slot_of_ = std::move(slot_of);
+    dead_count_ = dead_count;
+    ann_ = std::move(ann);
+    built_ = ann_ ? built : 0;
+    ann_dead_ = ann_ ? ann_dead : 0;
+    trained_live_ = trained;
+    vgen_ = vgen;
+    generation_ = gen;
+    snap_rows_ = rows;
+    snapshot_bytes_ = r.bytes() + ann_bytes;
+    return absl::OkStatus();
+  }
+
+  const int dim_;
+  const TieredOptions opt_;
+
+  // absl::Mutex: writers waiting block new readers, so a stream of searches
+  // cannot starve Put/Remove (libstdc++'s shared_mutex prefers readers).
+  mutable absl::Mutex mu_;
+  std::unique_ptr<VectorFile> file_;                // worker-owned pointer
+  std::vector<uint64_t> ids_;                       // slot -> id
+  std::vector<uint64_t> versions_;                  // slot -> caller's version
+  std::vector<uint64_t> dead_;                      // tombstone bitset
+  absl::flat_hash_map<uint64_t, uint32_t> slot_of_; // live id -> slot
+  size_t dead_count_ = 0;
+  std::unique_ptr<faiss::IndexIVFPQ> ann_;          // worker-owned pointer
+  size_t built_ = 0;        // slots [0, built_) are in ann_ (if live when encoded)
+  size_t ann_dead_ = 0;     // ann_ entries whose slot died since
+  size_t trained_live_ = 0; // live vectors when ann_ was trained
+  std::atomic<uint64_t> changes_{0};
+
+  // Worker state, guarded by work_mu_.
+  std::mutex work_mu_;
+  uint64_t generation_ = 0;
+  uint64_t vgen_ = 1;
+  size_t snap_rows_ = 0;
+  uint64_t snap_changes_ = 0;
+  bool force_snapshot_ = false;
+  std::atomic<bool> failed_{false};
+  std::atomic<size_t> retry_rows_{0};
+  bool destroyed_ = false;
+  bool restored_ = false;
+  std::atomic<size_t> snapshot_bytes_{0};
+  std::atomic<uint64_t> builds_{0}, merges_{0};
+
+  std::mutex cv_mu_;
+  std::condition_variable cv_, idle_cv_;
+  bool stop_ = false, stopped_ = false, kick_ = false, busy_ = false;  // guarded by cv_mu_
+  std::thread thread_;
+};
+
+TieredIndex::TieredIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+TieredIndex::~TieredIndex() = default;
+
+absl::StatusOr<std::unique_ptr<TieredIndex>> TieredIndex::Open(int dim,
+                                                              const TieredOptions& options) {
+  if (dim <= 0) return Error("IS.0009", "(index dimension must be positive)");
+  auto impl = std::make_unique<Impl>(dim, options);
+  RETURN_IF_ERROR(impl->Open());
+  return std::unique_ptr<TieredIndex>(new TieredIndex(std::move(impl)));
+}
+
+int TieredIndex::dim() const { return impl_->dim(); }
+size_t TieredIndex::size() const { return impl_->size(); }
+absl::Status TieredIndex::Put(uint64_t id, const std::vector<float>& v, uint64_t version) {
+  return impl_->Put(id, v, version);
+}
+bool TieredIndex::Remove(uint64_t id) { return impl_->Remove(id); }
+bool TieredIndex::Contains(uint64_t id) const { return impl_->Contains(id); }
+absl::StatusOr<std::vector<Hit>> TieredIndex::Search(const std::vector<float>& q, size_t k,
+                                                    const ::Roaring64Map* allowed) const {
+  return impl_->Search(q, k, allowed);
+}
+size_t TieredIndex::MemoryBytes() const { return impl_->MemoryBytes(); }
+bool TieredIndex::HasVersion(uint64_t id, uint64_t version) const {
+  return impl_->HasVersion(id, version);
+}
+size_t TieredIndex::RetainOnly(const ::Roaring64Map& live) { return impl_->RetainOnly(live); }
+absl::Status TieredIndex::Snapshot() { return impl_->Snapshot(); }
+void TieredIndex::WaitIdle() { impl_->WaitIdle(); }
+void TieredIndex::Destroy() { impl_->Destroy(); }
+TieredStats TieredIndex::Stats() const { return impl_->Stats(); }
+
+}  // namespace iss::index

@@ -1,0 +1,376 @@
+// TieredIndex against a brute-force reference: the switch from exact to ANN
+// keeps results identical on small data, deletes and replacements never come
+// back, filters give full pages, snapshots survive restarts, a corrupt snapshot
+// is discarded, and a process killed (SIGKILL) while training leaves a snapshot
+// that is either absent or exactly right.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <roaring/roaring64map.hh>
+#include <thread>
+#include <vector>
+
+#include "index/tiered_index.h"
+
+namespace iss::index {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr int kDim = 48;
+
+// Clustered unit vectors (like embeddings: neighbourhoods, not noise),
+// deterministic per (id, salt).
+std::vector<float> Vec(uint64_t id, uint64_t salt = 0) {
+  std::mt19937_64 centre_rng(id % 37);
+  std::mt19937_64 rng(id * 1000003 + salt);
+  std::normal_distribution<float> centre, noise;  // one per engine: they cache
+  std::vector<float> v(kDim);
+  double norm = 0;
+  for (float& x : v) {
+    x = centre(centre_rng) + 0.5f * noise(rng);
+    norm += double(x) * x;
+  }
+  for (float& x : v) x = float(x / std::sqrt(norm));
+  return v;
+}
+
+float Dot(const std::vector<float>& a, const std::vector<float>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += double(a[i]) * b[i];
+  return float(s);
+}
+
+using Data = std::map<uint64_t, std::vector<float>>;
+
+std::vector<std::pair<float, uint64_t>> Exact(const Data& data, const std::vector<float>& q,
+                                              size_t k, const Roaring64Map* allowed) {
+  std::vector<std::pair<float, uint64_t>> all;
+  for (const auto& [id, v] : data) {
+    if (allowed == nullptr || allowed->contains(id)) all.push_back({Dot(q, v), id});
+  }
+  std::sort(all.begin(), all.end(), [](auto& a, auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  if (all.size() > k) all.resize(k);
+  return all;
+}
+
+// Same ids in the same order as exact search; a swap is tolerated only
+// between scores equal to 1e-5 (float summation order).
+void ExpectSameAsExact(const std::vector<Hit>& hits,
+                       const std::vector<std::pair<float, uint64_t>>& ref, const Data& data,
+                       const std::vector<float>& q) {
+  ASSERT_EQ(hits.size(), ref.size());
+  for (size_t i = 0; i < hits.size(); ++i) {
+    ASSERT_TRUE(data.count(hits[i].id)) << "id " << hits[i].id << " is not live";
+    EXPECT_NEAR(hits[i].score, Dot(q, data.at(hits[i].id)), 1e-5);
+    if (hits[i].id != ref[i].second) {
+      EXPECT_NEAR(hits[i].score, ref[i].first, 1e-5) << "rank " << i;
+    }
+  }
+}
+
+TieredOptions SmallAnn() {
+  TieredOptions o;
+  o.exact_max = 300;
+  o.merge_rows = 100;
+  o.nlist = 16;
+  o.nprobe = 16;  // every list: candidates differ from exact only by PQ error
+  o.pq_m = 12;
+  o.background = false;
+  return o;
+}
+
+fs::path TempDir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("iss-tiered-" + name + "-" + std::to_string(getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+TEST(TieredIndexTest, SwitchOverKeepsResultsIdenticalToExact) {
+  auto ix = TieredIndex::Open(kDim, SmallAnn());
+  ASSERT_TRUE(ix.ok()) << ix.status();
+  Data data;
+  for (uint64_t id = 1; id <= 1500; ++id) {
+    data[id] = Vec(id);
+    ASSERT_TRUE((*ix)->Add(id, data[id]).ok());
+    if (id == 200 || id == 1500) {
+      // Before the switch (exact tier) and after it (ANN + buffer).
+      TieredStats st = (*ix)->Stats();
+      EXPECT_EQ(st.ann, id == 1500);
+      for (uint64_t qid = 1; qid <= 30; ++qid) {
+        std::vector<float> q = Vec(qid * 7919, 99);
+        auto hits = (*ix)->Search(q, 10, nullptr);
+        ASSERT_TRUE(hits.ok());
+        ExpectSameAsExact(*hits, Exact(data, q, 10, nullptr), data, q);
+      }
+    }
+  }
+  TieredStats st = (*ix)->Stats();
+  EXPECT_TRUE(st.ann);
+  EXPECT_GE(st.builds, 1u);
+  EXPECT_EQ(st.live, 1500u);
+  EXPECT_LT(st.buffer_rows, 100u);  // merged
+}
+
+TEST(TieredIndexTest, DeletesAndReplacementsNeverReappear) {
+  auto ix = TieredIndex::Open(kDim, SmallAnn());
+  ASSERT_TRUE(ix.ok());
+  Data data;
+  for (uint64_t id = 1; id <= 1000; ++id) {
+    data[id] = Vec(id);
+    ASSERT_TRUE((*ix)->Add(id, data[id]).ok());
+  }
+  ASSERT_TRUE((*ix)->Stats().ann);
+  std::vector<uint64_t> removed;
+  for (uint64_t id = 1; id <= 1000; id += 3) {
+    ASSERT_TRUE((*ix)->Remove(id));
+    data.erase(id);
+    removed.push_back(id);
+  }
+  for (uint64_t id = 2; id <= 1000; id += 9) {  // replaced: new vector, same id
+    data[id] = Vec(id, 5);
+    ASSERT_TRUE((*ix)->Add(id, data[id]).ok());
+  }
+  EXPECT_FALSE((*ix)->Remove(1));
+  EXPECT_EQ((*ix)->size(), data.size());
+  for (uint64_t id : removed) {
+    // Querying with the removed vector itself: it must not come back.
+    auto hits = (*ix)->Search(Vec(id), 10, nullptr);
+    ASSERT_TRUE(hits.ok());
+    for (const Hit& h : *hits) ASSERT_NE(h.id, id);
+    ExpectSameAsExact(*hits, Exact(data, Vec(id), 10, nullptr), data, Vec(id));
+  }
+  for (uint64_t id = 2; id <= 1000; id += 9) {
+    // The old vector of a replaced id scores as the new one, never as itself.
+    auto hits = (*ix)->Search(Vec(id), 10, nullptr);
+    ASSERT_TRUE(hits.ok());
+    for (const Hit& h : *hits) {
+      if (h.id == id) {
+        EXPECT_NEAR(h.score, Dot(Vec(id), data[id]), 1e-5);
+      }
+    }
+  }
+  // A third dead: compaction (retrain) runs; results stay exact.
+  EXPECT_GE((*ix)->Stats().builds, 2u);
+  for (uint64_t qid = 1; qid <= 20; ++qid) {
+    std::vector<float> q = Vec(qid * 31, 3);
+    auto hits = (*ix)->Search(q, 10, nullptr);
+    ExpectSameAsExact(*hits, Exact(data, q, 10, nullptr), data, q);
+  }
+}
+
+TEST(TieredIndexTest, FilteredSearchFillsThePage) {
+  TieredOptions o = SmallAnn();
+  o.nprobe = 2;  // a narrow probe: the filter must widen it
+  auto ix = TieredIndex::Open(kDim, o);
+  ASSERT_TRUE(ix.ok());
+  Data data;
+  for (uint64_t id = 1; id <= 3000; ++id) {
+    data[id] = Vec(id);
+    ASSERT_TRUE((*ix)->Add(id, data[id]).ok());
+  }
+  for (int every : {2, 10, 100, 1000}) {
+    Roaring64Map allowed;
+    for (uint64_t id = 1; id <= 3000; id += every) allowed.add(id);
+    allowed.add(uint64_t(99999));  // not in the index: ignored
+    for (uint64_t qid = 1; qid <= 10; ++qid) {
+      std::vector<float> q = Vec(qid * 13, 8);
+      auto hits = (*ix)->Search(q, 10, &allowed);
+      ASSERT_TRUE(hits.ok());
+      auto ref = Exact(data, q, 10, &allowed);
+      ASSERT_EQ(hits->size(), ref.size()) << "every " << every;
+      for (const Hit& h : *hits) ASSERT_TRUE(allowed.contains(h.id));
+    }
+  }
+}
+
+TEST(TieredIndexTest, BackgroundWorkWhileWritingAndSearching) {
+  TieredOptions o = SmallAnn();
+  o.background = true;
+  auto ix = TieredIndex::Open(kDim, o);
+  ASSERT_TRUE(ix.ok());
+  std::atomic<bool> done{false};
+  std::atomic<int> bad{0};
+  std::atomic<uint64_t> removed_upto{0};
+  std::thread searcher([&] {
+    while (!done) {
+      uint64_t upto = removed_upto;
+      auto hits = (*ix)->Search(Vec(5, 1), 10, nullptr);
+      if (!hits.ok()) ++bad;
+      for (const Hit& h : *hits) bad += (h.id % 5 == 0 && h.id <= upto);
+    }
+  });
+  Data data;
+  for (uint64_t id = 1; id <= 4000; ++id) {
+    ASSERT_TRUE((*ix)->Add(id, Vec(id)).ok());
+    if (id % 5 == 0) {
+      ASSERT_TRUE((*ix)->Remove(id));
+      removed_upto = id;
+    } else {
+      data[id] = Vec(id);
+    }
+  }
+  (*ix)->WaitIdle();
+  done = true;
+  searcher.join();
+  EXPECT_EQ(bad.load(), 0);
+  TieredStats st = (*ix)->Stats();
+  EXPECT_TRUE(st.ann);
+  EXPECT_EQ(st.live, data.size());
+  for (uint64_t qid = 1; qid <= 20; ++qid) {
+    std::vector<float> q = Vec(qid * 101, 4);
+    auto hits = (*ix)->Search(q, 10, nullptr);
+    ExpectSameAsExact(*hits, Exact(data, q, 10, nullptr), data, q);
+  }
+}
+
+TEST(TieredIndexTest, ExactTierCompactsDeadRows) {
+  TieredOptions o = SmallAnn();
+  o.exact_max = 100000;
+  auto ix = TieredIndex::Open(kDim, o);
+  ASSERT_TRUE(ix.ok());
+  for (int round = 0; round < 30; ++round) {
+    for (uint64_t id = 1; id <= 100; ++id) ASSERT_TRUE((*ix)->Put(id, Vec(id, round), round).ok());
+  }
+  TieredStats st = (*ix)->Stats();
+  EXPECT_EQ(st.live, 100u);
+  EXPECT_LT(st.rows, 1200u);  // 3000 rows written, the dead ones rewritten away
+  EXPECT_TRUE((*ix)->HasVersion(7, 29));
+  EXPECT_FALSE((*ix)->HasVersion(7, 28));
+  auto hits = (*ix)->Search(Vec(7, 29), 1, nullptr);
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].id, 7u);
+}
+
+TEST(TieredIndexTest, SnapshotRestoresAndReplaysOnlyWhatCameAfter) {
+  fs::path dir = TempDir("snap");
+  TieredOptions o = SmallAnn();
+  o.dir = dir.string();
+  Data data;
+  {
+    auto ix = TieredIndex::Open(kDim, o);
+    ASSERT_TRUE(ix.ok());
+    EXPECT_FALSE((*ix)->Stats().restored);
+    for (uint64_t id = 1; id <= 800; ++id) {
+      data[id] = Vec(id);
+      ASSERT_TRUE((*ix)->Put(id, data[id], id).ok());
+    }
+    (*ix)->Remove(10);
+    data.erase(10);
+    ASSERT_TRUE((*ix)->Snapshot().ok());
+  }  // closing writes nothing new
+  auto ix = TieredIndex::Open(kDim, o);
+  ASSERT_TRUE(ix.ok());
+  TieredStats st = (*ix)->Stats();
+  EXPECT_TRUE(st.restored);
+  EXPECT_TRUE(st.ann);
+  EXPECT_EQ(st.live, 799u);
+  EXPECT_GT(st.disk_bytes, 800u * kDim * 4);
+  EXPECT_TRUE((*ix)->HasVersion(5, 5));
+  EXPECT_FALSE((*ix)->HasVersion(5, 6));
+  EXPECT_FALSE((*ix)->Contains(10));
+  // The caller's replay: ids the store no longer has go.
+  Roaring64Map live;
+  for (const auto& [id, v] : data) live.add(id);
+  live.remove(uint64_t(20));
+  data.erase(20);
+  EXPECT_EQ((*ix)->RetainOnly(live), 1u);
+  for (uint64_t qid = 1; qid <= 20; ++qid) {
+    std::vector<float> q = Vec(qid * 17, 2);
+    auto hits = (*ix)->Search(q, 10, nullptr);
+    ExpectSameAsExact(*hits, Exact(data, q, 10, nullptr), data, q);
+  }
+  fs::remove_all(dir);
+}
+
+TEST(TieredIndexTest, CorruptSnapshotIsDiscardedNotTrusted) {
+  fs::path dir = TempDir("corrupt");
+  TieredOptions o = SmallAnn();
+  o.dir = dir.string();
+  {
+    auto ix = TieredIndex::Open(kDim, o);
+    for (uint64_t id = 1; id <= 500; ++id) ASSERT_TRUE((*ix)->Put(id, Vec(id), 1).ok());
+  }
+  ASSERT_TRUE(fs::exists(dir / "snapshot.meta"));
+  {
+    std::fstream f(dir / "snapshot.meta", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(200);
+    char c = 0x5a;
+    f.write(&c, 1);
+  }
+  auto ix = TieredIndex::Open(kDim, o);
+  ASSERT_TRUE(ix.ok());
+  EXPECT_FALSE((*ix)->Stats().restored);
+  EXPECT_EQ((*ix)->size(), 0u);  // the caller replays the store
+  fs::remove_all(dir);
+}
+
+TEST(TieredIndexTest, KillNineMidTrainingLeavesAConsistentSnapshot) {
+  fs::path dir = TempDir("kill");
+  TieredOptions o;
+  o.dir = dir.string();
+  o.exact_max = 2000;
+  o.merge_rows = 500;
+  o.background = true;
+  for (int round = 0; round < 3; ++round) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto ix = TieredIndex::Open(kDim, o);
+      if (!ix.ok()) _exit(3);
+      // Versions say which round wrote a vector: Vec(id, version).
+      for (uint64_t id = 1;; ++id) {
+        uint64_t v = uint64_t(round) * 1000000 + id;
+        if (!(*ix)->Put(id % 20000 + 1, Vec(id % 20000 + 1, v), v).ok()) _exit(4);
+      }
+    }
+    usleep(400000 + round * 300000);
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited " << WEXITSTATUS(status);
+    auto ix = TieredIndex::Open(kDim, o);
+    ASSERT_TRUE(ix.ok());
+    // Whatever the snapshot holds must be exactly what was written: every
+    // live id searched with its own vector finds itself at score ~1.
+    TieredStats st = (*ix)->Stats();
+    size_t checked = 0;
+    for (uint64_t id = 1; id <= 20000 && checked < 200; id += 97) {
+      if (!(*ix)->Contains(id)) continue;
+      uint64_t version = 0;
+      for (uint64_t r = 0; r <= uint64_t(round) && !version; ++r) {
+        for (uint64_t n = id - 1; n < 2000000; n += 20000) {
+          if ((*ix)->HasVersion(id, r * 1000000 + n)) {
+            version = r * 1000000 + n;
+            break;
+          }
+        }
+      }
+      ASSERT_NE(version, 0u) << "id " << id << " has a version nobody wrote";
+      auto hits = (*ix)->Search(Vec(id, version), 1, nullptr);
+      ASSERT_TRUE(hits.ok());
+      ASSERT_EQ(hits->size(), 1u);
+      EXPECT_EQ((*hits)[0].id, id) << "score " << (*hits)[0].score << " round " << round << " ann " << st.ann << " rows " << st.rows << " built " << st.ann_rows << " live " << st.live;
+      EXPECT_NEAR((*hits)[0].score, 1.0f, 1e-4);
+      ++checked;
+    }
+    if (st.restored) {
+      EXPECT_GT(checked, 0u);
+    }
+  }
+  if (!HasFailure()) fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace iss::index
