@@ -9,11 +9,14 @@
 // reads them without mu_.
 #include "index/tiered_index.h"
 
+#include <cblas.h>
 #include <faiss/IndexFlat.h>
+#include <faiss/VectorTransform.h>
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/impl/io.h>
+#include <faiss/invlists/InvertedLists.h>
 #include <faiss/index_io.h>
 #include <faiss/utils/distances.h>
 #include <fcntl.h>
@@ -23,6 +26,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
@@ -42,12 +46,17 @@ namespace iss::index {
 namespace {
 
 namespace fs = std::filesystem;
+using Idx = faiss::Index::idx_t;
 
 constexpr char kMagic[8] = {'I', 'S', 'S', 'I', 'D', 'X', '0', '1'};
 constexpr uint32_t kFormat = 1;
 constexpr size_t kChunk = 16384;        // rows encoded per step
-constexpr size_t kSubsetMin = 2000;     // filters this small: exact scan
-constexpr double kSubsetShare = 0.02;   // ... or below this share of live
+// Filters of at most kSubsetMin ids, or rarer than kSubsetShare and at most
+// kSubsetMax ids, are scored exactly id by id; wider ones go through the ANN
+// tier with a probe widened by 1/sqrt(share).
+constexpr size_t kSubsetMin = 2000;
+constexpr double kSubsetShare = 0.02;
+constexpr size_t kSubsetMax = 30000;
 constexpr size_t kCompactMin = 1024;    // exact tier: dead rows before rewrite
 
 bool Better(const Hit& a, const Hit& b) {
@@ -155,29 +164,172 @@ absl::Status WriteAtomically(const fs::path& path,
   return absl::OkStatus();
 }
 
+// Inner product of two float rows. Debian's Faiss is a generic build whose
+// single-vector kernel (fvec_inner_product) is scalar; this one is AVX2+FMA
+// where the CPU has it (chosen at load time).
+__attribute__((target_clones("avx2", "default")))
+float Dot(const float* a, const float* b, int d) {
+  float s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int i = 0; i < d; ++i) s += a[i] * b[i];
+  return s;
+}
+
 int AutoNlist(size_t live, size_t sample) {
   int n = 64;
-  while (n * 2 <= 4 * std::sqrt(double(live)) && n < 4096) n *= 2;
+  while (n * 2 <= 4 * std::sqrt(double(live)) && n < 2048) n *= 2;
   // k-means wants ~39+ points per centroid.
   while (n > 16 && size_t(n) * 39 > sample) n /= 2;
   return n;
 }
 
 int AutoPqM(int dim) {
-  // 8-bit sub-quantizers of ~9 dimensions (576 -> 64 bytes a vector).
-  for (int m = std::min(64, dim); m >= 1; --m) {
-    if (dim % m == 0 && dim / m >= 4) return m;
+  // 8-bit sub-quantizers of at least 6 dimensions, at most 96 of them
+  // (576 -> 96 bytes a vector, 768 -> 96, 512 -> 64).
+  for (int m = std::min(96, dim); m >= 1; --m) {
+    if (dim % m == 0 && dim / m >= 6) return m;
   }
   return 1;
 }
 
+// id -> slot for the live ids, as pages of 4096 direct entries: 4 bytes an id
+// instead of ~30 for a hash map. Gallery ids are dense (allocated in sequence),
+// so pages are full; a sparse id costs one 16 KiB page.
+class IdMap {
+ public:
+  static constexpr uint32_t kNone = UINT32_MAX;
+  uint32_t Find(uint64_t id) const {
+    auto it = pages_.find(id >> kBits);
+    return it == pages_.end() ? kNone : it->second[id & kMask];
+  }
+  // Returns the previous slot (kNone if absent).
+  uint32_t Set(uint64_t id, uint32_t slot) {
+    auto& page = pages_[id >> kBits];
+    if (page == nullptr) {
+      page = std::make_unique<uint32_t[]>(kPage);
+      std::fill_n(page.get(), kPage, kNone);
+    }
+    uint32_t old = page[id & kMask];
+    page[id & kMask] = slot;
+    size_ += old == kNone;
+    return old;
+  }
+  uint32_t Erase(uint64_t id) {
+    auto it = pages_.find(id >> kBits);
+    if (it == pages_.end()) return kNone;
+    uint32_t old = it->second[id & kMask];
+    if (old == kNone) return kNone;
+    it->second[id & kMask] = kNone;
+    --size_;
+    return old;
+  }
+  size_t size() const { return size_; }
+  size_t bytes() const { return pages_.size() * (kPage * sizeof(uint32_t) + 32); }
+  void clear() {
+    pages_.clear();
+    size_ = 0;
+  }
+  // fn(id, slot) for every entry.
+  template <typename Fn>
+  void ForEach(Fn fn) const {
+    for (const auto& [page_no, page] : pages_) {
+      for (uint64_t i = 0; i < kPage; ++i) {
+        if (page[i] != kNone) fn((page_no << kBits) | i, page[i]);
+      }
+    }
+  }
+
+ private:
+  static constexpr int kBits = 12;
+  static constexpr uint64_t kPage = uint64_t(1) << kBits, kMask = kPage - 1;
+  absl::flat_hash_map<uint64_t, std::unique_ptr<uint32_t[]>> pages_;
+  size_t size_ = 0;
+};
+
+// Grows `v` by an eighth instead of doubling: per-vector tables stay within
+// ~12% of their size.
+template <typename T>
+void PushBack(std::vector<T>& v, T x) {
+  if (v.size() == v.capacity()) v.reserve(v.size() + std::max<size_t>(4096, v.size() / 8));
+  v.push_back(x);
+}
+
+// IVF-PQ residual encoding (8-bit sub-quantizers), laid out so the compiler
+// vectorises over the 256 centroids. Faiss 1.7.3 encodes sub-vectors under 16
+// dimensions one scalar distance at a time, ~8x slower; the codes are the same
+// (nearest centroid of each residual sub-vector).
+class PqEncoder {
+ public:
+  explicit PqEncoder(const faiss::IndexIVFPQ& ivf)
+      : d_(int(ivf.d)), m_(int(ivf.pq.M)), dsub_(int(ivf.pq.dsub)),
+        coarse_(dynamic_cast<const faiss::IndexFlat*>(ivf.quantizer)) {
+    const auto& c = ivf.pq.centroids;  // (M, 256, dsub)
+    table_.resize(size_t(m_) * dsub_ * 256);
+    norms_.assign(size_t(m_) * 256, 0.0f);
+    for (int m = 0; m < m_; ++m) {
+      for (int k = 0; k < 256; ++k) {
+        for (int j = 0; j < dsub_; ++j) {
+          const float v = c[(size_t(m) * 256 + k) * dsub_ + j];
+          table_[(size_t(m) * dsub_ + j) * 256 + k] = v;
+          norms_[size_t(m) * 256 + k] += v * v;
+        }
+      }
+    }
+  }
+  void Encode(const float* x, const Idx* lists, size_t n, uint8_t* codes) const {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; ++i) EncodeOne(x + i * d_, lists[i], codes + i * m_);
+  }
+
+ private:
+  // AVX2+FMA where the CPU has them (chosen at run time), SSE2 otherwise.
+  __attribute__((target_clones("avx2", "default")))
+  void EncodeOne(const float* x, Idx list, uint8_t* code) const {
+    std::vector<float> r(x, x + d_);
+    if (list >= 0) {
+      const float* centre = coarse_->get_xb() + size_t(list) * d_;
+      for (int j = 0; j < d_; ++j) r[j] -= centre[j];
+    }
+    alignas(32) float acc[256];
+    for (int m = 0; m < m_; ++m) {
+      std::fill_n(acc, 256, 0.0f);
+      for (int j = 0; j < dsub_; ++j) {
+        const float rj = r[size_t(m) * dsub_ + j];
+        const float* row = table_.data() + (size_t(m) * dsub_ + j) * 256;
+        for (int k = 0; k < 256; ++k) acc[k] += rj * row[k];
+      }
+      const float* norm = norms_.data() + size_t(m) * 256;
+      int best = 0;
+      float best_d = norm[0] - 2 * acc[0];
+      for (int k = 1; k < 256; ++k) {
+        const float dk = norm[k] - 2 * acc[k];
+        if (dk < best_d) {
+          best_d = dk;
+          best = k;
+        }
+      }
+      code[m] = uint8_t(best);
+    }
+  }
+
+  const int d_, m_, dsub_;
+  const faiss::IndexFlat* coarse_;
+  std::vector<float> table_;  // (M, dsub, 256)
+  std::vector<float> norms_;  // (M, 256)
+};
+
 }  // namespace
 
-using Idx = faiss::Index::idx_t;
 
 class TieredIndex::Impl {
  public:
-  Impl(int dim, const TieredOptions& o) : dim_(dim), opt_(o) {}
+  Impl(int dim, const TieredOptions& o)
+      : dim_(dim), opt_(o), nprobe_(std::max(1, o.nprobe)), rerank_(std::max(1, o.rerank)) {}
+
+  void SetSearchKnobs(int nprobe, int rerank) {
+    nprobe_ = std::max(1, nprobe);
+    rerank_ = std::max(1, rerank);
+  }
 
   ~Impl() { Stop(); }
 
@@ -261,14 +413,11 @@ class TieredIndex::Impl {
       size_t slot = ids_.size();
       if (slot >= UINT32_MAX) return Error("IS.0009", "(index is full)");
       RETURN_IF_ERROR(file_->Append(v.data()));
-      ids_.push_back(id);
-      versions_.push_back(version);
-      if (dead_.size() * 64 < ids_.size()) dead_.push_back(0);
-      auto [it, inserted] = slot_of_.try_emplace(id, uint32_t(slot));
-      if (!inserted) {
-        Kill(it->second);
-        it->second = uint32_t(slot);
-      }
+      PushBack(ids_, id);
+      PushBack(versions_, version);
+      if (dead_.size() * 64 < ids_.size()) PushBack(dead_, uint64_t(0));
+      uint32_t old = slot_of_.Set(id, uint32_t(slot));
+      if (old != IdMap::kNone) Kill(old);
       ++changes_;
     }
     AfterWrite();
@@ -278,10 +427,9 @@ class TieredIndex::Impl {
   bool Remove(uint64_t id) {
     {
       absl::MutexLock l(&mu_);
-      auto it = slot_of_.find(id);
-      if (it == slot_of_.end()) return false;
-      Kill(it->second);
-      slot_of_.erase(it);
+      uint32_t old = slot_of_.Erase(id);
+      if (old == IdMap::kNone) return false;
+      Kill(old);
       ++changes_;
     }
     AfterWrite();
@@ -292,15 +440,12 @@ class TieredIndex::Impl {
     size_t removed = 0;
     {
       absl::MutexLock l(&mu_);
-      for (auto it = slot_of_.begin(); it != slot_of_.end();) {
-        if (live.contains(it->first)) {
-          ++it;
-          continue;
-        }
-        Kill(it->second);
-        slot_of_.erase(it++);
-        ++removed;
-      }
+      std::vector<uint64_t> gone;
+      slot_of_.ForEach([&](uint64_t id, uint32_t) {
+        if (!live.contains(id)) gone.push_back(id);
+      });
+      for (uint64_t id : gone) Kill(slot_of_.Erase(id));
+      removed = gone.size();
       if (removed) ++changes_;
     }
     if (removed) AfterWrite();
@@ -309,13 +454,13 @@ class TieredIndex::Impl {
 
   bool Contains(uint64_t id) const {
     absl::ReaderMutexLock l(&mu_);
-    return slot_of_.contains(id);
+    return slot_of_.Find(id) != IdMap::kNone;
   }
 
   bool HasVersion(uint64_t id, uint64_t version) const {
     absl::ReaderMutexLock l(&mu_);
-    auto it = slot_of_.find(id);
-    return it != slot_of_.end() && versions_[it->second] == version;
+    uint32_t slot = slot_of_.Find(id);
+    return slot != IdMap::kNone && versions_[slot] == version;
   }
 
   absl::StatusOr<std::vector<Hit>> Search(const std::vector<float>& q, size_t k,
@@ -333,7 +478,10 @@ class TieredIndex::Impl {
       const uint64_t card = allowed->cardinality();
       if (card == 0) return hits;
       share = std::min(1.0, double(card) / double(live));
-      if (card <= kSubsetMin || share < kSubsetShare) return SearchSubset(q, k, *allowed);
+      const bool subset = ann_ == nullptr
+                              ? share < 0.05  // else one filtered pass over the rows is cheaper
+                              : card <= kSubsetMin || (share < kSubsetShare && card <= kSubsetMax);
+      if (subset) return SearchSubset(q, k, *allowed);
     }
     try {
       if (ann_ != nullptr && built_ > 0) RETURN_IF_ERROR(SearchAnn(q, k, allowed, share, &hits));
@@ -427,9 +575,9 @@ class TieredIndex::Impl {
                                 const ::Roaring64Map& allowed) const {
     std::vector<Hit> hits;
     for (uint64_t id : allowed) {
-      auto it = slot_of_.find(id);
-      if (it == slot_of_.end()) continue;
-      hits.push_back({id, faiss::fvec_inner_product(q.data(), file_->Row(it->second), dim_)});
+      uint32_t slot = slot_of_.Find(id);
+      if (slot == IdMap::kNone) continue;
+      hits.push_back({id, Dot(q.data(), file_->Row(slot), dim_)});
     }
     if (hits.size() > k) {
       std::partial_sort(hits.begin(), hits.begin() + k, hits.end(), Better);
@@ -446,27 +594,62 @@ class TieredIndex::Impl {
   absl::Status SearchAnn(const std::vector<float>& q, size_t k, const ::Roaring64Map* allowed,
                          double share, std::vector<Hit>* hits) const {
     const size_t nlist = ann_->nlist;
-    const size_t want = std::max<size_t>(100, size_t(opt_.rerank) * k);
-    size_t nprobe = size_t(std::ceil(opt_.nprobe / std::sqrt(share)));
+    const size_t want = std::clamp<size_t>(size_t(rerank_.load()) * k, 100, std::max<size_t>(k, 5000));
+    size_t nprobe = size_t(std::ceil(nprobe_.load() / std::sqrt(share)));
     nprobe = std::clamp<size_t>(nprobe, 1, nlist);
     SlotSelector sel(*this, allowed, 0);
+    std::vector<float> qr(q);
+    if (!rot_.empty()) {
+      // One row at a time on this thread: BLAS would wake its thread pool
+      // for every query.
+      for (int i = 0; i < dim_; ++i) {
+        qr[i] = Dot(rot_.data() + size_t(i) * dim_, q.data(), dim_);
+      }
+    }
+    // Coarse scores for every list, so widening the probe costs no rescoring.
+    const auto* coarse = static_cast<const faiss::IndexFlat*>(ann_->quantizer);
+    std::vector<std::pair<float, Idx>> lists(nlist);
+    for (size_t l = 0; l < nlist; ++l) {
+      lists[l] = {Dot(qr.data(), coarse->get_xb() + l * dim_, dim_), Idx(l)};
+    }
+    auto by_score = [](const auto& a, const auto& b) { return a.first > b.first; };
     std::vector<float> scores(want);
     std::vector<Idx> slots(want);
-    size_t got = 0;
+    size_t got = 0, sorted = 0;
     for (;;) {
+      if (nprobe > sorted) {
+        std::partial_sort(lists.begin() + sorted, lists.begin() + nprobe, lists.end(), by_score);
+        sorted = nprobe;
+      }
+      std::vector<Idx> assign(nprobe);
+      std::vector<float> assign_score(nprobe);
+      for (size_t p = 0; p < nprobe; ++p) {
+        assign_score[p] = lists[p].first;
+        assign[p] = lists[p].second;
+      }
       faiss::SearchParametersIVF params;
       params.nprobe = nprobe;
       params.sel = (allowed != nullptr || dead_count_ > 0) ? &sel : nullptr;
-      ann_->search(1, q.data(), Idx(want), scores.data(), slots.data(), &params);
+      ann_->search_preassigned(1, qr.data(), Idx(want), assign.data(), assign_score.data(),
+                               scores.data(), slots.data(), false, &params);
       got = 0;
       while (got < want && slots[got] >= 0) ++got;
       if (got >= want || nprobe >= nlist) break;
       nprobe = std::min(nlist, nprobe * 2);
     }
+    // Exact re-rank in file order (page-cache and disk friendly), fetching a
+    // few rows ahead.
+    slots.resize(got);
+    std::sort(slots.begin(), slots.end());
+    constexpr size_t kAhead = 4;
     for (size_t i = 0; i < got; ++i) {
+      if (i + kAhead < got) {
+        const char* ahead = reinterpret_cast<const char*>(file_->Row(size_t(slots[i + kAhead])));
+        for (int b = 0; b < dim_ * 4; b += 256) __builtin_prefetch(ahead + b);
+      }
       size_t slot = size_t(slots[i]);
       if (slot >= built_ || Dead(slot)) continue;  // defensive: never a dead row
-      hits->push_back({ids_[slot], faiss::fvec_inner_product(q.data(), file_->Row(slot), dim_)});
+      hits->push_back({ids_[slot], Dot(q.data(), file_->Row(slot), dim_)});
     }
     return absl::OkStatus();
   }
@@ -476,25 +659,40 @@ class TieredIndex::Impl {
                     std::vector<Hit>* hits) const {
     const size_t rows = ids_.size();
     if (rows <= built_) return;
-    const size_t n = rows - built_;
-    const size_t kk = std::min(k, n);
-    std::vector<float> scores(kk);
-    std::vector<int64_t> rel(kk, -1);
-    SlotSelector sel(*this, allowed, built_);
-    faiss::knn_inner_product(q.data(), file_->Row(built_), dim_, 1, n, kk, scores.data(),
-                             rel.data(), &sel);
-    for (size_t i = 0; i < kk; ++i) {
-      if (rel[i] >= 0) hits->push_back({ids_[built_ + size_t(rel[i])], scores[i]});
+    // Min-heap of the best k by (score, then lower id).
+    auto worse = [](const Hit& a, const Hit& b) { return Better(a, b); };
+    std::vector<Hit> heap;
+    heap.reserve(k + 1);
+    for (size_t slot = built_; slot < rows; ++slot) {
+      if (Dead(slot) || (allowed != nullptr && !allowed->contains(ids_[slot]))) continue;
+      Hit h{ids_[slot], Dot(q.data(), file_->Row(slot), dim_)};
+      if (heap.size() < k) {
+        heap.push_back(h);
+        std::push_heap(heap.begin(), heap.end(), worse);
+      } else if (Better(h, heap.front())) {
+        std::pop_heap(heap.begin(), heap.end(), worse);
+        heap.back() = h;
+        std::push_heap(heap.begin(), heap.end(), worse);
+      }
     }
+    hits->insert(hits->end(), heap.begin(), heap.end());
   }
 
   size_t RamLocked() const {
     size_t bytes = ids_.capacity() * 8 + versions_.capacity() * 8 + dead_.capacity() * 8 +
-                   slot_of_.bucket_count() * (sizeof(uint64_t) + sizeof(uint32_t) + 4 + 1);
+                   slot_of_.bytes();
     if (ann_ != nullptr) {
-      bytes += ann_->ntotal * (ann_->code_size + sizeof(Idx));
+      const auto* lists = dynamic_cast<const faiss::ArrayInvertedLists*>(ann_->invlists);
+      if (lists != nullptr) {
+        for (size_t l = 0; l < lists->nlist; ++l) {
+          bytes += lists->codes[l].capacity() + lists->ids[l].capacity() * sizeof(Idx);
+        }
+      } else {
+        bytes += ann_->ntotal * (ann_->code_size + sizeof(Idx));
+      }
       bytes += ann_->nlist * size_t(dim_) * sizeof(float);         // coarse centroids
       bytes += ann_->pq.centroids.size() * sizeof(float);           // PQ codebooks
+      bytes += rot_.size() * sizeof(float);                         // rotation
       bytes += ann_->nlist * 2 * sizeof(std::vector<uint8_t>);      // list headers
     }
     return bytes;
@@ -623,29 +821,54 @@ class TieredIndex::Impl {
     }
   }
 
+  // x (n rows) <- x R^T: into the ANN tier's rotated space (no-op when empty).
+  void Rotate(const std::vector<float>& rot, std::vector<float>* x, size_t n) const {
+    if (rot.empty() || n == 0) return;
+    std::vector<float> y(n * dim_);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), dim_, dim_, 1.0f, x->data(), dim_,
+                rot.data(), dim_, 0.0f, y.data(), dim_);
+    x->swap(y);
+  }
+
   // Encodes `slots` with `ivf`; the result is (list, slot, code) in columns.
   struct Encoded {
     std::vector<Idx> lists, slots;
     std::vector<uint8_t> codes;
   };
-  absl::Status Encode(const faiss::IndexIVFPQ& ivf, const std::vector<uint32_t>& slots,
-                      Encoded* out) {
+  absl::Status Encode(const faiss::IndexIVFPQ& ivf, const std::vector<float>& rot,
+                      const std::vector<uint32_t>& slots, Encoded* out) {
     std::vector<float> buf;
     out->lists.resize(slots.size());
     out->slots.assign(slots.begin(), slots.end());
     out->codes.resize(slots.size() * ivf.code_size);
+    const PqEncoder encoder(ivf);
     for (size_t at = 0; at < slots.size(); at += kChunk) {
       if (opt_.background && Stopping()) return absl::CancelledError("stopping");
       size_t n = std::min(kChunk, slots.size() - at);
       Gather(slots.data() + at, n, &buf);
+      Rotate(rot, &buf, n);
       ivf.quantizer->assign(Idx(n), buf.data(), out->lists.data() + at);
-      ivf.encode_vectors(Idx(n), buf.data(), out->lists.data() + at,
-                         out->codes.data() + at * ivf.code_size);
+      encoder.Encode(buf.data(), out->lists.data() + at, n, out->codes.data() + at * ivf.code_size);
     }
     return absl::OkStatus();
   }
 
+  // Appends to the inverted lists, growing each by at most an eighth over
+  // its need (Faiss's lists would double).
   static void AddEncoded(faiss::IndexIVFPQ* ivf, const Encoded& e) {
+    if (auto* lists = dynamic_cast<faiss::ArrayInvertedLists*>(ivf->invlists)) {
+      std::vector<size_t> extra(lists->nlist);
+      for (Idx l : e.lists) {
+        if (l >= 0) ++extra[size_t(l)];
+      }
+      for (size_t l = 0; l < lists->nlist; ++l) {
+        const size_t need = lists->ids[l].size() + extra[l];
+        if (extra[l] == 0 || need <= lists->ids[l].capacity()) continue;
+        const size_t target = lists->ids[l].empty() ? need : need + need / 8;
+        lists->ids[l].reserve(target);
+        lists->codes[l].reserve(target * ivf->code_size);
+      }
+    }
     for (size_t i = 0; i < e.slots.size(); ++i) {
       if (e.lists[i] < 0) continue;
       ivf->invlists->add_entry(size_t(e.lists[i]), e.slots[i], e.codes.data() + i * ivf->code_size);
@@ -666,6 +889,7 @@ class TieredIndex::Impl {
   absl::Status Train() {
     size_t rows;
     std::vector<uint32_t> slots;
+    double train_s = 0, encode_s = 0;
     {
       absl::ReaderMutexLock l(&mu_);
       rows = ids_.size();
@@ -679,31 +903,53 @@ class TieredIndex::Impl {
     for (size_t i = 0; i < sample; ++i) picked[i] = slots[i * slots.size() / sample];
     std::vector<float> buf;
     Gather(picked.data(), sample, &buf);
+    // PCA rotation with eigenvalue allocation: each PQ sub-space gets an equal
+    // share of the variance. A rotation keeps inner products, so the tier
+    // lives in rotated space and queries are rotated the same way.
+    std::vector<float> rot;
+    {
+      faiss::PCAMatrix pca(dim_, dim_, 0, false);
+      pca.balanced_bins = m;
+      pca.train(Idx(sample), buf.data());
+      rot = pca.A;
+    }
+    Rotate(rot, &buf, sample);
     auto ivf = std::make_unique<faiss::IndexIVFPQ>(new faiss::IndexFlatIP(dim_), dim_, nlist, m, 8,
                                                    faiss::METRIC_INNER_PRODUCT);
     ivf->own_fields = true;
     ivf->cp.max_points_per_centroid = 256;
-    ivf->pq.cp.max_points_per_centroid = 256;
+    ivf->pq.cp.max_points_per_centroid = 64;  // PQ k-means is the slow part
+    ivf->pq.cp.niter = 12;
     // Small tiers train on few points; Faiss would warn on stderr each time.
     ivf->cp.min_points_per_centroid = 1;
     ivf->pq.cp.min_points_per_centroid = 1;
+    ivf->cp.niter = 15;
+    // Inner product wants unit centroids; otherwise a few long centroids
+    // attract most vectors and the lists become lopsided.
+    ivf->cp.spherical = true;
+    auto t0 = std::chrono::steady_clock::now();
     ivf->train(Idx(sample), buf.data());
     buf = {};
+    auto t1 = std::chrono::steady_clock::now();
     Encoded enc;
-    RETURN_IF_ERROR(Encode(*ivf, slots, &enc));
+    RETURN_IF_ERROR(Encode(*ivf, rot, slots, &enc));
     AddEncoded(ivf.get(), enc);
+    auto t2 = std::chrono::steady_clock::now();
+    train_s = std::chrono::duration<double>(t1 - t0).count();
+    encode_s = std::chrono::duration<double>(t2 - t1).count();
     {
       absl::MutexLock l(&mu_);
       size_t dead_now = 0;
       for (uint32_t s : slots) dead_now += Dead(s);
       ann_ = std::move(ivf);
+      rot_ = std::move(rot);
       built_ = rows;
       ann_dead_ = dead_now;
       trained_live_ = slots.size();
     }
     ++builds_;
-    spdlog::info("index {}: trained ANN tier over {} vectors ({} lists, {} B codes)", opt_.dir,
-                 slots.size(), nlist, m);
+    spdlog::info("index {}: trained ANN tier over {} vectors ({} lists, {} B codes; train {:.1f} s, "
+                 "encode {:.1f} s)", opt_.dir, slots.size(), nlist, m, train_s, encode_s);
     return absl::OkStatus();
   }
 
@@ -718,7 +964,7 @@ class TieredIndex::Impl {
       slots = LiveSlots(from, rows);
     }
     Encoded enc;
-    RETURN_IF_ERROR(Encode(*ann_, slots, &enc));
+    RETURN_IF_ERROR(Encode(*ann_, rot_, slots, &enc));
     {
       absl::MutexLock l(&mu_);
       AddEncoded(ann_.get(), enc);
@@ -732,6 +978,7 @@ class TieredIndex::Impl {
   void Drop() {
     absl::MutexLock l(&mu_);
     ann_.reset();
+    rot_.clear();
     built_ = ann_dead_ = trained_live_ = 0;
   }
 
@@ -743,11 +990,11 @@ class TieredIndex::Impl {
     const uint64_t gen = vgen_ + 1;
     ASSIGN_OR_RETURN(std::unique_ptr<VectorFile> file, VectorFile::Open(VectorPath(gen), dim_, 0));
     std::vector<uint64_t> ids, versions;
-    absl::flat_hash_map<uint64_t, uint32_t> slot_of;
+    IdMap slot_of;
     for (size_t s = 0; s < ids_.size(); ++s) {
       if (Dead(s)) continue;
       RETURN_IF_ERROR(file->Append(file_->Row(s)));
-      slot_of[ids_[s]] = uint32_t(ids.size());
+      slot_of.Set(ids_[s], uint32_t(ids.size()));
       ids.push_back(ids_[s]);
       versions.push_back(versions_[s]);
     }
@@ -824,6 +1071,8 @@ class TieredIndex::Impl {
       w.Put(ann_bytes);
       w.Put(ann_crc);
       w.Put(vgen);
+      w.Put(uint64_t(rot_.size()));
+      w.PutVector(rot_, rot_.size());
       w.PutVector(ids, rows);
       w.PutVector(versions, rows);
       w.PutVector(dead, dead_words);
@@ -868,6 +1117,12 @@ class TieredIndex::Impl {
       return Corrupt("truncated header");
     }
     if (rows >= UINT32_MAX || built > rows) return Corrupt("bad row counts");
+    uint64_t rot_size = 0;
+    std::vector<float> rot;
+    if (!r.Get(&rot_size) || (rot_size != 0 && rot_size != uint64_t(dim_) * dim_) ||
+        !r.GetVector(&rot, rot_size)) {
+      return Corrupt("bad rotation");
+    }
     std::vector<uint64_t> ids, versions, dead;
     if (!r.GetVector(&ids, rows) || !r.GetVector(&versions, rows) ||
         !r.GetVector(&dead, (rows + 63) / 64)) {
@@ -892,15 +1147,14 @@ class TieredIndex::Impl {
       }
       if (ann->d != dim_ || size_t(ann->ntotal) > built) return Corrupt("ANN tier mismatch");
     }
-    absl::flat_hash_map<uint64_t, uint32_t> slot_of;
-    slot_of.reserve(rows);
+    IdMap slot_of;
     size_t dead_count = 0;
     for (size_t s = 0; s < rows; ++s) {
       if ((dead[s >> 6] >> (s & 63)) & 1) {
         ++dead_count;
         continue;
       }
-      if (!slot_of.try_emplace(ids[s], uint32_t(s)).second) return Corrupt("duplicate id");
+      if (slot_of.Set(ids[s], uint32_t(s)) != IdMap::kNone) return Corrupt("duplicate id");
     }
     ASSIGN_OR_RETURN(file_, VectorFile::Open(VectorPath(vgen), dim_, rows));
     ids_ = std::move(ids);
@@ -909,6 +1163,7 @@ class TieredIndex::Impl {
     slot_of_ = std::move(slot_of);
     dead_count_ = dead_count;
     ann_ = std::move(ann);
+    rot_ = ann_ ? std::move(rot) : std::vector<float>();
     built_ = ann_ ? built : 0;
     ann_dead_ = ann_ ? ann_dead : 0;
     trained_live_ = trained;
@@ -921,6 +1176,7 @@ class TieredIndex::Impl {
 
   const int dim_;
   const TieredOptions opt_;
+  std::atomic<int> nprobe_, rerank_;  // search knobs, adjustable at run time
 
   // absl::Mutex: writers waiting block new readers, so a stream of searches
   // cannot starve Put/Remove (libstdc++'s shared_mutex prefers readers).
@@ -929,9 +1185,10 @@ class TieredIndex::Impl {
   std::vector<uint64_t> ids_;                       // slot -> id
   std::vector<uint64_t> versions_;                  // slot -> caller's version
   std::vector<uint64_t> dead_;                      // tombstone bitset
-  absl::flat_hash_map<uint64_t, uint32_t> slot_of_; // live id -> slot
+  IdMap slot_of_;                                   // live id -> slot
   size_t dead_count_ = 0;
   std::unique_ptr<faiss::IndexIVFPQ> ann_;          // worker-owned pointer
+  std::vector<float> rot_;  // ann_'s rotation (dim x dim, row-major), with ann_
   size_t built_ = 0;        // slots [0, built_) are in ann_ (if live when encoded)
   size_t ann_dead_ = 0;     // ann_ entries whose slot died since
   size_t trained_live_ = 0; // live vectors when ann_ was trained
@@ -988,5 +1245,6 @@ absl::Status TieredIndex::Snapshot() { return impl_->Snapshot(); }
 void TieredIndex::WaitIdle() { impl_->WaitIdle(); }
 void TieredIndex::Destroy() { impl_->Destroy(); }
 TieredStats TieredIndex::Stats() const { return impl_->Stats(); }
+void TieredIndex::SetSearchKnobs(int nprobe, int rerank) { impl_->SetSearchKnobs(nprobe, rerank); }
 
 }  // namespace iss::index

@@ -10,7 +10,7 @@
 //   idx->RetainOnly(live_ids);     // after replaying the store at start-up
 //
 // Layout: every vector ever added is a row ("slot") of an append-only float32
-// file (vector_file.h); the id's current slot is in a hash map, replaced or
+// file (vector_file.h); the id's current slot is in a paged direct map, replaced or
 // deleted slots are tombstoned in a bitset and skipped by every search (Faiss
 // sees slots through an IDSelector). The ANN tier holds slots [0, built); rows
 // from `built` on are the side buffer, scanned exactly.
@@ -47,10 +47,10 @@ struct TieredOptions {
   size_t merge_rows = 20000;  // side-buffer rows that trigger a merge
   double retrain_growth = 4;  // retrain when live > growth x trained size
   double compact_dead = 0.2;  // rebuild when this share of ANN rows is dead
-  int nlist = 0;             // inverted lists; 0: 4 x sqrt(live), 64..4096
+  int nlist = 0;             // inverted lists; 0: 4 x sqrt(live), 64..2048
   int pq_m = 0;              // PQ sub-quantizers (8 bits each); 0: dim/9-ish
-  int nprobe = 32;           // lists probed per unfiltered query
-  int rerank = 10;           // exact re-rank of max(100, rerank x k) candidates
+  int nprobe = 16;           // lists probed per unfiltered query
+  int rerank = 100;          // exact re-rank of rerank x k candidates (100..5000)
   size_t train_sample = 100000;  // vectors k-means trains on, at most
   bool background = true;    // false: work runs inside Put/Remove (tests)
 };
@@ -101,6 +101,8 @@ class TieredIndex : public VectorIndex {
   // Removes the snapshot directory; the index is unusable afterwards.
   void Destroy();
   TieredStats Stats() const;
+  // Changes TieredOptions::nprobe and ::rerank for later searches.
+  void SetSearchKnobs(int nprobe, int rerank);
 
   class Impl;
 
