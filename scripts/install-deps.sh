@@ -4,6 +4,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libfaiss-dev libopenblas-dev liblapack-dev      # vector index (+ fast BLAS)
+  zlib1g-dev                                      # CRC-32 of index snapshots
   libopencv-dev                                   # DNN (ONNX), imgcodecs, imgproc
   libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev  # scaled JPEG decode, PNG
   librocksdb-dev                                  # durable store

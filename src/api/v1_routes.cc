@@ -312,6 +312,24 @@ void RegisterRoutes(Router* router, const Context& ctx) {
                      RETURN_IF_ERROR(ctx.service->DeleteImage(p, img.instance, img.path));
                      return json{{"result", "Success"}};
                    }));
+  // Beyond the cloud's API: the operator's view of an instance's index.
+  router->Add("GET", "/v1/{project_id}/{instance_name}/index",
+              Wrap(ctx, true,
+                   [ctx](const std::string& p, const RouteParams& r,
+                         const json&) -> absl::StatusOr<json> {
+                     const std::string& name = r.at("instance_name");
+                     RETURN_IF_ERROR(CheckUrlInstance(name));
+                     ASSIGN_OR_RETURN(core::IndexInfo i, ctx.service->GetIndexInfo(p, name));
+                     return json{{"index",
+                                  {{"tier", i.tier},
+                                   {"vectors", i.vectors},
+                                   {"ann_rows", i.ann_rows},
+                                   {"buffer_rows", i.buffer_rows},
+                                   {"nlist", i.nlist},
+                                   {"ram_bytes", i.ram_bytes},
+                                   {"disk_bytes", i.disk_bytes},
+                                   {"restored", i.restored}}}};
+                   }));
   router->Add("PUT", "/v1/{project_id}/{instance_name}/image",
               Wrap(ctx, false,
                    [ctx](const std::string& p, const RouteParams& r,

@@ -86,6 +86,15 @@ std::vector<Setting> Settings(ServerOptions* o) {
        &o->max_images_per_instance},
       {"limits.sync_writes", "--sync-writes", "fsync every write before acknowledging it.",
        &o->sync_writes},
+      {"index.exact_max", "--index-exact-max",
+       "Instances up to this many vectors are searched exactly (no ANN).", &o->index_exact_max},
+      {"index.merge_rows", "--index-merge-rows",
+       "Side-buffer rows that trigger a background merge into the ANN tier.",
+       &o->index_merge_rows},
+      {"index.nprobe", "--index-nprobe", "Inverted lists probed per query.", &o->index_nprobe},
+      {"index.rerank", "--index-rerank",
+       "Candidates re-ranked exactly, as a multiple of the requested page size.",
+       &o->index_rerank},
   };
 }
 
@@ -244,6 +253,10 @@ absl::Status Validate(const ServerOptions& o) {
   }
   if (o.max_instances_per_project < 1 || o.max_images_per_instance < 1) {
     return Bad("limits", "must be >= 1");
+  }
+  if (o.index_exact_max < 64 || o.index_merge_rows < 1 || o.index_nprobe < 1 ||
+      o.index_rerank < 1) {
+    return Bad("index", "exact_max must be >= 64 and merge_rows, nprobe, rerank >= 1");
   }
   return absl::OkStatus();
 }

@@ -57,6 +57,11 @@ struct ServerOptions {
   int max_instances_per_project = 100;    // Default: 100
   int64_t max_images_per_instance = 30000000;  // Default: 30,000,000 (the only level)
   bool sync_writes = true;                // Default: true (fsync before acknowledging)
+  // --- index (docs/scaling.md) ---
+  int64_t index_exact_max = 50000;        // Default: 50,000 vectors searched exactly
+  int64_t index_merge_rows = 20000;       // Default: side buffer merged at 20,000 rows
+  int index_nprobe = 16;                  // Default: 16 inverted lists probed
+  int index_rerank = 100;                 // Default: 100 x limit candidates re-ranked exactly
 
   // Host and port split from `listen`.
   std::string ListenHost() const;

@@ -9,7 +9,8 @@
 namespace iss::core {
 namespace {
 
-constexpr char kImageVersion = 2;  // 2: 64-bit ids
+constexpr char kImageVersion = 3;    // 3: version stamp, vector in vec/
+constexpr char kImageVersionV2 = 2;  // 2: 64-bit ids, vector inline
 
 template <typename T>
 void Put(std::string& out, T v) {
@@ -53,6 +54,49 @@ std::string ImagePrefix(uint64_t uid) {
 
 std::string ImageKey(uint64_t uid, const std::string& path) {
   return ImagePrefix(uid) + path;
+}
+
+std::string VectorPrefix(uint64_t uid) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "vec/%016llx/",
+                static_cast<unsigned long long>(uid));
+  return buf;
+}
+
+std::string VectorKey(uint64_t uid, uint64_t id) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
+  return VectorPrefix(uid) + buf;
+}
+
+bool ParseVectorKey(std::string_view key, uint64_t* id) {
+  if (key.size() != 4 + 16 + 1 + 16 || key.substr(0, 4) != "vec/") return false;
+  uint64_t v = 0;
+  for (char c : key.substr(21)) {
+    int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+    if (d < 0) return false;
+    v = v << 4 | uint64_t(d);
+  }
+  *id = v;
+  return true;
+}
+
+std::string EncodeVector(uint64_t version, const std::vector<float>& vector) {
+  std::string out;
+  out.reserve(8 + vector.size() * sizeof(float));
+  Put<uint64_t>(out, version);
+  out.append(reinterpret_cast<const char*>(vector.data()), vector.size() * sizeof(float));
+  return out;
+}
+
+absl::Status DecodeVector(std::string_view in, uint64_t* version,
+                          std::vector<float>* vector) {
+  if (!Take(in, version) || in.size() % sizeof(float) != 0) {
+    return Error("IS.0009", "(corrupt vector record)");
+  }
+  vector->resize(in.size() / sizeof(float));
+  std::memcpy(vector->data(), in.data(), in.size());
+  return absl::OkStatus();
 }
 
 std::string EncodeInstance(const InstanceRecord& r) {
@@ -99,16 +143,14 @@ absl::StatusOr<InstanceRecord> DecodeInstance(std::string_view bytes) {
 
 std::string EncodeImage(const ImageRecord& r) {
   std::string out;
-  out.reserve(64 + r.vector.size() * sizeof(float));
+  out.reserve(64);
   out.push_back(kImageVersion);
   Put<uint64_t>(out, r.id);
   Put<int64_t>(out, r.created_ms);
   Put<int64_t>(out, r.updated_ms);
   PutString(out, r.model);
   PutString(out, nlohmann::json(r.tags).dump());
-  Put<uint32_t>(out, uint32_t(r.vector.size()));
-  out.append(reinterpret_cast<const char*>(r.vector.data()),
-             r.vector.size() * sizeof(float));
+  Put<uint64_t>(out, r.version);
   return out;
 }
 
@@ -118,17 +160,23 @@ absl::StatusOr<ImageRecord> DecodeImage(std::string_view path,
   r.path = std::string(path);
   std::string tags;
   uint32_t dim = 0;
-  if (in.empty() || in[0] != kImageVersion)
+  if (in.empty() || (in[0] != kImageVersion && in[0] != kImageVersionV2))
     return Error("IS.0009", "(image record version)");
+  const bool v2 = in[0] == kImageVersionV2;
   in.remove_prefix(1);
   if (!Take(in, &r.id) || !Take(in, &r.created_ms) ||
       !Take(in, &r.updated_ms) || !TakeString(in, &r.model) ||
-      !TakeString(in, &tags) || !Take(in, &dim) ||
-      in.size() != size_t(dim) * sizeof(float)) {
+      !TakeString(in, &tags)) {
     return Error("IS.0009", "(corrupt image record)");
   }
-  r.vector.resize(dim);
-  std::memcpy(r.vector.data(), in.data(), in.size());
+  if (v2) {
+    if (!Take(in, &dim) || in.size() != size_t(dim) * sizeof(float))
+      return Error("IS.0009", "(corrupt image record)");
+    r.vector.resize(dim);
+    std::memcpy(r.vector.data(), in.data(), in.size());
+  } else if (!Take(in, &r.version) || !in.empty()) {
+    return Error("IS.0009", "(corrupt image record)");
+  }
   nlohmann::json tj = nlohmann::json::parse(tags, nullptr, false);
   if (tj.is_discarded() || !tj.is_object())
     return Error("IS.0009", "(corrupt image tags)");

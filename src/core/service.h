@@ -24,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "features/embedder.h"
+#include "index/tiered_index.h"
 
 namespace iss::store {
 class Database;
@@ -84,6 +85,18 @@ struct SearchResult {
   std::vector<SearchHit> hits;
 };
 
+// Operator view of an instance's vector index (not part of the cloud's API).
+struct IndexInfo {
+  std::string tier;        // "exact" or "ivf-pq"
+  int64_t vectors = 0;     // searchable
+  int64_t ann_rows = 0;    // rows in the compressed tier
+  int64_t buffer_rows = 0; // rows searched exactly (side buffer)
+  int64_t nlist = 0;
+  int64_t ram_bytes = 0;   // heap held by the index
+  int64_t disk_bytes = 0;  // vector file + snapshot
+  bool restored = false;   // loaded from its snapshot at start-up
+};
+
 class Service {
  public:
   virtual ~Service() = default;
@@ -109,11 +122,15 @@ class Service {
   virtual absl::StatusOr<SearchResult> Search(const std::string& project_id,
                                               const std::string& instance,
                                               const SearchRequest& request) = 0;
+  virtual absl::StatusOr<IndexInfo> GetIndexInfo(const std::string& project_id,
+                                                 const std::string& instance) = 0;
 };
 
 struct ServiceOptions {
   int64_t max_images_per_instance = 30000000;  // Default: the reference's level
   int max_instances_per_project = 100;         // Default: 100
+  std::string index_dir;  // per-instance index snapshots; empty: none (rebuilt at start)
+  index::TieredOptions index;  // tiering, search knobs (its `dir` is set per instance)
 };
 
 // The production Service over the server's database, models and downloader.

@@ -2,9 +2,12 @@
 // one vector index per instance (index/) and the downloader (fetch/).
 //
 // In memory per instance: path -> id, id -> {path, tags}, tag bitmaps, the
-// vector index. All of it is rebuilt from the catalog at start-up; the catalog
-// is the source of truth and every change is written (synced) to it before
-// memory is updated and OK returned. Locking: `mu_` guards the instance map;
+// vector index (index::TieredIndex, persisted under <index_dir>/<uid>/). At
+// start-up the records are scanned (no vectors: they live under vec/), the
+// index loads its snapshot, and only vectors the snapshot does not reflect
+// (by version stamp) are read and replayed; ids the store no longer has are
+// dropped from the index. The catalog is the source of truth and every change
+// is written (synced) to it before memory is updated and OK returned. Locking: `mu_` guards the instance map;
 // each instance has a shared_mutex (searches shared, writes exclusive).
 // Embedding and downloads run before any lock is taken.
 #include <spdlog/spdlog.h>
@@ -24,7 +27,7 @@
 #include "core/catalog.h"
 #include "core/service.h"
 #include "fetch/fetcher.h"
-#include "index/vector_index.h"
+#include "index/tiered_index.h"
 #include "store/kv.h"
 
 namespace iss::core {
@@ -50,8 +53,9 @@ struct Gallery {
   std::unordered_map<uint64_t, ImageMeta> meta;     // id -> path, tags
   std::map<std::string, std::map<std::string, Roaring64Map>>
       tag_bits;  // key -> value -> ids
-  std::unique_ptr<index::VectorIndex> index;
+  std::unique_ptr<index::TieredIndex> index;
   uint64_t next_id = 1;
+  uint64_t next_version = 1;  // write stamp of the next image (catalog.h)
   bool deleted = false;
 
   void IndexTags(uint64_t id, const Tags& tags, bool add) {
@@ -138,28 +142,8 @@ class ServiceImpl : public Service {
             rec.instance.project_id, rec.instance.name, rec.instance.model);
         g->record.instance.status = "ABNORMAL";
       }
-      g->index = index::NewFlatIndex(g->embedder ? g->embedder->dim() : 1);
-      absl::Status err;
-      RETURN_IF_ERROR(kv_->Scan(
-          ImagePrefix(rec.uid),
-          [&](std::string_view key, std::string_view value) {
-            auto img =
-                DecodeImage(key.substr(ImagePrefix(rec.uid).size()), value);
-            if (!img.ok()) {
-              err = img.status();
-              return false;
-            }
-            if (g->embedder != nullptr) {
-              absl::Status attached = Attach(*g, *img);
-              if (!attached.ok()) {
-                spdlog::error("instance {}/{}: skipping image: {}",
-                              rec.instance.project_id, rec.instance.name,
-                              attached.ToString());
-              }
-            }
-            return true;
-          }));
-      RETURN_IF_ERROR(err);
+      ASSIGN_OR_RETURN(g->index, OpenIndex(rec.uid, g->embedder));
+      RETURN_IF_ERROR(LoadImages(*g));
       images += g->meta.size();
       next_uid_ = std::max(next_uid_, rec.uid + 1);
       galleries_[Key(rec.instance.project_id, rec.instance.name)] =
@@ -205,7 +189,7 @@ class ServiceImpl : public Service {
         kv_->Write({{InstanceKey(project_id, spec.name), EncodeInstance(r)},
                     {"seq/instance", std::to_string(next_uid_)}}));
     g->embedder = embedder;
-    g->index = index::NewFlatIndex(embedder->dim());
+    ASSIGN_OR_RETURN(g->index, OpenIndex(r.uid, embedder));
     galleries_[Key(project_id, spec.name)] = g;
     return r.instance;
   }
@@ -259,12 +243,16 @@ class ServiceImpl : public Service {
       // records. Uids are never reused, so nothing can be written into the
       // range afterwards.
       RETURN_IF_ERROR(kv_->DeleteRange(begin, end));
+      RETURN_IF_ERROR(kv_->DeleteRange(VectorPrefix(g->record.uid),
+                                       VectorPrefix(g->record.uid + 1)));
       RETURN_IF_ERROR(kv_->Delete(InstanceKey(project_id, name)));
       g->deleted = true;
+      g->index->Destroy();
       galleries_.erase(it);
     }
     // Outside the locks: reclaim the disk space now (blocks this caller only).
     kv_->CompactRange(begin, end);
+    kv_->CompactRange(VectorPrefix(g->record.uid), VectorPrefix(g->record.uid + 1));
     return absl::OkStatus();
   }
 
@@ -318,8 +306,10 @@ class ServiceImpl : public Service {
       return Error("IS.2100",
                    "(the model returned a vector of the wrong size)");
     }
-    RETURN_IF_ERROR(
-        kv_->Put(ImageKey(g->record.uid, rec.path), EncodeImage(rec)));
+    rec.version = g->next_version++;
+    RETURN_IF_ERROR(kv_->Write(
+        {{ImageKey(g->record.uid, rec.path), EncodeImage(rec)},
+         {VectorKey(g->record.uid, rec.id), EncodeVector(rec.version, rec.vector)}}));
     if (existing != g->id_of.end()) Detach(*g, rec.id);
     return Attach(*g, rec);
   }
@@ -344,7 +334,8 @@ class ServiceImpl : public Service {
     auto it = g->id_of.find(path);
     if (it == g->id_of.end())
       return Error("IS.2006", "(no image with path `" + path + "`)");
-    RETURN_IF_ERROR(kv_->Delete(ImageKey(g->record.uid, path)));
+    RETURN_IF_ERROR(kv_->Write({{ImageKey(g->record.uid, path), std::nullopt},
+                                {VectorKey(g->record.uid, it->second), std::nullopt}}));
     Detach(*g, it->second);
     return absl::OkStatus();
   }
@@ -396,10 +387,12 @@ class ServiceImpl : public Service {
         auto it = g->id_of.find(*req.path);
         if (it != g->id_of.end()) {
           ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                           kv_->Get(ImageKey(g->record.uid, *req.path)));
+                           kv_->Get(VectorKey(g->record.uid, it->second)));
           if (bytes) {
-            ASSIGN_OR_RETURN(ImageRecord rec, DecodeImage(*req.path, *bytes));
-            queries.push_back(std::move(rec.vector));
+            uint64_t version = 0;
+            std::vector<float> vector;
+            RETURN_IF_ERROR(DecodeVector(*bytes, &version, &vector));
+            queries.push_back(std::move(vector));
             stored = true;
           }
         }
@@ -463,6 +456,24 @@ class ServiceImpl : public Service {
     return result;
   }
 
+  absl::StatusOr<IndexInfo> GetIndexInfo(const std::string& project_id,
+                                         const std::string& instance) override {
+    GalleryPtr g = Find(project_id, instance);
+    if (!g) return Error("IS.2019", "(instance `" + instance + "`)");
+    std::shared_lock lock(g->mu);
+    index::TieredStats st = g->index->Stats();
+    IndexInfo info;
+    info.tier = st.ann ? "ivf-pq" : "exact";
+    info.vectors = int64_t(st.live);
+    info.ann_rows = int64_t(st.ann_rows);
+    info.buffer_rows = int64_t(st.buffer_rows);
+    info.nlist = st.nlist;
+    info.ram_bytes = int64_t(st.ram_bytes);
+    info.disk_bytes = int64_t(st.disk_bytes);
+    info.restored = st.restored;
+    return info;
+  }
+
  private:
   static std::string Key(const std::string& project, const std::string& name) {
     return project + "/" + name;
@@ -506,6 +517,100 @@ class ServiceImpl : public Service {
     return fetcher_->Fetch(path);
   }
 
+  absl::StatusOr<std::unique_ptr<index::TieredIndex>> OpenIndex(
+      uint64_t uid, const features::Embedder* embedder) const {
+    index::TieredOptions o = options_.index;
+    if (embedder == nullptr) {
+      o.dir.clear();  // ABNORMAL (model missing): nothing is indexed
+    } else if (!options_.index_dir.empty()) {
+      char name[24];
+      std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(uid));
+      o.dir = options_.index_dir + "/" + name;
+    }
+    return index::TieredIndex::Open(embedder ? embedder->dim() : 1, o);
+  }
+
+  // Start-up for one gallery: metadata from the records, then the vectors the
+  // index snapshot lacks, then the ids the store no longer has dropped.
+  absl::Status LoadImages(Gallery& g) {
+    const InstanceRecord& rec = g.record;
+    std::vector<ImageRecord> v2;   // format 2: migrated below
+    Roaring64Map live, missing;
+    absl::Status err;
+    RETURN_IF_ERROR(kv_->Scan(
+        ImagePrefix(rec.uid), [&](std::string_view key, std::string_view value) {
+          auto img = DecodeImage(key.substr(ImagePrefix(rec.uid).size()), value);
+          if (!img.ok()) {
+            err = img.status();
+            return false;
+          }
+          if (g.embedder == nullptr) return true;
+          if (img->model != rec.instance.model) {
+            spdlog::error("instance {}/{}: skipping image `{}` of model {}",
+                          rec.instance.project_id, rec.instance.name, img->path, img->model);
+            return true;
+          }
+          AttachMeta(g, *img);
+          live.add(img->id);
+          if (!img->vector.empty()) {
+            v2.push_back(std::move(*img));
+          } else if (!g.index->HasVersion(img->id, img->version)) {
+            missing.add(img->id);
+          }
+          return true;
+        }));
+    RETURN_IF_ERROR(err);
+    if (g.embedder == nullptr) return absl::OkStatus();
+    for (ImageRecord& r : v2) {
+      r.version = g.next_version++;
+      RETURN_IF_ERROR(kv_->Write(
+          {{ImageKey(rec.uid, r.path), EncodeImage(r)},
+           {VectorKey(rec.uid, r.id), EncodeVector(r.version, r.vector)}}));
+      RETURN_IF_ERROR(AttachVector(g, r.id, r.version, r.vector));
+    }
+    const uint64_t replay = missing.cardinality();
+    auto load_one = [&](uint64_t id, std::string_view bytes) -> absl::Status {
+      uint64_t version = 0;
+      std::vector<float> vector;
+      RETURN_IF_ERROR(DecodeVector(bytes, &version, &vector));
+      return AttachVector(g, id, version, vector);
+    };
+    if (replay > 4096) {  // many: one sequential pass over the vectors
+      RETURN_IF_ERROR(kv_->Scan(VectorPrefix(rec.uid),
+                                [&](std::string_view key, std::string_view value) {
+                                  uint64_t id = 0;
+                                  if (ParseVectorKey(key, &id) && missing.contains(id)) {
+                                    err = load_one(id, value);
+                                  }
+                                  return err.ok();
+                                }));
+      RETURN_IF_ERROR(err);
+    } else {
+      for (uint64_t id : missing) {
+        ASSIGN_OR_RETURN(std::optional<std::string> bytes, kv_->Get(VectorKey(rec.uid, id)));
+        if (!bytes) return Error("IS.0009", "(vector record missing for an image)");
+        RETURN_IF_ERROR(load_one(id, *bytes));
+      }
+    }
+    const size_t dropped = g.index->RetainOnly(live);
+    spdlog::info("instance {}/{}: {} images; index {} ({} replayed, {} dropped)",
+                 rec.instance.project_id, rec.instance.name, live.cardinality(),
+                 g.index->Stats().restored ? "restored from its snapshot" : "rebuilt",
+                 replay + v2.size(), dropped);
+    return absl::OkStatus();
+  }
+
+  static absl::Status AttachVector(Gallery& g, uint64_t id, uint64_t version,
+                                   const std::vector<float>& vector) {
+    if (int(vector.size()) != g.index->dim()) {
+      spdlog::error("instance {}/{}: image {} has a {}-d vector, the model {}-d; not indexed",
+                    g.record.instance.project_id, g.record.instance.name, id, vector.size(),
+                    g.index->dim());
+      return absl::OkStatus();
+    }
+    return g.index->Put(id, vector, version);
+  }
+
   // REQUIRES: g.mu held exclusively (or during Load).
   // Vectors of another model or dimension never enter the index (a gallery
   // never mixes models); such a record is refused here and reported by the
@@ -517,12 +622,18 @@ class ServiceImpl : public Service {
                                   "`, the instance uses `" +
                                   g.record.instance.model + "`)");
     }
-    RETURN_IF_ERROR(g.index->Add(rec.id, rec.vector));
+    RETURN_IF_ERROR(g.index->Put(rec.id, rec.vector, rec.version));
+    AttachMeta(g, rec);
+    return absl::OkStatus();
+  }
+
+  // REQUIRES: g.mu held exclusively (or during Load).
+  static void AttachMeta(Gallery& g, const ImageRecord& rec) {
     g.id_of[rec.path] = rec.id;
     g.meta[rec.id] = ImageMeta{rec.path, rec.tags, rec.created_ms};
     g.IndexTags(rec.id, rec.tags, true);
     g.next_id = std::max(g.next_id, rec.id + 1);
-    return absl::OkStatus();
+    g.next_version = std::max(g.next_version, rec.version + 1);
   }
 
   static void Detach(Gallery& g, uint64_t id) {

@@ -58,6 +58,7 @@ constexpr size_t kSubsetMin = 2000;
 constexpr double kSubsetShare = 0.02;
 constexpr size_t kSubsetMax = 30000;
 constexpr size_t kCompactMin = 1024;    // exact tier: dead rows before rewrite
+constexpr size_t kMinTrain = 256;       // fewest vectors the ANN tier trains on
 
 bool Better(const Hit& a, const Hit& b) {
   return a.score != b.score ? a.score > b.score : a.id < b.id;
@@ -767,7 +768,8 @@ class TieredIndex::Impl {
     const size_t live = slot_of_.size(), rows = ids_.size();
     if (failed_ && rows < retry_rows_) return Work::kNone;
     if (ann_ == nullptr) {
-      if (live >= opt_.exact_max && live >= 64) return Work::kTrain;
+      // PQ's 8-bit codebooks need at least 256 training vectors.
+      if (live >= std::max<size_t>(opt_.exact_max, kMinTrain)) return Work::kTrain;
       if (dead_count_ >= std::max(kCompactMin, live)) return Work::kCompact;
       return Work::kNone;
     }
@@ -907,7 +909,7 @@ class TieredIndex::Impl {
     // share of the variance. A rotation keeps inner products, so the tier
     // lives in rotated space and queries are rotated the same way.
     std::vector<float> rot;
-    {
+    if (sample >= 2 * size_t(dim_)) {  // fewer points than that: no full-rank PCA
       faiss::PCAMatrix pca(dim_, dim_, 0, false);
       pca.balanced_bins = m;
       pca.train(Idx(sample), buf.data());

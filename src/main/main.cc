@@ -72,6 +72,11 @@ int Serve(const iss::config::ServerOptions& opts) {
   iss::core::ServiceOptions service_options;
   service_options.max_images_per_instance = opts.max_images_per_instance;
   service_options.max_instances_per_project = opts.max_instances_per_project;
+  service_options.index_dir = opts.data_dir + "/index";
+  service_options.index.exact_max = size_t(opts.index_exact_max);
+  service_options.index.merge_rows = size_t(opts.index_merge_rows);
+  service_options.index.nprobe = opts.index_nprobe;
+  service_options.index.rerank = opts.index_rerank;
   auto service = iss::core::OpenService(service_options, db->get(), models->get(), &fetcher);
   if (!service.ok()) return Fail("opening the service", service.status());
 

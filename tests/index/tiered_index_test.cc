@@ -374,3 +374,29 @@ TEST(TieredIndexTest, KillNineMidTrainingLeavesAConsistentSnapshot) {
 
 }  // namespace
 }  // namespace iss::index
+
+namespace iss::index {
+namespace {
+
+TEST(TieredIndexTest, ReopenWithSmallerExactMaxTrainsInTheBackground) {
+  fs::path dir = TempDir("reopen");
+  TieredOptions o;
+  o.dir = dir.string();
+  o.exact_max = 100000;
+  {
+    auto ix = TieredIndex::Open(kDim, o);
+    for (uint64_t id = 1; id <= 443; ++id) ASSERT_TRUE((*ix)->Put(id, Vec(id), id).ok());
+  }
+  o.exact_max = 64;
+  auto ix = TieredIndex::Open(kDim, o);
+  ASSERT_TRUE(ix.ok());
+  (*ix)->WaitIdle();
+  TieredStats st = (*ix)->Stats();
+  EXPECT_TRUE(st.restored);
+  EXPECT_TRUE(st.ann);
+  EXPECT_EQ(st.live, 443u);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace iss::index
