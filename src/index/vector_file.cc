@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/error.h"
@@ -29,6 +30,11 @@ absl::StatusOr<std::unique_ptr<VectorFile>> VectorFile::Open(
     const std::string& path, int dim, size_t keep_rows) {
   int fd = path.empty() ? ::open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)
                         : ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 && path.empty()) {  // no O_TMPFILE on this file system: create and unlink
+    char name[] = "/tmp/iss-vectors-XXXXXX";
+    fd = ::mkostemp(name, O_CLOEXEC);
+    if (fd >= 0) ::unlink(name);
+  }
   if (fd < 0) return SysError("open " + (path.empty() ? "/tmp" : path));
   std::unique_ptr<VectorFile> f(new VectorFile(fd, dim));
   struct stat st;
