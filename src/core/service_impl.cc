@@ -247,10 +247,11 @@ class ServiceImpl : public Service {
                                        VectorPrefix(g->record.uid + 1)));
       RETURN_IF_ERROR(kv_->Delete(InstanceKey(project_id, name)));
       g->deleted = true;
-      g->index->Destroy();
       galleries_.erase(it);
     }
-    // Outside the locks: reclaim the disk space now (blocks this caller only).
+    // Outside the locks (blocks this caller only): stop the index's background work
+    // (an unfinished training is abandoned), remove its files, reclaim the disk space.
+    g->index->Destroy();
     kv_->CompactRange(begin, end);
     kv_->CompactRange(VectorPrefix(g->record.uid), VectorPrefix(g->record.uid + 1));
     return absl::OkStatus();
