@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "core/catalog.h"
 #include "features/embedder.h"
 #include "store/kv.h"
 
@@ -412,6 +413,71 @@ TEST_F(ServiceTest, SearchesRunDuringWrites) {
   got.clear();
   for (const auto& h : r.hits) got.insert(h.path);
   EXPECT_EQ(got, expected);
+}
+
+}  // namespace
+}  // namespace iss::core
+
+namespace iss::core {
+namespace {
+
+// Records written before issue 5 (format 2: vector inline, no version) are
+// rewritten as format 3 (+ a vec/ key) at start-up and stay searchable.
+TEST_F(ServiceTest, FormatTwoRecordsAreMigratedAtStartUp) {
+  Create("old");
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(Add("old", "img/" + Original(i), "originals/" + Original(i)).ok());
+  }
+  auto kv = db_->Namespace("catalog");
+  ASSERT_TRUE(kv.ok());
+  const uint64_t uid = 1;  // the first instance
+  for (int i = 1; i <= 3; ++i) {
+    const std::string key = ImageKey(uid, "img/" + Original(i));
+    auto bytes = (*kv)->Get(key);
+    ASSERT_TRUE(bytes.ok() && bytes->has_value());
+    auto rec = DecodeImage("img/" + Original(i), **bytes);
+    ASSERT_TRUE(rec.ok());
+    auto vbytes = (*kv)->Get(VectorKey(uid, rec->id));
+    ASSERT_TRUE(vbytes.ok() && vbytes->has_value());
+    uint64_t version = 0;
+    std::vector<float> vec;
+    ASSERT_TRUE(DecodeVector(**vbytes, &version, &vec).ok());
+    EXPECT_EQ(version, rec->version);
+    // Format 2, byte by byte.
+    std::string v2(1, char(2));
+    auto put = [&](const void* p, size_t n) { v2.append(static_cast<const char*>(p), n); };
+    auto put_string = [&](const std::string& s) {
+      uint32_t n = uint32_t(s.size());
+      put(&n, 4);
+      v2 += s;
+    };
+    put(&rec->id, 8);
+    put(&rec->created_ms, 8);
+    put(&rec->updated_ms, 8);
+    put_string(rec->model);
+    put_string("{}");
+    uint32_t dim = uint32_t(vec.size());
+    put(&dim, 4);
+    put(vec.data(), vec.size() * 4);
+    ASSERT_TRUE((*kv)->Write({{key, v2}, {VectorKey(uid, rec->id), std::nullopt}}).ok());
+  }
+  Open();
+  SearchRequest req;
+  req.file = ReadFile(kDev + "/originals/" + Original(2));
+  SearchResult r = Search("old", req);
+  ASSERT_EQ(r.hits.size(), 3u);
+  EXPECT_EQ(r.hits[0].path, "img/" + Original(2));
+  EXPECT_GT(r.hits[0].sim, 0.99);
+  kv = db_->Namespace("catalog");
+  for (int i = 1; i <= 3; ++i) {
+    auto bytes = (*kv)->Get(ImageKey(uid, "img/" + Original(i)));
+    auto rec = DecodeImage("img/" + Original(i), **bytes);
+    ASSERT_TRUE(rec.ok());
+    EXPECT_TRUE(rec->vector.empty());  // format 3 again
+    EXPECT_GT(rec->version, 0u);
+    auto vbytes = (*kv)->Get(VectorKey(uid, rec->id));
+    ASSERT_TRUE(vbytes.ok() && vbytes->has_value());
+  }
 }
 
 }  // namespace
