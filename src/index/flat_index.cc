@@ -39,10 +39,6 @@ class RowSelector : public faiss::IDSelector {
   const ::Roaring64Map& allowed_;
 };
 
-bool Better(const Hit& a, const Hit& b) {
-  return a.score != b.score ? a.score > b.score : a.id < b.id;
-}
-
 class FlatIndex : public VectorIndex {
  public:
   explicit FlatIndex(int dim) : dim_(dim) {}
@@ -159,12 +155,7 @@ class FlatIndex : public VectorIndex {
           {id, faiss::fvec_inner_product(
                    query.data(), data_.data() + it->second * dim_, dim_)});
     }
-    if (hits.size() > k) {
-      std::partial_sort(hits.begin(), hits.begin() + k, hits.end(), Better);
-      hits.resize(k);
-    } else {
-      std::sort(hits.begin(), hits.end(), Better);
-    }
+    KeepBest(&hits, k);
     return hits;
   }
 

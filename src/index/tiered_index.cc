@@ -60,12 +60,20 @@ constexpr size_t kSubsetMax = 30000;
 constexpr size_t kCompactMin = 1024;    // exact tier: dead rows before rewrite
 constexpr size_t kMinTrain = 256;       // fewest vectors the ANN tier trains on
 
-bool Better(const Hit& a, const Hit& b) {
-  return a.score != b.score ? a.score > b.score : a.id < b.id;
-}
-
 absl::Status Corrupt(const std::string& what) {
   return Error("IS.0009", "(index snapshot: " + what + ")");
+}
+
+// zlib's crc32 takes at most 4 GiB a call.
+uint32_t Crc32(uint32_t crc, const void* p, size_t len) {
+  const auto* b = static_cast<const Bytef*>(p);
+  while (len > 0) {
+    const uInt step = uInt(std::min<size_t>(len, 1u << 30));
+    crc = uint32_t(::crc32(crc, b, step));
+    b += step;
+    len -= step;
+  }
+  return crc;
 }
 
 // A FILE* that checksums what goes through it; also Faiss's reader/writer.
@@ -88,14 +96,8 @@ class CrcWriter : public faiss::IOWriter {
 
  private:
   void Update(const void* p, size_t len) {
-    const auto* b = static_cast<const Bytef*>(p);
     bytes_ += len;
-    while (len > 0) {
-      uInt step = uInt(std::min<size_t>(len, 1u << 30));
-      crc_ = uint32_t(::crc32(crc_, b, step));
-      b += step;
-      len -= step;
-    }
+    crc_ = Crc32(crc_, p, len);
   }
   FILE* f_;
   uint32_t crc_ = uint32_t(::crc32(0, nullptr, 0));
@@ -107,15 +109,8 @@ class CrcReader : public faiss::IOReader {
   explicit CrcReader(FILE* f) : f_(f) {}
   size_t operator()(void* p, size_t size, size_t n) override {
     size_t done = std::fread(p, size, n, f_);
-    const auto* b = static_cast<const Bytef*>(p);
-    size_t len = done * size;
-    bytes_ += len;
-    while (len > 0) {
-      uInt step = uInt(std::min<size_t>(len, 1u << 30));
-      crc_ = uint32_t(::crc32(crc_, b, step));
-      b += step;
-      len -= step;
-    }
+    bytes_ += done * size;
+    crc_ = Crc32(crc_, p, done * size);
     return done;
   }
   template <typename T>
@@ -409,6 +404,7 @@ class TieredIndex::Impl {
     for (float x : v) {
       if (!std::isfinite(x)) return Error("IS.0009", "(vector has a non-finite value)");
     }
+    Work work;
     {
       absl::MutexLock l(&mu_);
       size_t slot = ids_.size();
@@ -420,25 +416,29 @@ class TieredIndex::Impl {
       uint32_t old = slot_of_.Set(id, uint32_t(slot));
       if (old != IdMap::kNone) Kill(old);
       ++changes_;
+      work = Pending();
     }
-    AfterWrite();
+    AfterWrite(work);
     return absl::OkStatus();
   }
 
   bool Remove(uint64_t id) {
+    Work work;
     {
       absl::MutexLock l(&mu_);
       uint32_t old = slot_of_.Erase(id);
       if (old == IdMap::kNone) return false;
       Kill(old);
       ++changes_;
+      work = Pending();
     }
-    AfterWrite();
+    AfterWrite(work);
     return true;
   }
 
   size_t RetainOnly(const ::Roaring64Map& live) {
     size_t removed = 0;
+    Work work;
     {
       absl::MutexLock l(&mu_);
       std::vector<uint64_t> gone;
@@ -448,8 +448,9 @@ class TieredIndex::Impl {
       for (uint64_t id : gone) Kill(slot_of_.Erase(id));
       removed = gone.size();
       if (removed) ++changes_;
+      work = Pending();
     }
-    if (removed) AfterWrite();
+    AfterWrite(work);
     return removed;
   }
 
@@ -490,12 +491,7 @@ class TieredIndex::Impl {
     } catch (const faiss::FaissException& e) {
       return Error("IS.1008", std::string("(faiss: ") + e.what() + ")");
     }
-    if (hits.size() > k) {
-      std::partial_sort(hits.begin(), hits.begin() + k, hits.end(), Better);
-      hits.resize(k);
-    } else {
-      std::sort(hits.begin(), hits.end(), Better);
-    }
+    KeepBest(&hits, k);
     return hits;
   }
 
@@ -580,12 +576,7 @@ class TieredIndex::Impl {
       if (slot == IdMap::kNone) continue;
       hits.push_back({id, Dot(q.data(), file_->Row(slot), dim_)});
     }
-    if (hits.size() > k) {
-      std::partial_sort(hits.begin(), hits.begin() + k, hits.end(), Better);
-      hits.resize(k);
-    } else {
-      std::sort(hits.begin(), hits.end(), Better);
-    }
+    KeepBest(&hits, k);
     return hits;
   }
 
@@ -660,8 +651,7 @@ class TieredIndex::Impl {
                     std::vector<Hit>* hits) const {
     const size_t rows = ids_.size();
     if (rows <= built_) return;
-    // Min-heap of the best k by (score, then lower id).
-    auto worse = [](const Hit& a, const Hit& b) { return Better(a, b); };
+    // Heap of the best k, the worst of them on top (Better as "less").
     std::vector<Hit> heap;
     heap.reserve(k + 1);
     for (size_t slot = built_; slot < rows; ++slot) {
@@ -669,11 +659,11 @@ class TieredIndex::Impl {
       Hit h{ids_[slot], Dot(q.data(), file_->Row(slot), dim_)};
       if (heap.size() < k) {
         heap.push_back(h);
-        std::push_heap(heap.begin(), heap.end(), worse);
+        std::push_heap(heap.begin(), heap.end(), Better);
       } else if (Better(h, heap.front())) {
-        std::pop_heap(heap.begin(), heap.end(), worse);
+        std::pop_heap(heap.begin(), heap.end(), Better);
         heap.back() = h;
-        std::push_heap(heap.begin(), heap.end(), worse);
+        std::push_heap(heap.begin(), heap.end(), Better);
       }
     }
     hits->insert(hits->end(), heap.begin(), heap.end());
@@ -727,8 +717,9 @@ class TieredIndex::Impl {
     cv_.notify_all();
   }
 
-  void AfterWrite() {
-    if (PendingNow() == Work::kNone) return;
+  // `work`: Pending() as the write left it.
+  void AfterWrite(Work work) {
+    if (work == Work::kNone) return;
     if (opt_.background) {
       Kick();
     } else {

@@ -17,6 +17,7 @@
 #ifndef ISS_INDEX_VECTOR_INDEX_H_
 #define ISS_INDEX_VECTOR_INDEX_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -34,6 +35,21 @@ struct Hit {
   uint64_t id = 0;
   float score = 0;  // inner product; cosine in [-1, 1] for normalised vectors
 };
+
+// The order every index answers in: score descending, ties by id ascending.
+inline bool Better(const Hit& a, const Hit& b) {
+  return a.score != b.score ? a.score > b.score : a.id < b.id;
+}
+
+// Sorts `hits` into that order and keeps the best k.
+inline void KeepBest(std::vector<Hit>* hits, size_t k) {
+  if (hits->size() > k) {
+    std::partial_sort(hits->begin(), hits->begin() + k, hits->end(), Better);
+    hits->resize(k);
+  } else {
+    std::sort(hits->begin(), hits->end(), Better);
+  }
+}
 
 class VectorIndex {
  public:
