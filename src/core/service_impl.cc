@@ -7,8 +7,9 @@
 // index loads its snapshot, and only vectors the snapshot does not reflect
 // (by version stamp) are read and replayed; ids the store no longer has are
 // dropped from the index. The catalog is the source of truth and every change
-// is written (synced) to it before memory is updated and OK returned. Locking: `mu_` guards the instance map;
-// each instance has a shared_mutex (searches shared, writes exclusive).
+// is written (synced) to it before memory is updated and OK returned.
+// Locking: `mu_` guards the instance map; each instance has a shared_mutex
+// (searches shared, writes exclusive).
 // Embedding and downloads run before any lock is taken.
 #include <spdlog/spdlog.h>
 
