@@ -49,7 +49,7 @@ namespace fs = std::filesystem;
 using Idx = faiss::Index::idx_t;
 
 constexpr char kMagic[8] = {'I', 'S', 'S', 'I', 'D', 'X', '0', '1'};
-constexpr uint32_t kFormat = 1;
+constexpr uint32_t kFormat = 2;  // 2: half-float vector files
 constexpr size_t kChunk = 16384;        // rows encoded per step
 // Filters of at most kSubsetMin ids, or rarer than kSubsetShare and at most
 // kSubsetMax ids, are scored exactly id by id; wider ones go through the ANN
@@ -574,7 +574,7 @@ class TieredIndex::Impl {
     for (uint64_t id : allowed) {
       uint32_t slot = slot_of_.Find(id);
       if (slot == IdMap::kNone) continue;
-      hits.push_back({id, Dot(q.data(), file_->Row(slot), dim_)});
+      hits.push_back({id, file_->Dot(q.data(), slot)});
     }
     KeepBest(&hits, k);
     return hits;
@@ -637,11 +637,11 @@ class TieredIndex::Impl {
     for (size_t i = 0; i < got; ++i) {
       if (i + kAhead < got) {
         const char* ahead = reinterpret_cast<const char*>(file_->Row(size_t(slots[i + kAhead])));
-        for (int b = 0; b < dim_ * 4; b += 256) __builtin_prefetch(ahead + b);
+        for (size_t b = 0; b < file_->row_bytes(); b += 64) __builtin_prefetch(ahead + b);
       }
       size_t slot = size_t(slots[i]);
       if (slot >= built_ || Dead(slot)) continue;  // defensive: never a dead row
-      hits->push_back({ids_[slot], Dot(q.data(), file_->Row(slot), dim_)});
+      hits->push_back({ids_[slot], file_->Dot(q.data(), slot)});
     }
     return absl::OkStatus();
   }
@@ -656,7 +656,7 @@ class TieredIndex::Impl {
     heap.reserve(k + 1);
     for (size_t slot = built_; slot < rows; ++slot) {
       if (Dead(slot) || (allowed != nullptr && !allowed->contains(ids_[slot]))) continue;
-      Hit h{ids_[slot], Dot(q.data(), file_->Row(slot), dim_)};
+      Hit h{ids_[slot], file_->Dot(q.data(), slot)};
       if (heap.size() < k) {
         heap.push_back(h);
         std::push_heap(heap.begin(), heap.end(), Better);
@@ -691,7 +691,7 @@ class TieredIndex::Impl {
 
   std::string VectorPath(uint64_t gen) const {
     if (opt_.dir.empty()) return "";
-    return (fs::path(opt_.dir) / ("vectors-" + std::to_string(gen) + ".f32")).string();
+    return (fs::path(opt_.dir) / ("vectors-" + std::to_string(gen) + ".f16")).string();
   }
 
   void Reset() {
@@ -810,7 +810,7 @@ class TieredIndex::Impl {
   void Gather(const uint32_t* slots, size_t n, std::vector<float>* out) const {
     out->resize(n * dim_);
     for (size_t i = 0; i < n; ++i) {
-      std::memcpy(out->data() + i * dim_, file_->Row(slots[i]), dim_ * sizeof(float));
+      file_->Read(slots[i], out->data() + i * dim_);
     }
   }
 
@@ -986,7 +986,7 @@ class TieredIndex::Impl {
     IdMap slot_of;
     for (size_t s = 0; s < ids_.size(); ++s) {
       if (Dead(s)) continue;
-      RETURN_IF_ERROR(file->Append(file_->Row(s)));
+      RETURN_IF_ERROR(file->AppendHalf(file_->Row(s)));
       slot_of.Set(ids_[s], uint32_t(ids.size()));
       ids.push_back(ids_[s]);
       versions.push_back(versions_[s]);
@@ -1077,7 +1077,7 @@ class TieredIndex::Impl {
     // The new snapshot is committed: older generations go.
     std::error_code ec;
     const std::string keep_ivf = "ivf-" + std::to_string(gen) + ".faiss";
-    const std::string keep_vec = "vectors-" + std::to_string(vgen) + ".f32";
+    const std::string keep_vec = "vectors-" + std::to_string(vgen) + ".f16";
     for (const auto& e : fs::directory_iterator(dir, ec)) {
       const std::string name = e.path().filename().string();
       if (name == "snapshot.meta" || name == keep_vec || (ann_ != nullptr && name == keep_ivf)) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "index/tiered_index.h"
+#include "index/vector_file.h"
 
 namespace iss::index {
 namespace {
@@ -43,9 +44,15 @@ std::vector<float> Vec(uint64_t id, uint64_t salt = 0) {
   return v;
 }
 
-float Dot(const std::vector<float>& a, const std::vector<float>& b) {
+// The inner product of `q` with `stored` as the index keeps it (half
+// precision): the reference every tier must reproduce.
+float Dot(const std::vector<float>& q, const std::vector<float>& stored) {
+  std::vector<uint16_t> half(stored.size());
+  std::vector<float> kept(stored.size());
+  ToHalf(stored.data(), half.data(), int(stored.size()));
+  FromHalf(half.data(), kept.data(), int(kept.size()));
   double s = 0;
-  for (size_t i = 0; i < a.size(); ++i) s += double(a[i]) * b[i];
+  for (size_t i = 0; i < q.size(); ++i) s += double(q[i]) * kept[i];
   return float(s);
 }
 
