@@ -24,10 +24,8 @@
 //   recall@10=<x> qps=<q> p50_ms=<a> p99_ms=<b> ram_bytes_per_vector=<r>
 #include <cblas.h>
 #include <faiss/IndexFlat.h>
-#include <faiss/utils/distances.h>
 #include <fcntl.h>
 #include <malloc.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -533,6 +531,16 @@ ISS_BENCH_COMMAND(index,
   ix.reset();
   const double close_s = Sec(t_close);
   const uint64_t disk = DirBytes(dir);
+  // Evict the vector file from the page cache: the first queries after this
+  // restart show what a re-rank costs when its rows come from the disk.
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().filename().string().rfind("vectors-", 0) != 0) continue;
+    int fd = ::open(e.path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+      ::close(fd);
+    }
+  }
   auto t_open = Clock::now();
   auto reopened = iss::index::TieredIndex::Open(dim, opt);
   const double restart_s = Sec(t_open);
@@ -549,10 +557,12 @@ ISS_BENCH_COMMAND(index,
       "restart: close_s=%.2f restart_s=%.2f restored=%d live=%zu recall@10_after=%.4f "
       "disk_bytes_per_vector=%.1f (vector file %.1f + snapshot %.1f)\n",
       close_s, restart_s, int(st2.restored), st2.live, recall2, double(disk) / double(n),
-      double(dim) * 2, double(disk) / double(n) - double(dim) * 2);
+      double(iss::index::RowBytes(dim)), double(disk) / double(n) - double(iss::index::RowBytes(dim)));
+  std::printf("cold (vector file evicted from the page cache, first pass): p50_ms=%.3f "
+              "p99_ms=%.3f\n", Pct(lat2, 0.5), Pct(lat2, 0.99));
   reopened->reset();
 
-  // Without an in-RAM baseline: exact search over the index's own half-float
+  // Without an in-RAM baseline: exact search over the index's own 16-bit
   // vector file (the exact tier's kernel, every row), a few queries.
   if (!with_flat) {
     for (const auto& e : fs::directory_iterator(dir, ec)) {
@@ -569,7 +579,7 @@ ISS_BENCH_COMMAND(index,
         }
         fl.push_back(Sec(t) * 1000);
       }
-      std::printf("flat (exact scan of the half-float vector file, 3 queries): p50_ms=%.1f "
+      std::printf("flat (exact scan of the 16-bit vector file, 3 queries): p50_ms=%.1f "
                   "max_ms=%.1f ratio tiered/flat p50=%.4fx\n",
                   Pct(fl, 0.5), Pct(fl, 1.0), p50 / Pct(fl, 0.5));
       break;

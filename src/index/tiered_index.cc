@@ -49,7 +49,7 @@ namespace fs = std::filesystem;
 using Idx = faiss::Index::idx_t;
 
 constexpr char kMagic[8] = {'I', 'S', 'S', 'I', 'D', 'X', '0', '1'};
-constexpr uint32_t kFormat = 2;  // 2: half-float vector files
+constexpr uint32_t kFormat = 2;  // 2: 16-bit quantised vector files (1: float32)
 constexpr size_t kChunk = 16384;        // rows encoded per step
 // Filters of at most kSubsetMin ids, or rarer than kSubsetShare and at most
 // kSubsetMax ids, are scored exactly id by id; wider ones go through the ANN
@@ -691,7 +691,7 @@ class TieredIndex::Impl {
 
   std::string VectorPath(uint64_t gen) const {
     if (opt_.dir.empty()) return "";
-    return (fs::path(opt_.dir) / ("vectors-" + std::to_string(gen) + ".f16")).string();
+    return (fs::path(opt_.dir) / ("vectors-" + std::to_string(gen) + ".q16")).string();
   }
 
   void Reset() {
@@ -986,7 +986,7 @@ class TieredIndex::Impl {
     IdMap slot_of;
     for (size_t s = 0; s < ids_.size(); ++s) {
       if (Dead(s)) continue;
-      RETURN_IF_ERROR(file->AppendHalf(file_->Row(s)));
+      RETURN_IF_ERROR(file->AppendRow(file_->Row(s)));
       slot_of.Set(ids_[s], uint32_t(ids.size()));
       ids.push_back(ids_[s]);
       versions.push_back(versions_[s]);
@@ -1077,7 +1077,7 @@ class TieredIndex::Impl {
     // The new snapshot is committed: older generations go.
     std::error_code ec;
     const std::string keep_ivf = "ivf-" + std::to_string(gen) + ".faiss";
-    const std::string keep_vec = "vectors-" + std::to_string(vgen) + ".f16";
+    const std::string keep_vec = "vectors-" + std::to_string(vgen) + ".q16";
     for (const auto& e : fs::directory_iterator(dir, ec)) {
       const std::string name = e.path().filename().string();
       if (name == "snapshot.meta" || name == keep_vec || (ann_ != nullptr && name == keep_ivf)) {

@@ -9,7 +9,7 @@
 //   if (!idx->HasVersion(id, version)) RETURN_IF_ERROR(idx->Put(id, vec, version));
 //   idx->RetainOnly(live_ids);     // after replaying the store at start-up
 //
-// Layout: every vector ever added is a row ("slot") of an append-only half-float
+// Layout: every vector ever added is a row ("slot") of an append-only 16-bit
 // file (vector_file.h); the id's current slot is in a paged direct map, replaced or
 // deleted slots are tombstoned in a bitset and skipped by every search (Faiss
 // sees slots through an IDSelector). The ANN tier holds slots [0, built); rows

@@ -1,12 +1,10 @@
 // VectorFile: pwrite() appends, MAP_SHARED reads (Linux's page cache makes the
 // written bytes visible through the map at once). The map covers more rows
 // than the file holds; when it is outgrown a larger one is made and the old one
-// kept, so readers holding an old base pointer never fault. Half-float kernels:
-// F16C conversions with AVX2/FMA arithmetic, or GCC's portable _Float16.
+// kept, so readers holding an old base pointer never fault.
 #include "index/vector_file.h"
 
 #include <fcntl.h>
-#include <immintrin.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,106 +25,47 @@ absl::Status SysError(const std::string& what) {
   return Error("IS.0009", "(vector file: " + what + ": " + std::strerror(errno) + ")");
 }
 
-constexpr float kHalfMax = 65504.0f;
+constexpr float kLevels = 32767.0f;
 
-float Clamp(float x) { return std::isnan(x) ? 0.0f : std::clamp(x, -kHalfMax, kHalfMax); }
-
-void ToHalfPortable(const float* in, uint16_t* out, int n) {
-  for (int i = 0; i < n; ++i) {
-    const _Float16 h = static_cast<_Float16>(Clamp(in[i]));
-    std::memcpy(out + i, &h, 2);
-  }
-}
-
-void FromHalfPortable(const uint16_t* in, float* out, int n) {
-  for (int i = 0; i < n; ++i) {
-    _Float16 h;
-    std::memcpy(&h, in + i, 2);
-    out[i] = static_cast<float>(h);
-  }
-}
-
-float DotHalfPortable(const float* q, const uint16_t* row, int n) {
+__attribute__((target_clones("avx2", "default")))
+float DotI16(const float* q, const int16_t* v, int n) {
   float s = 0;
-  for (int i = 0; i < n; ++i) {
-    _Float16 h;
-    std::memcpy(&h, row + i, 2);
-    s += q[i] * static_cast<float>(h);
-  }
+#pragma omp simd reduction(+ : s)
+  for (int i = 0; i < n; ++i) s += q[i] * float(v[i]);
   return s;
-}
-
-__attribute__((target("avx2,fma,f16c")))
-void ToHalfF16c(const float* in, uint16_t* out, int n) {
-  int i = 0;
-  const __m256 hi = _mm256_set1_ps(kHalfMax), lo = _mm256_set1_ps(-kHalfMax);
-  for (; i + 8 <= n; i += 8) {
-    __m256 x = _mm256_loadu_ps(in + i);
-    x = _mm256_and_ps(x, _mm256_cmp_ps(x, x, _CMP_ORD_Q));  // NaN -> 0, as Clamp()
-    x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
-                     _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-  }
-  if (i < n) ToHalfPortable(in + i, out + i, n - i);
-}
-
-__attribute__((target("avx2,fma,f16c")))
-void FromHalfF16c(const uint16_t* in, float* out, int n) {
-  int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    _mm256_storeu_ps(out + i,
-                     _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
-  }
-  if (i < n) FromHalfPortable(in + i, out + i, n - i);
-}
-
-__attribute__((target("avx2,fma,f16c")))
-float DotHalfF16c(const float* q, const uint16_t* row, int n) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-  int i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m256 r0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + i)));
-    const __m256 r1 =
-        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + i + 8)));
-    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), r0, a0);
-    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), r1, a1);
-  }
-  for (; i + 8 <= n; i += 8) {
-    const __m256 r0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + i)));
-    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), r0, a0);
-  }
-  a0 = _mm256_add_ps(a0, a1);
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-  float sum = _mm_cvtss_f32(s);
-  if (i < n) sum += DotHalfPortable(q + i, row + i, n - i);
-  return sum;
-}
-
-struct Kernels {
-  void (*to_half)(const float*, uint16_t*, int);
-  void (*from_half)(const uint16_t*, float*, int);
-  float (*dot)(const float*, const uint16_t*, int);
-};
-
-const Kernels& Pick() {
-  static const Kernels k = [] {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        __builtin_cpu_supports("f16c")) {
-      return Kernels{ToHalfF16c, FromHalfF16c, DotHalfF16c};
-    }
-    return Kernels{ToHalfPortable, FromHalfPortable, DotHalfPortable};
-  }();
-  return k;
 }
 
 }  // namespace
 
-void ToHalf(const float* in, uint16_t* out, int n) { Pick().to_half(in, out, n); }
-void FromHalf(const uint16_t* in, float* out, int n) { Pick().from_half(in, out, n); }
-float DotHalf(const float* q, const uint16_t* row, int n) { return Pick().dot(q, row, n); }
+size_t RowBytes(int dim) { return sizeof(float) + size_t(dim) * sizeof(int16_t); }
+
+void EncodeRow(const float* x, int dim, uint8_t* row) {
+  float max_abs = 0;
+  for (int i = 0; i < dim; ++i) {
+    if (std::isfinite(x[i])) max_abs = std::max(max_abs, std::fabs(x[i]));
+  }
+  const float scale = max_abs / kLevels;
+  const float inv = max_abs > 0 ? kLevels / max_abs : 0.0f;
+  std::memcpy(row, &scale, sizeof(scale));
+  auto* v = reinterpret_cast<int16_t*>(row + sizeof(float));
+  for (int i = 0; i < dim; ++i) {
+    const float q = std::isfinite(x[i]) ? std::nearbyint(x[i] * inv) : 0.0f;
+    v[i] = int16_t(std::clamp(q, -kLevels, kLevels));
+  }
+}
+
+void DecodeRow(const uint8_t* row, int dim, float* x) {
+  float scale;
+  std::memcpy(&scale, row, sizeof(scale));
+  const auto* v = reinterpret_cast<const int16_t*>(row + sizeof(float));
+  for (int i = 0; i < dim; ++i) x[i] = scale * float(v[i]);
+}
+
+float DotRow(const float* q, const uint8_t* row, int dim) {
+  float scale;
+  std::memcpy(&scale, row, sizeof(scale));
+  return scale * DotI16(q, reinterpret_cast<const int16_t*>(row + sizeof(float)), dim);
+}
 
 absl::StatusOr<std::unique_ptr<VectorFile>> VectorFile::Open(
     const std::string& path, int dim, size_t keep_rows) {
@@ -167,17 +106,17 @@ absl::Status VectorFile::MapAtLeast(size_t rows) {
   if (addr == MAP_FAILED) return SysError("mmap");
   maps_.emplace_back(addr, len);
   capacity_rows_ = cap;
-  base_.store(static_cast<const uint16_t*>(addr), std::memory_order_release);
+  base_.store(static_cast<const uint8_t*>(addr), std::memory_order_release);
   return absl::OkStatus();
 }
 
-absl::Status VectorFile::Append(const float* row) {
-  scratch_.resize(dim_);
-  ToHalf(row, scratch_.data(), dim_);
-  return AppendHalf(scratch_.data());
+absl::Status VectorFile::Append(const float* x) {
+  scratch_.resize(row_bytes_);
+  EncodeRow(x, dim_, scratch_.data());
+  return AppendRow(scratch_.data());
 }
 
-absl::Status VectorFile::AppendHalf(const uint16_t* row) {
+absl::Status VectorFile::AppendRow(const uint8_t* row) {
   size_t r = rows_.load(std::memory_order_relaxed);
   RETURN_IF_ERROR(MapAtLeast(r + 1));
   const char* p = reinterpret_cast<const char*>(row);

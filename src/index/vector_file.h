@@ -1,12 +1,14 @@
-// An append-only file of fixed-size rows of IEEE half floats (2 bytes a
-// dimension), read through a shared memory map: the vectors the tiered index
-// re-ranks with and scans its exact tiers from. Half precision halves the disk
-// and the page cache a re-rank touches (for L2-normalised vectors the inner
-// product moves by ~1e-4); the store keeps the float32 originals. Rows are
+// An append-only file of fixed-size rows, each a vector quantised to 16-bit
+// integers with its own scale (4 + 2 x dim bytes), read through a shared
+// memory map: the vectors the tiered index re-ranks with and scans its exact
+// tiers from. Half the disk and page cache of float32; the error of a value is
+// at most max|x| / 65534, so an inner product of unit vectors moves by ~1e-6
+// (a tenth to a thirtieth of what IEEE half floats cost; dense near-duplicate
+// neighbourhoods need that). The store keeps the float32 originals. Rows are
 // never rewritten, so a row pointer stays valid for the file's lifetime (a
 // grown map keeps the old mappings until destruction).
 //
-//   ASSIGN_OR_RETURN(auto file, VectorFile::Open(dir + "/vectors.f16", 576, 0));
+//   ASSIGN_OR_RETURN(auto file, VectorFile::Open(dir + "/vectors.q16", 576, 0));
 //   RETURN_IF_ERROR(file->Append(vec.data()));    // row file->rows() - 1
 //   float score = file->Dot(query.data(), 0);
 //
@@ -29,11 +31,13 @@
 
 namespace iss::index {
 
-// Half-float kernels (F16C/AVX2/FMA where the CPU has them, chosen once at
-// start-up; portable code otherwise). Values beyond the half range saturate.
-void ToHalf(const float* in, uint16_t* out, int n);
-void FromHalf(const uint16_t* in, float* out, int n);
-float DotHalf(const float* q, const uint16_t* row, int n);
+// One row: float32 scale s, then dim int16 values v with x[i] ~= s * v[i].
+size_t RowBytes(int dim);
+// Non-finite values are stored as 0.
+void EncodeRow(const float* x, int dim, uint8_t* row);
+void DecodeRow(const uint8_t* row, int dim, float* x);
+// Inner product of `q` with a row (AVX2 where the CPU has it).
+float DotRow(const float* q, const uint8_t* row, int dim);
 
 class VectorFile {
  public:
@@ -48,33 +52,33 @@ class VectorFile {
 
   int dim() const { return dim_; }
   size_t rows() const { return rows_.load(std::memory_order_acquire); }
-  const uint16_t* Row(size_t r) const {
-    return base_.load(std::memory_order_acquire) + r * dim_;
+  const uint8_t* Row(size_t r) const {
+    return base_.load(std::memory_order_acquire) + r * row_bytes_;
   }
   // Inner product of `q` (dim floats) with row `r`.
-  float Dot(const float* q, size_t r) const { return DotHalf(q, Row(r), dim_); }
-  // Row `r` as floats into out[0, dim).
-  void Read(size_t r, float* out) const { FromHalf(Row(r), out, dim_); }
+  float Dot(const float* q, size_t r) const { return DotRow(q, Row(r), dim_); }
+  // Row `r` as floats into x[0, dim).
+  void Read(size_t r, float* x) const { DecodeRow(Row(r), dim_, x); }
   size_t row_bytes() const { return row_bytes_; }
-  // Appends a float row (rounded to half precision) or an already half one.
-  absl::Status Append(const float* row);
-  absl::Status AppendHalf(const uint16_t* row);
+  // Appends a float row (quantised) or an already encoded one.
+  absl::Status Append(const float* x);
+  absl::Status AppendRow(const uint8_t* row);
   // Makes every appended row durable (fdatasync).
   absl::Status Sync();
   size_t FileBytes() const { return rows() * row_bytes_; }
 
  private:
-  VectorFile(int fd, int dim) : fd_(fd), dim_(dim), row_bytes_(size_t(dim) * 2) {}
+  VectorFile(int fd, int dim) : fd_(fd), dim_(dim), row_bytes_(RowBytes(dim)) {}
   absl::Status MapAtLeast(size_t rows);
 
   const int fd_;
   const int dim_;
   const size_t row_bytes_;
   std::atomic<size_t> rows_{0};
-  std::atomic<const uint16_t*> base_{nullptr};
+  std::atomic<const uint8_t*> base_{nullptr};
   size_t capacity_rows_ = 0;  // rows covered by the newest mapping
   std::vector<std::pair<void*, size_t>> maps_;  // every mapping, newest last
-  std::vector<uint16_t> scratch_;  // Append's converted row (writer only)
+  std::vector<uint8_t> scratch_;  // Append's encoded row (writer only)
 };
 
 }  // namespace iss::index

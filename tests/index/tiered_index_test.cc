@@ -44,13 +44,13 @@ std::vector<float> Vec(uint64_t id, uint64_t salt = 0) {
   return v;
 }
 
-// The inner product of `q` with `stored` as the index keeps it (half
-// precision): the reference every tier must reproduce.
+// The inner product of `q` with `stored` as the index keeps it (16-bit
+// quantised rows): the reference every tier must reproduce.
 float Dot(const std::vector<float>& q, const std::vector<float>& stored) {
-  std::vector<uint16_t> half(stored.size());
+  std::vector<uint8_t> row(RowBytes(int(stored.size())));
   std::vector<float> kept(stored.size());
-  ToHalf(stored.data(), half.data(), int(stored.size()));
-  FromHalf(half.data(), kept.data(), int(kept.size()));
+  EncodeRow(stored.data(), int(stored.size()), row.data());
+  DecodeRow(row.data(), int(kept.size()), kept.data());
   double s = 0;
   for (size_t i = 0; i < q.size(); ++i) s += double(q[i]) * kept[i];
   return float(s);
