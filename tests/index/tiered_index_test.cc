@@ -1,8 +1,8 @@
 // TieredIndex against a brute-force reference: the switch from exact to ANN
 // keeps results identical on small data, deletes and replacements never come
 // back, filters give full pages, snapshots survive restarts, a corrupt snapshot
-// is discarded, and a process killed (SIGKILL) while training leaves a snapshot
-// that is either absent or exactly right.
+// or an older format is discarded, and a process killed (SIGKILL) while
+// training leaves a snapshot that is either absent or exactly right.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -320,6 +320,32 @@ TEST(TieredIndexTest, CorruptSnapshotIsDiscardedNotTrusted) {
   ASSERT_TRUE(ix.ok());
   EXPECT_FALSE((*ix)->Stats().restored);
   EXPECT_EQ((*ix)->size(), 0u);  // the caller replays the store
+  fs::remove_all(dir);
+}
+
+TEST(TieredIndexTest, OlderFormatIsDiscardedAndItsFilesRemoved) {
+  fs::path dir = TempDir("format");
+  TieredOptions o = SmallAnn();
+  o.dir = dir.string();
+  {
+    auto ix = TieredIndex::Open(kDim, o);
+    for (uint64_t id = 1; id <= 500; ++id) ASSERT_TRUE((*ix)->Put(id, Vec(id), 1).ok());
+  }
+  {
+    // Format 1 (float32 vector files): the format word follows the 8-byte magic.
+    std::fstream f(dir / "snapshot.meta", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(8);
+    const uint32_t one = 1;
+    f.write(reinterpret_cast<const char*>(&one), sizeof(one));
+    std::ofstream(dir / "vectors-1.f32") << "float32 rows of format 1";
+  }
+  auto ix = TieredIndex::Open(kDim, o);
+  ASSERT_TRUE(ix.ok());
+  EXPECT_FALSE((*ix)->Stats().restored);
+  EXPECT_EQ((*ix)->size(), 0u);  // the caller replays the store
+  EXPECT_FALSE(fs::exists(dir / "vectors-1.f32"));
+  EXPECT_FALSE(fs::exists(dir / "snapshot.meta"));
+  ix->reset();
   fs::remove_all(dir);
 }
 
