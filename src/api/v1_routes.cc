@@ -328,7 +328,8 @@ void RegisterRoutes(Router* router, const Context& ctx) {
                                    {"nlist", i.nlist},
                                    {"ram_bytes", i.ram_bytes},
                                    {"disk_bytes", i.disk_bytes},
-                                   {"restored", i.restored}}}};
+                                   {"restored", i.restored},
+                                   {"preloaded_bytes", i.preloaded_bytes}}}};
                    }));
   router->Add("PUT", "/v1/{project_id}/{instance_name}/image",
               Wrap(ctx, false,

@@ -95,6 +95,10 @@ std::vector<Setting> Settings(ServerOptions* o) {
       {"index.rerank", "--index-rerank",
        "Candidates re-ranked exactly, as a multiple of the requested page size.",
        &o->index_rerank},
+      {"index.preload", "--index-preload",
+       "Read each instance's vector file into the page cache at start-up (in the background, "
+       "when it fits in 3/4 of the available memory).",
+       &o->index_preload},
   };
 }
 

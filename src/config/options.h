@@ -61,7 +61,8 @@ struct ServerOptions {
   int64_t index_exact_max = 50000;        // Default: 50,000 vectors searched exactly
   int64_t index_merge_rows = 20000;       // Default: side buffer merged at 20,000 rows
   int index_nprobe = 16;                  // Default: 16 inverted lists probed
-  int index_rerank = 100;                 // Default: 100 x limit candidates re-ranked exactly
+  int index_rerank = 200;                 // Default: 200 x limit candidates re-ranked exactly
+  bool index_preload = true;              // Default: vector files read into the page cache at start
 
   // Host and port split from `listen`.
   std::string ListenHost() const;

@@ -95,6 +95,7 @@ struct IndexInfo {
   int64_t ram_bytes = 0;   // heap held by the index
   int64_t disk_bytes = 0;  // vector file + snapshot
   bool restored = false;   // loaded from its snapshot at start-up
+  int64_t preloaded_bytes = 0;  // vector file read into the page cache since start-up
 };
 
 class Service {

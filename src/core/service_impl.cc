@@ -473,6 +473,7 @@ class ServiceImpl : public Service {
     info.ram_bytes = int64_t(st.ram_bytes);
     info.disk_bytes = int64_t(st.disk_bytes);
     info.restored = st.restored;
+    info.preloaded_bytes = int64_t(st.preloaded_bytes);
     return info;
   }
 

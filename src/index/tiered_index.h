@@ -50,7 +50,10 @@ struct TieredOptions {
   int nlist = 0;             // inverted lists; 0: 4 x sqrt(live), 64..2048
   int pq_m = 0;              // PQ sub-quantizers (8 bits each); 0: dim/9-ish
   int nprobe = 16;           // lists probed per unfiltered query
-  int rerank = 100;          // exact re-rank of rerank x k candidates (100..5000)
+  int rerank = 200;          // exact re-rank of rerank x k candidates (100..5000)
+  // After a snapshot is loaded, the worker reads the vector file once into the
+  // page cache (when it fits in 3/4 of MemAvailable), before any other work.
+  bool preload = true;
   size_t train_sample = 100000;  // vectors k-means trains on, at most
   bool background = true;    // false: work runs inside Put/Remove (tests)
 };
@@ -67,6 +70,7 @@ struct TieredStats {
   uint64_t builds = 0;     // trainings finished since Open
   uint64_t merges = 0;     // side-buffer merges finished since Open
   bool restored = false;   // Open() loaded a snapshot
+  size_t preloaded_bytes = 0;  // vector file bytes read into the page cache since Open
 };
 
 class TieredIndex : public VectorIndex {

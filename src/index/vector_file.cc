@@ -131,6 +131,20 @@ absl::Status VectorFile::AppendRow(const uint8_t* row) {
   return absl::OkStatus();
 }
 
+size_t VectorFile::Preload(const std::function<bool()>& stop) const {
+  constexpr size_t kStep = size_t(8) << 20;
+  std::vector<char> buf(kStep);
+  const size_t total = FileBytes();
+  size_t done = 0;
+  while (done < total && !stop()) {
+    ssize_t n = ::pread(fd_, buf.data(), std::min(kStep, total - done), off_t(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += size_t(n);
+  }
+  return done;
+}
+
 absl::Status VectorFile::Sync() {
   if (::fdatasync(fd_) != 0) return SysError("fdatasync");
   return absl::OkStatus();

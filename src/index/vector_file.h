@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -63,6 +64,9 @@ class VectorFile {
   // Appends a float row (quantised) or an already encoded one.
   absl::Status Append(const float* x);
   absl::Status AppendRow(const uint8_t* row);
+  // Reads the whole file once, sequentially, so its pages are in the page
+  // cache; stops early when `stop()` turns true. Returns the bytes read.
+  size_t Preload(const std::function<bool()>& stop) const;
   // Makes every appended row durable (fdatasync).
   absl::Status Sync();
   size_t FileBytes() const { return rows() * row_bytes_; }

@@ -77,6 +77,7 @@ int Serve(const iss::config::ServerOptions& opts) {
   service_options.index.merge_rows = size_t(opts.index_merge_rows);
   service_options.index.nprobe = opts.index_nprobe;
   service_options.index.rerank = opts.index_rerank;
+  service_options.index.preload = opts.index_preload;
   auto service = iss::core::OpenService(service_options, db->get(), models->get(), &fetcher);
   if (!service.ok()) return Fail("opening the service", service.status());
 

@@ -287,6 +287,8 @@ TEST(TieredIndexTest, SnapshotRestoresAndReplaysOnlyWhatCameAfter) {
   EXPECT_TRUE((*ix)->HasVersion(5, 5));
   EXPECT_FALSE((*ix)->HasVersion(5, 6));
   EXPECT_FALSE((*ix)->Contains(10));
+  (*ix)->WaitIdle();  // the worker read the restored vector file once
+  EXPECT_EQ((*ix)->Stats().preloaded_bytes, 800 * RowBytes(kDim));
   // The caller's replay: ids the store no longer has go.
   Roaring64Map live;
   for (const auto& [id, v] : data) live.add(id);

@@ -85,6 +85,7 @@ def test_tiers_deletes_and_sigkill_through_http():
         s.start()
         info = wait_for(s, lambda i: i["tier"] == "ivf-pq" and i["buffer_rows"] < 8, "ivf-pq")
         assert info["restored"] is True and info["vectors"] == len(files), info
+        assert info["preloaded_bytes"] >= len(files) * 576 * 2, info
         same(results(s, qfiles), exact)
         for q, want in zip(qfiles[:4], exact_tagged):
             st, got, _ = s.search("gal", file=b64_file(q), tags={"half": "1"}, limit=5)
