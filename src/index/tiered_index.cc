@@ -52,11 +52,15 @@ constexpr char kMagic[8] = {'I', 'S', 'S', 'I', 'D', 'X', '0', '1'};
 constexpr uint32_t kFormat = 2;  // 2: 16-bit quantised vector files (1: float32)
 constexpr size_t kChunk = 16384;        // rows encoded per step
 // Filters of at most kSubsetMin ids, or rarer than kSubsetShare and at most
-// kSubsetMax ids, are scored exactly id by id; wider ones go through the ANN
-// tier with a probe widened by 1/sqrt(share).
+// kSubsetMax ids, are scored exactly id by id; so are larger ones with fewer
+// ids than the codes the widened probe would scan (about the same cost per
+// id as per code: a Roaring lookup each), when a sample of their rows is in
+// the page cache. The rest go through the ANN tier with a probe widened by
+// 1/sqrt(share).
 constexpr size_t kSubsetMin = 2000;
 constexpr double kSubsetShare = 0.02;
 constexpr size_t kSubsetMax = 30000;
+constexpr size_t kResidentSample = 32;
 constexpr size_t kCompactMin = 1024;    // exact tier: dead rows before rewrite
 constexpr size_t kMinTrain = 256;       // fewest vectors the ANN tier trains on
 
@@ -496,7 +500,9 @@ class TieredIndex::Impl {
       share = std::min(1.0, double(card) / double(live));
       const bool subset = ann_ == nullptr
                               ? share < 0.05  // else one filtered pass over the rows is cheaper
-                              : card <= kSubsetMin || (share < kSubsetShare && card <= kSubsetMax);
+                              : card <= kSubsetMin || (share < kSubsetShare && card <= kSubsetMax) ||
+                                    SubsetIsCheaper(*allowed, card, share);
+      (subset ? subset_searches_ : ann_filtered_searches_).fetch_add(1, std::memory_order_relaxed);
       if (subset) return SearchSubset(q, k, *allowed);
     }
     try {
@@ -541,6 +547,8 @@ class TieredIndex::Impl {
     s.nlist = ann_ ? int(ann_->nlist) : 0;
     s.ram_bytes = RamLocked();
     s.preloaded_bytes = preloaded_bytes_.load();
+    s.subset_searches = subset_searches_.load();
+    s.ann_filtered_searches = ann_filtered_searches_.load();
     s.disk_bytes = file_->FileBytes() + snapshot_bytes_.load();
     s.builds = builds_.load();
     s.merges = merges_.load();
@@ -580,6 +588,24 @@ class TieredIndex::Impl {
     dead_[slot >> 6] |= uint64_t(1) << (slot & 63);
     ++dead_count_;
     if (ann_ != nullptr && slot < built_) ++ann_dead_;
+  }
+
+  // REQUIRES: mu_ held (shared); ann_ set. True when the filter has fewer ids
+  // than the codes its widened probe would scan and nearly all of a sample of
+  // their rows are in the page cache (else exact scoring would fault on disk).
+  bool SubsetIsCheaper(const ::Roaring64Map& allowed, uint64_t card, double share) const {
+    const size_t nlist = ann_->nlist;
+    const double probe =
+        std::min(double(nlist), std::ceil(nprobe_.load() / std::sqrt(share)));
+    if (double(card) > probe * double(built_) / double(nlist)) return false;
+    std::vector<size_t> rows;
+    for (size_t i = 0; i < kResidentSample; ++i) {
+      uint64_t id = 0;
+      if (!allowed.select(card * i / kResidentSample, &id)) continue;
+      uint32_t slot = slot_of_.Find(id);
+      if (slot != IdMap::kNone) rows.push_back(slot);
+    }
+    return file_->Resident(rows) * 16 >= rows.size() * 15;
   }
 
   // REQUIRES: mu_ held (shared).
@@ -1238,6 +1264,7 @@ class TieredIndex::Impl {
   bool restored_ = false;
   bool preload_pending_ = false;  // worker: read the vector file into the page cache
   std::atomic<size_t> preloaded_bytes_{0};
+  mutable std::atomic<uint64_t> subset_searches_{0}, ann_filtered_searches_{0};
   std::atomic<size_t> snapshot_bytes_{0};
   std::atomic<uint64_t> builds_{0}, merges_{0};
 

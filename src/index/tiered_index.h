@@ -71,6 +71,8 @@ struct TieredStats {
   uint64_t merges = 0;     // side-buffer merges finished since Open
   bool restored = false;   // Open() loaded a snapshot
   size_t preloaded_bytes = 0;  // vector file bytes read into the page cache since Open
+  uint64_t subset_searches = 0;        // filtered searches scored exactly, id by id
+  uint64_t ann_filtered_searches = 0;  // filtered searches through the ANN tier
 };
 
 class TieredIndex : public VectorIndex {

@@ -131,6 +131,17 @@ absl::Status VectorFile::AppendRow(const uint8_t* row) {
   return absl::OkStatus();
 }
 
+size_t VectorFile::Resident(const std::vector<size_t>& rows) const {
+  static const uintptr_t kPage = uintptr_t(::sysconf(_SC_PAGESIZE));
+  size_t n = 0;
+  for (size_t r : rows) {
+    const auto addr = reinterpret_cast<uintptr_t>(Row(r)) & ~(kPage - 1);
+    unsigned char in = 0;
+    if (::mincore(reinterpret_cast<void*>(addr), kPage, &in) == 0 && (in & 1)) ++n;
+  }
+  return n;
+}
+
 size_t VectorFile::Preload(const std::function<bool()>& stop) const {
   constexpr size_t kStep = size_t(8) << 20;
   std::vector<char> buf(kStep);

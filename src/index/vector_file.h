@@ -64,6 +64,8 @@ class VectorFile {
   // Appends a float row (quantised) or an already encoded one.
   absl::Status Append(const float* x);
   absl::Status AppendRow(const uint8_t* row);
+  // How many of `rows` have their first byte in the page cache (mincore).
+  size_t Resident(const std::vector<size_t>& rows) const;
   // Reads the whole file once, sequentially, so its pages are in the page
   // cache; stops early when `stop()` turns true. Returns the bytes read.
   size_t Preload(const std::function<bool()>& stop) const;

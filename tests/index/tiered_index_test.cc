@@ -177,28 +177,72 @@ TEST(TieredIndexTest, DeletesAndReplacementsNeverReappear) {
   }
 }
 
-TEST(TieredIndexTest, FilteredSearchFillsThePage) {
+// A SmallAnn() index probing `nprobe` lists, of ids 1..n (vectors Vec(id)),
+// mirrored in `data`; null on error.
+std::unique_ptr<TieredIndex> Filled(int nprobe, uint64_t n, Data* data) {
   TieredOptions o = SmallAnn();
-  o.nprobe = 2;  // a narrow probe: the filter must widen it
+  o.nprobe = nprobe;
   auto ix = TieredIndex::Open(kDim, o);
-  ASSERT_TRUE(ix.ok());
-  Data data;
-  for (uint64_t id = 1; id <= 3000; ++id) {
-    data[id] = Vec(id);
-    ASSERT_TRUE((*ix)->Add(id, data[id]).ok());
+  if (!ix.ok()) return nullptr;
+  for (uint64_t id = 1; id <= n; ++id) {
+    (*data)[id] = Vec(id);
+    if (!(*ix)->Add(id, (*data)[id]).ok()) return nullptr;
   }
+  return std::move(*ix);
+}
+
+// Filters of at most 2,000 ids are scored id by id, whatever the probe.
+TEST(TieredIndexTest, FilteredSearchFillsThePage) {
+  Data data;
+  std::unique_ptr<TieredIndex> ix = Filled(/*nprobe=*/2, 3000, &data);
+  ASSERT_NE(ix, nullptr);
   for (int every : {2, 10, 100, 1000}) {
     Roaring64Map allowed;
     for (uint64_t id = 1; id <= 3000; id += every) allowed.add(id);
     allowed.add(uint64_t(99999));  // not in the index: ignored
     for (uint64_t qid = 1; qid <= 10; ++qid) {
       std::vector<float> q = Vec(qid * 13, 8);
-      auto hits = (*ix)->Search(q, 10, &allowed);
+      auto hits = ix->Search(q, 10, &allowed);
       ASSERT_TRUE(hits.ok());
       auto ref = Exact(data, q, 10, &allowed);
       ASSERT_EQ(hits->size(), ref.size()) << "every " << every;
       for (const Hit& h : *hits) ASSERT_TRUE(allowed.contains(h.id));
     }
+  }
+}
+
+// Filters too wide to score id by id go through the ANN tier, whose probe
+// widens (and doubles) until the page is full; mid-sized ones that cost less
+// than that probe are scored exactly.
+TEST(TieredIndexTest, WideFiltersGoThroughTheAnnTierAndFillThePage) {
+  Data data;
+  std::unique_ptr<TieredIndex> ix = Filled(/*nprobe=*/1, 20000, &data);
+  ASSERT_NE(ix, nullptr);
+  ix->WaitIdle();
+  ASSERT_TRUE(ix->Stats().ann);
+  // every 2: 10,000 ids > the ~2,500 codes of a 2-list probe -> ANN.
+  // every 8: 2,500 ids <= the ~3,750 codes of a 3-list probe -> exact.
+  for (auto [every, ann] : {std::pair{2, true}, std::pair{8, false}}) {
+    Roaring64Map allowed;
+    for (uint64_t id = 1; id <= 20000; id += every) allowed.add(id);
+    const TieredStats before = ix->Stats();
+    double found = 0;
+    for (uint64_t qid = 1; qid <= 20; ++qid) {
+      std::vector<float> q = Vec(qid * 31, 9);
+      auto hits = ix->Search(q, 10, &allowed);
+      ASSERT_TRUE(hits.ok());
+      ASSERT_EQ(hits->size(), 10u) << "every " << every;
+      auto ref = Exact(data, q, 10, &allowed);
+      for (const Hit& h : *hits) {
+        ASSERT_TRUE(allowed.contains(h.id));
+        EXPECT_NEAR(h.score, Dot(q, data[h.id]), 1e-5);
+        found += h.score >= ref.back().first - 1e-6;
+      }
+    }
+    const TieredStats after = ix->Stats();
+    EXPECT_EQ(after.ann_filtered_searches - before.ann_filtered_searches, ann ? 20u : 0u);
+    EXPECT_EQ(after.subset_searches - before.subset_searches, ann ? 0u : 20u);
+    EXPECT_GE(found / 200, ann ? 0.9 : 1.0) << "every " << every;
   }
 }
 
