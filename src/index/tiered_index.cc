@@ -85,6 +85,7 @@ class CrcWriter : public faiss::IOWriter {
  public:
   explicit CrcWriter(FILE* f) : f_(f) {}
   size_t operator()(const void* p, size_t size, size_t n) override {
+    if (size == 0 || n == 0) return n;  // Faiss writes empty vectors (p may be null)
     size_t done = std::fwrite(p, size, n, f_);
     Update(p, done * size);
     return done;
@@ -112,6 +113,7 @@ class CrcReader : public faiss::IOReader {
  public:
   explicit CrcReader(FILE* f) : f_(f) {}
   size_t operator()(void* p, size_t size, size_t n) override {
+    if (size == 0 || n == 0) return n;
     size_t done = std::fread(p, size, n, f_);
     bytes_ += done * size;
     crc_ = Crc32(crc_, p, done * size);
