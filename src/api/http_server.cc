@@ -187,6 +187,9 @@ class Session : public std::enable_shared_from_this<Session> {
         std::chrono::duration<double, std::milli>(Clock::now() - start_).count();
     spdlog::info("{} {} {} {}B {:.1f}ms rid={}", req.method, req.path, resp.status, bytes, ms,
                  req.request_id);
+    if (server_->options.metrics != nullptr) {
+      server_->options.metrics->Observe(req.method, resp.route, resp.status, ms / 1000);
+    }
     stream_.expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res, keep, close](beast::error_code ec,
@@ -238,7 +241,9 @@ HttpResponse HttpServer::Impl::Dispatch(HttpRequest& req) const {
   if (m.handler == nullptr) {
     return ErrorResponse("APIG.0101", m.path_matched ? "(method not allowed on this path)" : "");
   }
-  return (*m.handler)(req, m.params);
+  HttpResponse resp = (*m.handler)(req, m.params);
+  resp.route = *m.pattern;
+  return resp;
 }
 
 void HttpServer::Impl::Accept() {

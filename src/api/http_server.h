@@ -22,6 +22,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "api/metrics.h"
 #include "api/router.h"
 
 namespace iss::api {
@@ -37,6 +38,7 @@ struct HttpServerOptions {
   int idle_timeout_ms = 60000;     // Default: 60 s a keep-alive connection may sit idle
   int max_connections = 1024;      // Default: 1024 open connections; more are closed at once
   int drain_timeout_ms = 30000;    // Default: 30 s Shutdown() waits for in-flight requests
+  Metrics* metrics = nullptr;      // when set, every answered request is counted and timed
 };
 
 class HttpServer {

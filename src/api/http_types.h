@@ -33,6 +33,7 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
   std::string content_type = "application/json";
   std::string body;
+  std::string route;  // the matched route's pattern, set by the server (metrics)
 };
 
 // Path parameters of the matched route, e.g. {"project_id": "p1", "instance_name": "x"}

@@ -44,7 +44,9 @@ bool PercentDecode(std::string_view in, std::string* out) {
 }
 
 void Router::Add(std::string method, std::string pattern, Handler handler) {
-  routes_.push_back(Route{std::move(method), Split(pattern), std::move(handler)});
+  std::vector<std::string> segments = Split(pattern);
+  routes_.push_back(
+      Route{std::move(method), std::move(pattern), std::move(segments), std::move(handler)});
 }
 
 Router::Match Router::Find(std::string_view method, std::string_view raw_path) const {
@@ -77,6 +79,7 @@ Router::Match Router::Find(std::string_view method, std::string_view raw_path) c
     if (r.method == method && literals > best_literals) {
       best_literals = literals;
       best.handler = &r.handler;
+      best.pattern = &r.pattern;
       best.params = std::move(params);
     }
   }

@@ -25,6 +25,7 @@ class Router {
  public:
   struct Match {
     const Handler* handler = nullptr;  // nullptr: no route for this method+path
+    const std::string* pattern = nullptr;  // the matched route's pattern (metrics label)
     RouteParams params;
     bool path_matched = false;  // true when the path exists for another method
   };
@@ -35,6 +36,7 @@ class Router {
  private:
   struct Route {
     std::string method;
+    std::string pattern;
     std::vector<std::string> segments;
     Handler handler;
   };

@@ -98,6 +98,14 @@ struct IndexInfo {
   int64_t preloaded_bytes = 0;  // vector file read into the page cache since start-up
 };
 
+// Totals over every instance of every project (operator metrics).
+struct ServiceStats {
+  int64_t instances = 0;
+  int64_t images = 0;
+  int64_t index_ram_bytes = 0;
+  int64_t index_disk_bytes = 0;
+};
+
 class Service {
  public:
   virtual ~Service() = default;
@@ -125,6 +133,7 @@ class Service {
                                               const SearchRequest& request) = 0;
   virtual absl::StatusOr<IndexInfo> GetIndexInfo(const std::string& project_id,
                                                  const std::string& instance) = 0;
+  virtual ServiceStats Stats() = 0;
 };
 
 struct ServiceOptions {

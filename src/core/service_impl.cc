@@ -482,6 +482,24 @@ class ServiceImpl : public Service {
     return project + "/" + name;
   }
 
+  ServiceStats Stats() override {
+    std::vector<GalleryPtr> all;
+    {
+      std::shared_lock lock(mu_);
+      for (const auto& [key, g] : galleries_) all.push_back(g);
+    }
+    ServiceStats s;
+    s.instances = int64_t(all.size());
+    for (const GalleryPtr& g : all) {
+      std::shared_lock lock(g->mu);
+      s.images += int64_t(g->meta.size());
+      const index::TieredStats st = g->index->Stats();
+      s.index_ram_bytes += int64_t(st.ram_bytes);
+      s.index_disk_bytes += int64_t(st.disk_bytes);
+    }
+    return s;
+  }
+
   GalleryPtr Find(const std::string& project, const std::string& name) const {
     std::shared_lock lock(mu_);
     auto it = galleries_.find(Key(project, name));

@@ -115,6 +115,19 @@ int Serve(const iss::config::ServerOptions& opts) {
     r.body = R"({"status":"ok"})";
     return r;
   });
+  // Operator metrics (Prometheus text format): requests and latencies by route, totals.
+  iss::api::Metrics metrics;
+  iss::core::Service* svc = service->get();
+  iss::api::RegisterMetricsRoute(&router, &metrics, [svc] {
+    const iss::core::ServiceStats s = svc->Stats();
+    return std::vector<iss::api::Metrics::Gauge>{
+        {"instances", "Instances (galleries) over all projects.", double(s.instances)},
+        {"images", "Images over all instances.", double(s.images)},
+        {"index_ram_bytes", "Heap held by the indexes: codes, ids, maps.",
+         double(s.index_ram_bytes)},
+        {"index_disk_bytes", "Index files on disk: vector files and snapshots.",
+         double(s.index_disk_bytes)}};
+  });
 
   // Block the stop signals in every thread; the main thread waits for them below.
   sigset_t signals;
@@ -135,6 +148,7 @@ int Serve(const iss::config::ServerOptions& opts) {
   http.idle_timeout_ms = opts.idle_timeout_ms;
   http.max_connections = opts.max_connections;
   http.drain_timeout_ms = opts.drain_timeout_ms;
+  http.metrics = &metrics;
   auto server = iss::api::HttpServer::Start(http, &router);
   if (!server.ok()) return Fail("starting the HTTP server", server.status());
   const uint16_t port = (*server)->port();

@@ -347,3 +347,50 @@ def test_health_needs_no_credentials(server):
     r = requests.get(server.base + "/health", timeout=10)
     assert r.status_code == 200 and r.json() == {"status": "ok"}
     assert r.headers.get("X-Request-Id")
+
+
+def parse_metrics(text):
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def test_metrics_count_requests_by_route_without_names(server):
+    import requests
+
+    def scrape():
+        r = requests.get(server.base + "/metrics", timeout=10)  # no credentials
+        assert r.status_code == 200, r.text
+        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        return parse_metrics(r.text), r.text
+
+    assert server.create("zq7gallery")[0] == 200
+    assert server.add("zq7gallery", "zq7/a.jpg", GOOD[0])[0] == 200
+    before, _ = scrape()
+    for _ in range(3):
+        st, out, _ = server.request("POST", "/zq7gallery/image/check", {"path": "zq7/a.jpg"})
+        assert st == 200, out
+    assert server.request("GET", "//no/such/route")[0] == 404
+    after, text = scrape()
+
+    route = "/v1/{project_id}/{instance_name}/image/check"
+    ok = 'imagesearch_http_requests_total{method="POST",route="%s",status="200"}' % route
+    assert after[ok] - before.get(ok, 0) == 3
+    miss = 'imagesearch_http_requests_total{method="GET",route="(unmatched)",status="404"}'
+    assert after[miss] - before.get(miss, 0) == 1
+    hist = "imagesearch_http_request_duration_seconds"
+    labels = 'method="POST",route="%s"' % route
+    buckets = [v for k, v in after.items() if k.startswith(hist + "_bucket{" + labels)]
+    assert len(buckets) == 13 and buckets == sorted(buckets)  # cumulative
+    count = after[hist + "_count{" + labels + "}"]
+    assert buckets[-1] == count and count - before.get(hist + "_count{" + labels + "}", 0) == 3
+    assert 0 < after[hist + "_sum{" + labels + "}"] < count * 10
+    assert after["imagesearch_instances"] >= 1 and after["imagesearch_images"] >= 1
+    assert after["imagesearch_index_disk_bytes"] > 0 and after["imagesearch_index_ram_bytes"] > 0
+    # Route patterns only: no project id, instance name or image path.
+    for secret in (server.project, "zq7gallery", "zq7/a.jpg"):
+        assert secret not in text, secret
+    assert server.request("DELETE", "/service/zq7gallery")[0] == 200
