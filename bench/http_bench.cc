@@ -10,8 +10,12 @@
 //   add     POST .../image  with a 1024-px JPEG (re-adding one path: replace)
 //   search  POST .../image/search with the same JPEG
 // Prints name=value lines: <op>_rps, <op>_p50_ms, <op>_p99_ms. Requires wrk on PATH.
+// The server counts every request into api::Metrics as imagesearchd does; a second server
+// without metrics on the same service is the baseline of `check_metrics_ratio` (three
+// alternating rounds each, medians).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +30,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/http_server.h"
+#include "api/metrics.h"
 #include "api/router.h"
 #include "api/v1_routes.h"
 #include "bench.h"
@@ -163,12 +168,19 @@ ISS_BENCH_COMMAND(http, "http [--seconds S] [--connections C] [--image F]: wrk o
     spdlog::set_level(spdlog::level::warn);  // no access log lines in the measurement
     api::Router router;
     api::RegisterV1Routes(&router, service->get(), nullptr);
+    api::Metrics metrics;
     api::HttpServerOptions http;
     http.port = 0;
     http.worker_threads = workers;
+    http.metrics = &metrics;
     auto server = api::HttpServer::Start(http, &router);
     if (!server.ok()) return std::fprintf(stderr, "server: %s\n", server.status().ToString().c_str()), 1;
+    http.metrics = nullptr;
+    auto bare = api::HttpServer::Start(http, &router);
+    if (!bare.ok()) return std::fprintf(stderr, "server: %s\n", bare.status().ToString().c_str()), 1;
     const std::string base = "http://127.0.0.1:" + std::to_string((*server)->port()) + "/v1/p";
+    const std::string bare_base =
+        "http://127.0.0.1:" + std::to_string((*bare)->port()) + "/v1/p";
     core::InstanceSpec spec;
     spec.name = "bench";
     spec.model = "common-search";
@@ -182,11 +194,22 @@ ISS_BENCH_COMMAND(http, "http [--seconds S] [--connections C] [--image F]: wrk o
     const std::string file = bench::Base64(jpeg);
     std::printf("wrk_threads=%d\nwrk_connections=%d\nseconds=%d\nworker_threads=%d\n"
                 "image_bytes=%zu\n", threads, connections, seconds, workers, jpeg.size());
-    bench::WrkResult check = bench::RunWrk(dir, "check", base + "/bench/image/check",
-                                           R"({"path":"seed.jpg"})", threads, connections,
-                                           seconds);
+    std::vector<bench::WrkResult> with, without;
+    for (int round = 0; round < 3; ++round) {
+      with.push_back(bench::RunWrk(dir, "check", base + "/bench/image/check",
+                                   R"({"path":"seed.jpg"})", threads, connections, seconds));
+      without.push_back(bench::RunWrk(dir, "check", bare_base + "/bench/image/check",
+                                      R"({"path":"seed.jpg"})", threads, connections, seconds));
+    }
+    auto median = [](std::vector<bench::WrkResult> v) {
+      std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.rps < b.rps; });
+      return v[v.size() / 2];
+    };
+    bench::WrkResult check = median(with), check_bare = median(without);
     bench::Print("check", check);
-    rc = check.ok ? 0 : 1;
+    bench::Print("check_without_metrics", check_bare);
+    std::printf("check_metrics_ratio=%.3f\n", check.rps / check_bare.rps);
+    rc = check.ok && check_bare.ok ? 0 : 1;
     if (!skip_images) {
       // Inference-bound: a few connections keep the worker pool busy.
       const int c = std::max(workers * 2, 2);
@@ -201,6 +224,7 @@ ISS_BENCH_COMMAND(http, "http [--seconds S] [--connections C] [--image F]: wrk o
       if (!add_r.ok || !search.ok) rc = 1;
     }
     (*server)->Shutdown();
+    (*bare)->Shutdown();
   }
   std::filesystem::remove_all(dir);
   return rc;
