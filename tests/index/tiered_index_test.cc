@@ -220,9 +220,12 @@ TEST(TieredIndexTest, WideFiltersGoThroughTheAnnTierAndFillThePage) {
   ASSERT_NE(ix, nullptr);
   ix->WaitIdle();
   ASSERT_TRUE(ix->Stats().ann);
-  // every 2: 10,000 ids > the ~2,500 codes of a 2-list probe -> ANN.
-  // every 8: 2,500 ids <= the ~3,750 codes of a 3-list probe -> exact.
+  // every 2, nprobe 1: 3 x 10,000 ids > the ~2,500 codes of a 2-list probe
+  // -> ANN (1,250 matches < 2,000 candidates: the probe doubles).
+  // every 8, nprobe 4: 3 x 2,500 ids <= the ~15,000 codes of a 12-list probe
+  // -> exact.
   for (auto [every, ann] : {std::pair{2, true}, std::pair{8, false}}) {
+    ix->SetSearchKnobs(ann ? 1 : 4, 200);
     Roaring64Map allowed;
     for (uint64_t id = 1; id <= 20000; id += every) allowed.add(id);
     const TieredStats before = ix->Stats();
