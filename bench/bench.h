@@ -7,12 +7,24 @@
 #ifndef ISS_BENCH_BENCH_H_
 #define ISS_BENCH_BENCH_H_
 
+#include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 namespace iss::bench {
+
+// This process's anonymous resident memory (heap, not file pages), in KiB.
+inline long RssAnonKb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("RssAnon:", 0) == 0) return std::atol(line.c_str() + 8);
+  }
+  return 0;
+}
 
 using BenchFn = std::function<int(const std::vector<std::string>& args)>;
 

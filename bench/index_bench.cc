@@ -81,15 +81,6 @@ uint64_t SplitMix(uint64_t& s) {
   return z ^ (z >> 31);
 }
 
-long RssAnonKb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("RssAnon:", 0) == 0) return std::atol(line.c_str() + 8);
-  }
-  return 0;
-}
-
 std::string ReadFile(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::stringstream ss;
@@ -386,7 +377,7 @@ ISS_BENCH_COMMAND(index,
   const bool reuse = Flag(args, "--reuse") && fs::exists(dir / "snapshot.meta");
   if (!reuse) fs::remove_all(dir, ec);
   malloc_trim(0);
-  const long rss0 = RssAnonKb();
+  const long rss0 = iss::bench::RssAnonKb();
   auto opened = iss::index::TieredIndex::Open(dim, opt);
   if (!opened.ok()) {
     std::fprintf(stderr, "index: %s\n", opened.status().ToString().c_str());
@@ -411,7 +402,7 @@ ISS_BENCH_COMMAND(index,
   ix->WaitIdle();
   const double build_s = Sec(t_build);
   malloc_trim(0);
-  const long rss1 = RssAnonKb();
+  const long rss1 = iss::bench::RssAnonKb();
   iss::index::TieredStats st = ix->Stats();
   const double ram_pv = double(st.ram_bytes) / double(n);
   const double rss_pv = double(rss1 - rss0) * 1024.0 / double(n);
