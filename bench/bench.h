@@ -7,6 +7,7 @@
 #ifndef ISS_BENCH_BENCH_H_
 #define ISS_BENCH_BENCH_H_
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -15,6 +16,13 @@
 #include <vector>
 
 namespace iss::bench {
+
+using Clock = std::chrono::steady_clock;
+
+// Seconds from `t` to now.
+inline double Sec(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // This process's anonymous resident memory (heap, not file pages), in KiB.
 inline long RssAnonKb() {

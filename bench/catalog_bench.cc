@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -33,14 +32,8 @@
 #include "fetch/fetcher.h"
 #include "store/kv.h"
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-double Sec(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-}  // namespace
+using iss::bench::Clock;
+using iss::bench::Sec;
 
 ISS_BENCH_COMMAND(catalog, "catalog [--images N]: start-up time and RAM per image of a large instance")
 (const std::vector<std::string>& args) {

@@ -57,11 +57,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double Sec(Clock::time_point a) {
-  return std::chrono::duration<double>(Clock::now() - a).count();
-}
+using iss::bench::Clock;
+using iss::bench::Sec;
 
 std::string Arg(const std::vector<std::string>& args, const std::string& name,
                 const std::string& def) {

@@ -477,11 +477,6 @@ class ServiceImpl : public Service {
     return info;
   }
 
- private:
-  static std::string Key(const std::string& project, const std::string& name) {
-    return project + "/" + name;
-  }
-
   ServiceStats Stats() override {
     std::vector<GalleryPtr> all;
     {
@@ -498,6 +493,11 @@ class ServiceImpl : public Service {
       s.index_disk_bytes += int64_t(st.disk_bytes);
     }
     return s;
+  }
+
+ private:
+  static std::string Key(const std::string& project, const std::string& name) {
+    return project + "/" + name;
   }
 
   GalleryPtr Find(const std::string& project, const std::string& name) const {

@@ -350,21 +350,28 @@ TEST(TieredIndexTest, SnapshotRestoresAndReplaysOnlyWhatCameAfter) {
   fs::remove_all(dir);
 }
 
+// A closed, persisted SmallAnn() index of ids 1..500 in `dir` (its ANN tier
+// trained), whose snapshot.meta then gets `n` bytes overwritten at `at`.
+void SnapshotThenOverwrite(const TieredOptions& o, std::streamoff at, const void* bytes,
+                           size_t n) {
+  {
+    auto ix = TieredIndex::Open(kDim, o);
+    ASSERT_TRUE(ix.ok());
+    for (uint64_t id = 1; id <= 500; ++id) ASSERT_TRUE((*ix)->Put(id, Vec(id), 1).ok());
+  }
+  const fs::path meta = fs::path(o.dir) / "snapshot.meta";
+  ASSERT_TRUE(fs::exists(meta));
+  std::fstream f(meta, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(at);
+  f.write(static_cast<const char*>(bytes), std::streamsize(n));
+}
+
 TEST(TieredIndexTest, CorruptSnapshotIsDiscardedNotTrusted) {
   fs::path dir = TempDir("corrupt");
   TieredOptions o = SmallAnn();
   o.dir = dir.string();
-  {
-    auto ix = TieredIndex::Open(kDim, o);
-    for (uint64_t id = 1; id <= 500; ++id) ASSERT_TRUE((*ix)->Put(id, Vec(id), 1).ok());
-  }
-  ASSERT_TRUE(fs::exists(dir / "snapshot.meta"));
-  {
-    std::fstream f(dir / "snapshot.meta", std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(200);
-    char c = 0x5a;
-    f.write(&c, 1);
-  }
+  const char garbage = 0x5a;
+  SnapshotThenOverwrite(o, 200, &garbage, 1);
   auto ix = TieredIndex::Open(kDim, o);
   ASSERT_TRUE(ix.ok());
   EXPECT_FALSE((*ix)->Stats().restored);
@@ -376,18 +383,10 @@ TEST(TieredIndexTest, OlderFormatIsDiscardedAndItsFilesRemoved) {
   fs::path dir = TempDir("format");
   TieredOptions o = SmallAnn();
   o.dir = dir.string();
-  {
-    auto ix = TieredIndex::Open(kDim, o);
-    for (uint64_t id = 1; id <= 500; ++id) ASSERT_TRUE((*ix)->Put(id, Vec(id), 1).ok());
-  }
-  {
-    // Format 1 (float32 vector files): the format word follows the 8-byte magic.
-    std::fstream f(dir / "snapshot.meta", std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(8);
-    const uint32_t one = 1;
-    f.write(reinterpret_cast<const char*>(&one), sizeof(one));
-    std::ofstream(dir / "vectors-1.f32") << "float32 rows of format 1";
-  }
+  // Format 1 (float32 vector files): the format word follows the 8-byte magic.
+  const uint32_t one = 1;
+  SnapshotThenOverwrite(o, 8, &one, sizeof(one));
+  std::ofstream(dir / "vectors-1.f32") << "float32 rows of format 1";
   auto ix = TieredIndex::Open(kDim, o);
   ASSERT_TRUE(ix.ok());
   EXPECT_FALSE((*ix)->Stats().restored);
