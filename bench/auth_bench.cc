@@ -114,9 +114,8 @@ ISS_BENCH_COMMAND(auth, "token issue / token verify / AK/SK verify cost (--secon
   with_token.headers = {{"Host", "127.0.0.1:8080"},
                         {"Content-Type", "application/json;charset=utf-8"},
                         {"X-Auth-Token", grant->token}};
-  const double token = Rate(seconds, [&] {
-    return (*service)->Authenticate(with_token, id->project_id).ok();
-  });
+  const double token =
+      Rate(seconds, [&] { return (*service)->Authenticate(with_token, id->project_id).ok(); });
 
   const std::string body =
       "{\"url\": \"http://example.com/images/cat.jpg\", \"path\": "
@@ -135,17 +134,15 @@ ISS_BENCH_COMMAND(auth, "token issue / token verify / AK/SK verify cost (--secon
   const std::string signed_headers = "content-type;host;user-agent;x-project-id;x-sdk-date";
   std::vector<std::string> names = {"content-type", "host", "user-agent", "x-project-id",
                                     "x-sdk-date"};
-  const std::string canonical =
-      auth::CanonicalRequest("POST", path, "", signed_req.headers, names, signed_headers,
-                             auth::Sha256Hex(body));
+  const std::string canonical = auth::CanonicalRequest("POST", path, "", signed_req.headers, names,
+                                                       signed_headers, auth::Sha256Hex(body));
   const std::string signature =
       auth::Sign(id->sk, auth::StringToSign(signed_req.headers.back().second, canonical));
   signed_req.headers.emplace_back("Authorization", "SDK-HMAC-SHA256 Access=" + id->ak +
                                                        ", SignedHeaders=" + signed_headers +
                                                        ", Signature=" + signature);
-  const double aksk = Rate(seconds, [&] {
-    return (*service)->Authenticate(signed_req, id->project_id).ok();
-  });
+  const double aksk =
+      Rate(seconds, [&] { return (*service)->Authenticate(signed_req, id->project_id).ok(); });
 
   service->reset();
   db->reset();
@@ -154,8 +151,9 @@ ISS_BENCH_COMMAND(auth, "token issue / token verify / AK/SK verify cost (--secon
     std::fprintf(stderr, "a request was refused during the run\n");
     return 1;
   }
-  std::printf("token_issue_per_s=%.1f token_verify_per_s=%.0f aksk_verify_per_s=%.0f "
-              "token_verify_us=%.2f aksk_verify_us=%.2f\n",
-              issue, token, aksk, 1e6 / token, 1e6 / aksk);
+  std::printf(
+      "token_issue_per_s=%.1f token_verify_per_s=%.0f aksk_verify_per_s=%.0f "
+      "token_verify_us=%.2f aksk_verify_us=%.2f\n",
+      issue, token, aksk, 1e6 / token, 1e6 / aksk);
   return 0;
 }

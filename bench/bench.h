@@ -51,10 +51,9 @@ struct Registrar {
 
 }  // namespace iss::bench
 
-#define ISS_BENCH_COMMAND(name, help)                                        \
-  static int IssBench_##name(const std::vector<std::string>& args);         \
-  static ::iss::bench::Registrar iss_bench_registrar_##name(#name, help,    \
-                                                            IssBench_##name); \
+#define ISS_BENCH_COMMAND(name, help)                                                      \
+  static int IssBench_##name(const std::vector<std::string>& args);                        \
+  static ::iss::bench::Registrar iss_bench_registrar_##name(#name, help, IssBench_##name); \
   static int IssBench_##name
 
 #endif  // ISS_BENCH_BENCH_H_

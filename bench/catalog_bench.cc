@@ -35,7 +35,8 @@
 using iss::bench::Clock;
 using iss::bench::Sec;
 
-ISS_BENCH_COMMAND(catalog, "catalog [--images N]: start-up time and RAM per image of a large instance")
+ISS_BENCH_COMMAND(catalog,
+                  "catalog [--images N]: start-up time and RAM per image of a large instance")
 (const std::vector<std::string>& args) {
   using namespace iss;
   size_t n = 1000000;
@@ -43,16 +44,21 @@ ISS_BENCH_COMMAND(catalog, "catalog [--images N]: start-up time and RAM per imag
   std::string model_dir = ISS_MODEL_DIR;
   for (size_t i = 0; i < args.size(); ++i) {
     auto next = [&]() { return i + 1 < args.size() ? args[++i] : std::string(); };
-    if (args[i] == "--images") n = std::stoull(next());
-    else if (args[i] == "--dir") dir = next();
-    else if (args[i] == "--model-dir") model_dir = next();
-    else return std::fprintf(stderr, "unknown argument %s\n", args[i].c_str()), 2;
+    if (args[i] == "--images")
+      n = std::stoull(next());
+    else if (args[i] == "--dir")
+      dir = next();
+    else if (args[i] == "--model-dir")
+      model_dir = next();
+    else
+      return std::fprintf(stderr, "unknown argument %s\n", args[i].c_str()), 2;
   }
   std::filesystem::remove_all(dir);
   auto db = store::Database::Open(dir + "/db", {});
   if (!db.ok()) return std::fprintf(stderr, "db: %s\n", db.status().ToString().c_str()), 1;
   auto models = features::ModelRegistry::Open(model_dir, {});
-  if (!models.ok()) return std::fprintf(stderr, "models: %s\n", models.status().ToString().c_str()), 1;
+  if (!models.ok())
+    return std::fprintf(stderr, "models: %s\n", models.status().ToString().c_str()), 1;
   auto kv = (*db)->Namespace("catalog");
   if (!kv.ok()) return 1;
   fetch::Fetcher fetcher(fetch::FetchOptions{});
@@ -62,7 +68,8 @@ ISS_BENCH_COMMAND(catalog, "catalog [--images N]: start-up time and RAM per imag
   uint64_t uid = 0;
   {
     auto service = core::OpenService(options, db->get(), models->get(), &fetcher);
-    if (!service.ok()) return std::fprintf(stderr, "service: %s\n", service.status().ToString().c_str()), 1;
+    if (!service.ok())
+      return std::fprintf(stderr, "service: %s\n", service.status().ToString().c_str()), 1;
     core::InstanceSpec spec;
     spec.name = "cat";
     spec.model = "common-search";
@@ -113,8 +120,7 @@ ISS_BENCH_COMMAND(catalog, "catalog [--images N]: start-up time and RAM per imag
       if (!info.ok()) return false;
       // Built: the ANN tier is in use (above exact_max) and the side buffer is below
       // the merge threshold (rows under it stay in the buffer by design).
-      if (info->vectors == int64_t(n) &&
-          (n <= options.index.exact_max || info->tier == "ivf-pq") &&
+      if (info->vectors == int64_t(n) && (n <= options.index.exact_max || info->tier == "ivf-pq") &&
           info->buffer_rows < int64_t(options.index.merge_rows)) {
         return true;
       }
@@ -141,9 +147,10 @@ ISS_BENCH_COMMAND(catalog, "catalog [--images N]: start-up time and RAM per imag
   malloc_trim(0);
   const double rss_pi = double(iss::bench::RssAnonKb() - rss0) * 1024 / double(n);
   const double index_pi = double(info->ram_bytes) / double(n);
-  std::printf("restart_s=%.2f restored=%d rss_anon_bytes_per_image=%.1f "
-              "index_bytes_per_image=%.1f metadata_bytes_per_image=%.1f\n",
-              restart_s, int(info->restored), rss_pi, index_pi, rss_pi - index_pi);
+  std::printf(
+      "restart_s=%.2f restored=%d rss_anon_bytes_per_image=%.1f "
+      "index_bytes_per_image=%.1f metadata_bytes_per_image=%.1f\n",
+      restart_s, int(info->restored), rss_pi, index_pi, rss_pi - index_pi);
   service->reset();
   std::filesystem::remove_all(dir);
   return 0;

@@ -13,6 +13,7 @@
 // The server counts every request into api::Metrics as imagesearchd does; a second server
 // without metrics on the same service is the baseline of `check_metrics_ratio` (three
 // alternating rounds each, medians).
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,14 +21,12 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-#include <spdlog/spdlog.h>
 
 #include "api/http_server.h"
 #include "api/metrics.h"
@@ -95,8 +94,8 @@ WrkResult RunWrk(const std::string& dir, const std::string& name, const std::str
                      << "local f = io.open(\"" << body_file << "\", \"rb\")\n"
                      << "wrk.body = f:read(\"*a\")\nf:close()\n";
   const std::string cmd = "wrk --latency -t" + std::to_string(threads) + " -c" +
-                          std::to_string(connections) + " -d" + std::to_string(seconds) +
-                          "s -s " + lua + " " + url + " 2>&1";
+                          std::to_string(connections) + " -d" + std::to_string(seconds) + "s -s " +
+                          lua + " " + url + " 2>&1";
   WrkResult r;
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return r;
@@ -123,8 +122,8 @@ WrkResult RunWrk(const std::string& dir, const std::string& name, const std::str
 }
 
 void Print(const std::string& name, const WrkResult& r) {
-  std::printf("%s_rps=%.1f\n%s_p50_ms=%.3f\n%s_p99_ms=%.3f\n", name.c_str(), r.rps,
-              name.c_str(), r.p50_ms, name.c_str(), r.p99_ms);
+  std::printf("%s_rps=%.1f\n%s_p50_ms=%.3f\n%s_p99_ms=%.3f\n", name.c_str(), r.rps, name.c_str(),
+              r.p50_ms, name.c_str(), r.p99_ms);
   std::fflush(stdout);
 }
 
@@ -141,13 +140,20 @@ ISS_BENCH_COMMAND(http, "http [--seconds S] [--connections C] [--image F]: wrk o
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto next = [&]() { return i + 1 < args.size() ? args[++i] : std::string(); };
-    if (a == "--seconds") seconds = std::stoi(next());
-    else if (a == "--connections") connections = std::stoi(next());
-    else if (a == "--threads") threads = std::stoi(next());
-    else if (a == "--workers") workers = std::stoi(next());
-    else if (a == "--image") image = next();
-    else if (a == "--model-dir") model_dir = next();
-    else if (a == "--skip-images") skip_images = true;
+    if (a == "--seconds")
+      seconds = std::stoi(next());
+    else if (a == "--connections")
+      connections = std::stoi(next());
+    else if (a == "--threads")
+      threads = std::stoi(next());
+    else if (a == "--workers")
+      workers = std::stoi(next());
+    else if (a == "--image")
+      image = next();
+    else if (a == "--model-dir")
+      model_dir = next();
+    else if (a == "--skip-images")
+      skip_images = true;
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
@@ -161,10 +167,12 @@ ISS_BENCH_COMMAND(http, "http [--seconds S] [--connections C] [--image F]: wrk o
     auto db = store::Database::Open(dir + "/db", {});
     if (!db.ok()) return std::fprintf(stderr, "db: %s\n", db.status().ToString().c_str()), 1;
     auto models = features::ModelRegistry::Open(model_dir, {});
-    if (!models.ok()) return std::fprintf(stderr, "models: %s\n", models.status().ToString().c_str()), 1;
+    if (!models.ok())
+      return std::fprintf(stderr, "models: %s\n", models.status().ToString().c_str()), 1;
     fetch::Fetcher fetcher(fetch::FetchOptions{});
     auto service = core::OpenService({}, db->get(), models->get(), &fetcher);
-    if (!service.ok()) return std::fprintf(stderr, "service: %s\n", service.status().ToString().c_str()), 1;
+    if (!service.ok())
+      return std::fprintf(stderr, "service: %s\n", service.status().ToString().c_str()), 1;
     spdlog::set_level(spdlog::level::warn);  // no access log lines in the measurement
     api::Router router;
     api::RegisterV1Routes(&router, service->get(), nullptr);
@@ -174,13 +182,14 @@ ISS_BENCH_COMMAND(http, "http [--seconds S] [--connections C] [--image F]: wrk o
     http.worker_threads = workers;
     http.metrics = &metrics;
     auto server = api::HttpServer::Start(http, &router);
-    if (!server.ok()) return std::fprintf(stderr, "server: %s\n", server.status().ToString().c_str()), 1;
+    if (!server.ok())
+      return std::fprintf(stderr, "server: %s\n", server.status().ToString().c_str()), 1;
     http.metrics = nullptr;
     auto bare = api::HttpServer::Start(http, &router);
-    if (!bare.ok()) return std::fprintf(stderr, "server: %s\n", bare.status().ToString().c_str()), 1;
+    if (!bare.ok())
+      return std::fprintf(stderr, "server: %s\n", bare.status().ToString().c_str()), 1;
     const std::string base = "http://127.0.0.1:" + std::to_string((*server)->port()) + "/v1/p";
-    const std::string bare_base =
-        "http://127.0.0.1:" + std::to_string((*bare)->port()) + "/v1/p";
+    const std::string bare_base = "http://127.0.0.1:" + std::to_string((*bare)->port()) + "/v1/p";
     core::InstanceSpec spec;
     spec.name = "bench";
     spec.model = "common-search";
@@ -192,8 +201,10 @@ ISS_BENCH_COMMAND(http, "http [--seconds S] [--connections C] [--image F]: wrk o
     add.file = jpeg;
     if (!(*service)->AddImage("p", "bench", add).ok()) return 1;
     const std::string file = bench::Base64(jpeg);
-    std::printf("wrk_threads=%d\nwrk_connections=%d\nseconds=%d\nworker_threads=%d\n"
-                "image_bytes=%zu\n", threads, connections, seconds, workers, jpeg.size());
+    std::printf(
+        "wrk_threads=%d\nwrk_connections=%d\nseconds=%d\nworker_threads=%d\n"
+        "image_bytes=%zu\n",
+        threads, connections, seconds, workers, jpeg.size());
     std::vector<bench::WrkResult> with, without;
     for (int round = 0; round < 3; ++round) {
       with.push_back(bench::RunWrk(dir, "check", base + "/bench/image/check",
@@ -217,9 +228,9 @@ ISS_BENCH_COMMAND(http, "http [--seconds S] [--connections C] [--image F]: wrk o
                                              R"({"path":"again.jpg","file":")" + file + "\"}",
                                              std::min(threads, c), c, seconds);
       bench::Print("add", add_r);
-      bench::WrkResult search = bench::RunWrk(dir, "search", base + "/bench/image/search",
-                                              R"({"limit":10,"file":")" + file + "\"}",
-                                              std::min(threads, c), c, seconds);
+      bench::WrkResult search =
+          bench::RunWrk(dir, "search", base + "/bench/image/search",
+                        R"({"limit":10,"file":")" + file + "\"}", std::min(threads, c), c, seconds);
       bench::Print("search", search);
       if (!add_r.ok || !search.ok) rc = 1;
     }

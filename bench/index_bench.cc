@@ -132,8 +132,8 @@ bool MakePool(const fs::path& eval_dir, const std::string& model_dir, const std:
   auto worker = [&] {
     for (size_t i; (i = next++) < count;) {
       std::string bytes = ReadFile(photos[i % photos.size()]);
-      cv::Mat img = cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8U, bytes.data()),
-                                 cv::IMREAD_COLOR);
+      cv::Mat img =
+          cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8U, bytes.data()), cv::IMREAD_COLOR);
       if (img.empty()) {
         ++failed;
         continue;
@@ -158,8 +158,8 @@ bool MakePool(const fs::path& eval_dir, const std::string& model_dir, const std:
       }
       std::vector<uchar> jpg;
       cv::imencode(".jpg", img, jpg, {cv::IMWRITE_JPEG_QUALITY, 90});
-      auto emb = e->Embed(std::string_view(reinterpret_cast<const char*>(jpg.data()), jpg.size()),
-                          {});
+      auto emb =
+          e->Embed(std::string_view(reinterpret_cast<const char*>(jpg.data()), jpg.size()), {});
       if (!emb.ok()) {
         ++failed;
         continue;
@@ -305,7 +305,8 @@ ISS_BENCH_COMMAND(index,
   const size_t pool_n = std::stoull(Arg(args, "--pool", "3000"));
   const std::string model = Arg(args, "--model", "common-search");
   const std::string model_dir = Arg(args, "--model-dir", ISS_MODEL_DIR);
-  const fs::path eval_dir = Arg(args, "--eval", std::string(ISS_SOURCE_DIR) + "/../shared/eval/dev");
+  const fs::path eval_dir =
+      Arg(args, "--eval", std::string(ISS_SOURCE_DIR) + "/../shared/eval/dev");
   const fs::path dir = Arg(args, "--dir", "/tmp/iss-index-bench-" + std::to_string(n));
   const bool with_flat = std::stoi(Arg(args, "--flat", n <= 2000000 ? "1" : "0")) != 0;
   iss::index::TieredOptions opt;
@@ -323,7 +324,8 @@ ISS_BENCH_COMMAND(index,
   std::vector<float> pool;
   int dim = 0;
   size_t n_photos = 0;
-  const fs::path cache = fs::path("bench-cache") / (model + "-pool-" + std::to_string(pool_n) + ".f32");
+  const fs::path cache =
+      fs::path("bench-cache") / (model + "-pool-" + std::to_string(pool_n) + ".f32");
   auto t_pool = Clock::now();
   if (!MakePool(eval_dir, model_dir, model, pool_n, cache, &pool, &dim, &n_photos)) return 1;
   std::printf("pool=%zu photos=%zu dim=%d pool_s=%.1f (cache %s)\n", pool_n, n_photos, dim,
@@ -347,8 +349,8 @@ ISS_BENCH_COMMAND(index,
     mixer.MakeBatch(first, b, batch.data());
     gen_s += Sec(tg);
     if (flat) flat->add(faiss::Index::idx_t(b), batch.data());
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(nq), int(b), dim, 1.0f,
-                queries.data(), dim, batch.data(), dim, 0.0f, scores.data(), int(b));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(nq), int(b), dim, 1.0f, queries.data(),
+                dim, batch.data(), dim, 0.0f, scores.data(), int(b));
     auto part = [&](size_t q0, size_t q1) {
       for (size_t q = q0; q < q1; ++q) {
         const float* row = scores.data() + q * b;
@@ -406,8 +408,8 @@ ISS_BENCH_COMMAND(index,
   std::printf(
       "index=tiered vectors=%zu ann=%d nlist=%d builds=%llu merges=%llu add_s=%.1f build_s=%.1f "
       "ram_accounted_bytes_per_vector=%.1f rss_anon_bytes_per_vector=%.1f\n",
-      n, int(st.ann), st.nlist, (unsigned long long)st.builds, (unsigned long long)st.merges,
-      add_s, build_s, ram_pv, rss_pv);
+      n, int(st.ann), st.nlist, (unsigned long long)st.builds, (unsigned long long)st.merges, add_s,
+      build_s, ram_pv, rss_pv);
 
   auto run_queries = [&](const iss::index::TieredIndex& index, const Roaring64Map* allowed,
                          const std::vector<TopK>& truth, std::vector<double>* lat, double* recall,
@@ -446,10 +448,12 @@ ISS_BENCH_COMMAND(index,
   auto t_q = Clock::now();
   run_queries(*ix, nullptr, exact, &lat, &recall, &full);
   const double qps1 = double(nq) / Sec(t_q);
-  const double qps_2 = qps2([&](size_t q) {
-    std::vector<float> qv(queries.begin() + q * dim, queries.begin() + (q + 1) * dim);
-    (void)ix->Search(qv, k, nullptr);
-  }, 3);
+  const double qps_2 = qps2(
+      [&](size_t q) {
+        std::vector<float> qv(queries.begin() + q * dim, queries.begin() + (q + 1) * dim);
+        (void)ix->Search(qv, k, nullptr);
+      },
+      3);
   const double p50 = Pct(lat, 0.5), p99 = Pct(lat, 0.99);
   std::printf("tiered: recall@10=%.4f qps_1t=%.1f qps_2t=%.1f p50_ms=%.3f p99_ms=%.3f\n", recall,
               qps1, qps_2, p50, p99);
@@ -499,21 +503,25 @@ ISS_BENCH_COMMAND(index,
       fr += double(std::min(ok, k)) / double(k);
     }
     const double fq1 = double(nq) / Sec(tf);
-    const double fq2 = qps2([&](size_t q) {
-      std::vector<float> dd(k);
-      std::vector<faiss::Index::idx_t> ll(k);
-      flat->search(1, queries.data() + q * dim, faiss::Index::idx_t(k), dd.data(), ll.data());
-    }, 1);
+    const double fq2 = qps2(
+        [&](size_t q) {
+          std::vector<float> dd(k);
+          std::vector<faiss::Index::idx_t> ll(k);
+          flat->search(1, queries.data() + q * dim, faiss::Index::idx_t(k), dd.data(), ll.data());
+        },
+        1);
     std::printf(
         "flat (IndexFlatIP): recall@10=%.4f qps_1t=%.1f qps_2t=%.1f p50_ms=%.3f p99_ms=%.3f "
         "ram_bytes_per_vector=%.1f\n",
         fr / double(nq), fq1, fq2, Pct(flat_lat, 0.5), Pct(flat_lat, 0.99), double(dim) * 4);
-    std::printf("ratio tiered/flat: qps_1t=%.1fx p99=%.3fx\n", qps1 / fq1, p99 / Pct(flat_lat, 0.99));
+    std::printf("ratio tiered/flat: qps_1t=%.1fx p99=%.3fx\n", qps1 / fq1,
+                p99 / Pct(flat_lat, 0.99));
     flat.reset();
   } else {
-    std::printf("flat (IndexFlatIP): not held in RAM at this size (%.1f GB); exact answers were "
-                "streamed; exact latency measured below over the index's vector file\n",
-                double(n) * dim * 4 / 1e9);
+    std::printf(
+        "flat (IndexFlatIP): not held in RAM at this size (%.1f GB); exact answers were "
+        "streamed; exact latency measured below over the index's vector file\n",
+        double(n) * dim * 4 / 1e9);
   }
 
   // Restart: close (writes the snapshot), reopen, query again.
@@ -553,9 +561,12 @@ ISS_BENCH_COMMAND(index,
       "restart: close_s=%.2f restart_s=%.2f restored=%d live=%zu recall@10_after=%.4f "
       "disk_bytes_per_vector=%.1f (vector file %.1f + snapshot %.1f)\n",
       close_s, restart_s, int(st2.restored), st2.live, recall2, double(disk) / double(n),
-      double(iss::index::RowBytes(dim)), double(disk) / double(n) - double(iss::index::RowBytes(dim)));
-  std::printf("cold (vector file evicted from the page cache, no preload, first pass): "
-              "p50_ms=%.3f p99_ms=%.3f\n", Pct(lat2, 0.5), Pct(lat2, 0.99));
+      double(iss::index::RowBytes(dim)),
+      double(disk) / double(n) - double(iss::index::RowBytes(dim)));
+  std::printf(
+      "cold (vector file evicted from the page cache, no preload, first pass): "
+      "p50_ms=%.3f p99_ms=%.3f\n",
+      Pct(lat2, 0.5), Pct(lat2, 0.99));
   reopened->reset();
   evict();
   {
@@ -569,9 +580,10 @@ ISS_BENCH_COMMAND(index,
       double recall3 = 0;
       size_t full3 = 0;
       run_queries(**warm, nullptr, exact, &lat3, &recall3, &full3);
-      std::printf("preload (same restart, vector file read back in the background): open_s=%.2f "
-                  "preloaded_after_s=%.1f first pass p50_ms=%.3f p99_ms=%.3f recall@10=%.4f\n",
-                  open_s, preload_s, Pct(lat3, 0.5), Pct(lat3, 0.99), recall3);
+      std::printf(
+          "preload (same restart, vector file read back in the background): open_s=%.2f "
+          "preloaded_after_s=%.1f first pass p50_ms=%.3f p99_ms=%.3f recall@10=%.4f\n",
+          open_s, preload_s, Pct(lat3, 0.5), Pct(lat3, 0.99), recall3);
     }
   }
 
@@ -592,15 +604,16 @@ ISS_BENCH_COMMAND(index,
         }
         fl.push_back(Sec(t) * 1000);
       }
-      std::printf("flat (exact scan of the 16-bit vector file, 3 queries): p50_ms=%.1f "
-                  "max_ms=%.1f ratio tiered/flat p50=%.4fx\n",
-                  Pct(fl, 0.5), Pct(fl, 1.0), p50 / Pct(fl, 0.5));
+      std::printf(
+          "flat (exact scan of the 16-bit vector file, 3 queries): p50_ms=%.1f "
+          "max_ms=%.1f ratio tiered/flat p50=%.4fx\n",
+          Pct(fl, 0.5), Pct(fl, 1.0), p50 / Pct(fl, 0.5));
       break;
     }
   }
   if (!Flag(args, "--keep") && !reuse) fs::remove_all(dir, ec);
 
-  std::printf("recall@10=%.4f qps=%.1f p50_ms=%.3f p99_ms=%.3f ram_bytes_per_vector=%.1f\n",
-              recall, qps1, p50, p99, std::max(ram_pv, rss_pv));
+  std::printf("recall@10=%.4f qps=%.1f p50_ms=%.3f p99_ms=%.3f ram_bytes_per_vector=%.1f\n", recall,
+              qps1, p50, p99, std::max(ram_pv, rss_pv));
   return recall2 + 1e-9 >= recall - 0.01 ? 0 : 1;
 }

@@ -62,9 +62,12 @@ ISS_BENCH_COMMAND(quality, "quality DIR [--model NAME] [--model-dir DIR]: recall
 (const std::vector<std::string>& args) {
   std::string dir, model = "common-search", model_dir = ISS_MODEL_DIR;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--model" && i + 1 < args.size()) model = args[++i];
-    else if (args[i] == "--model-dir" && i + 1 < args.size()) model_dir = args[++i];
-    else dir = args[i];
+    if (args[i] == "--model" && i + 1 < args.size())
+      model = args[++i];
+    else if (args[i] == "--model-dir" && i + 1 < args.size())
+      model_dir = args[++i];
+    else
+      dir = args[i];
   }
   if (dir.empty()) {
     std::fprintf(stderr, "usage: imagesearch-bench quality DIR [--model NAME]\n");
@@ -80,8 +83,8 @@ ISS_BENCH_COMMAND(quality, "quality DIR [--model NAME] [--model-dir DIR]: recall
     std::fprintf(stderr, "no model %s\n", model.c_str());
     return 1;
   }
-  nlohmann::json truth = nlohmann::json::parse(ReadFile(fs::path(dir) / "truth.json"), nullptr,
-                                               false);
+  nlohmann::json truth =
+      nlohmann::json::parse(ReadFile(fs::path(dir) / "truth.json"), nullptr, false);
   if (truth.is_discarded()) {
     std::fprintf(stderr, "cannot read %s/truth.json\n", dir.c_str());
     return 1;
@@ -149,8 +152,8 @@ ISS_BENCH_COMMAND(quality, "quality DIR [--model NAME] [--model-dir DIR]: recall
   auto t2 = std::chrono::steady_clock::now();
   auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
   for (const auto& [name, a] : per) {
-    std::printf("transform=%-16s n=%-3d recall@1=%.3f recall@10=%.3f mAP=%.3f\n", name.c_str(),
-                a.n, a.r1 / a.n, a.r10 / a.n, a.ap / a.n);
+    std::printf("transform=%-16s n=%-3d recall@1=%.3f recall@10=%.3f mAP=%.3f\n", name.c_str(), a.n,
+                a.r1 / a.n, a.r10 / a.n, a.ap / a.n);
   }
   std::printf("gallery=%zu queries=%d add_ms_per_image=%.1f search_ms_per_query=%.1f\n",
               gallery.size(), all.n, ms(t0, t1) / std::max<size_t>(1, gallery.size()),
@@ -193,7 +196,7 @@ ISS_BENCH_COMMAND(quality, "quality DIR [--model NAME] [--model-dir DIR]: recall
     std::snprintf(buf, sizeof buf, " categoryP@5=%.3f", nq ? p5 / nq : 0.0);
     cat = buf;
   }
-  std::printf("model=%s recall@1=%.3f recall@10=%.3f mAP=%.3f%s\n", model.c_str(),
-              all.r1 / all.n, all.r10 / all.n, all.ap / all.n, cat.c_str());
+  std::printf("model=%s recall@1=%.3f recall@10=%.3f mAP=%.3f%s\n", model.c_str(), all.r1 / all.n,
+              all.r10 / all.n, all.ap / all.n, cat.c_str());
   return 0;
 }

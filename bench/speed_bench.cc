@@ -7,13 +7,12 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <string>
-#include <thread>
-#include <vector>
-
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "bench.h"
 #include "features/model_config.h"
@@ -42,10 +41,14 @@ ISS_BENCH_COMMAND(speed, "speed [--model NAME] [--images DIR] [--n N]: decode/fo
   std::string images = std::string(ISS_SOURCE_DIR) + "/../shared/eval/dev/originals";
   int n = 40;
   for (size_t i = 0; i + 1 < args.size(); i += 2) {
-    if (args[i] == "--model") model = args[i + 1];
-    else if (args[i] == "--model-dir") model_dir = args[i + 1];
-    else if (args[i] == "--images") images = args[i + 1];
-    else if (args[i] == "--n") n = std::stoi(args[i + 1]);
+    if (args[i] == "--model")
+      model = args[i + 1];
+    else if (args[i] == "--model-dir")
+      model_dir = args[i + 1];
+    else if (args[i] == "--images")
+      images = args[i + 1];
+    else if (args[i] == "--n")
+      n = std::stoi(args[i + 1]);
   }
   auto config = iss::features::LoadModelConfig(model_dir + "/" + model + ".toml");
   if (!config.ok()) {

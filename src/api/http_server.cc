@@ -1,6 +1,11 @@
 #include "api/http_server.h"
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -10,11 +15,6 @@
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
 
 #include "api/error_response.h"
 #include "common/error.h"
@@ -62,8 +62,8 @@ struct HttpServer::Impl {
 namespace {
 
 std::string NewRequestId() {
-  thread_local std::mt19937_64 rng(std::random_device{}() ^
-                                   uint64_t(std::hash<std::thread::id>{}(std::this_thread::get_id())));
+  thread_local std::mt19937_64 rng(
+      std::random_device{}() ^ uint64_t(std::hash<std::thread::id>{}(std::this_thread::get_id())));
   char buf[17];
   std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
   return buf;
@@ -88,12 +88,11 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(static_cast<uint64_t>(server_->options.max_body_bytes));
     // The first request must arrive within the header timeout; a kept-alive connection
     // may wait idle for the next one up to the idle timeout.
-    stream_.expires_after(std::chrono::milliseconds(
-        first ? server_->options.header_timeout_ms : server_->options.idle_timeout_ms));
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              self->OnHeader(ec);
-                            });
+    stream_.expires_after(std::chrono::milliseconds(first ? server_->options.header_timeout_ms
+                                                          : server_->options.idle_timeout_ms));
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -107,7 +106,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
-                                                                      req.version());
+                                                                     req.version());
       stream_.expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
       http::async_write(stream_, *cont,
                         [self = shared_from_this(), cont](beast::error_code ec, size_t) {
@@ -121,10 +120,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ReadBody() {
     stream_.expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnBody(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
   }
 
   void OnBody(beast::error_code ec) {
@@ -183,8 +181,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(keep);
     res->prepare_payload();
     const size_t bytes = res->body().size();
-    const double ms =
-        std::chrono::duration<double, std::milli>(Clock::now() - start_).count();
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start_).count();
     spdlog::info("{} {} {} {}B {:.1f}ms rid={}", req.method, req.path, resp.status, bytes, ms,
                  req.request_id);
     if (server_->options.metrics != nullptr) {
@@ -192,8 +189,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     stream_.expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep, close](beast::error_code ec,
-                                                                    size_t) {
+                      [self = shared_from_this(), res, keep, close](beast::error_code ec, size_t) {
                         self->server_->EndRequest();
                         if (ec) return self->Close();
                         if (close) return self->DrainAndClose();
@@ -247,14 +243,12 @@ HttpResponse HttpServer::Impl::Dispatch(HttpRequest& req) const {
 }
 
 void HttpServer::Impl::Accept() {
-  acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec,
-                                                        tcp::socket socket) {
+  acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (stopping.load() || ec == asio::error::operation_aborted) return;
       spdlog::warn("accept failed: {}", ec.message());
     } else if (connections.load() >= options.max_connections) {
-      spdlog::warn("connection refused: {} connections open (max_connections)",
-                   connections.load());
+      spdlog::warn("connection refused: {} connections open (max_connections)", connections.load());
       beast::error_code ignored;
       socket.close(ignored);
     } else {

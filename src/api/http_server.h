@@ -28,17 +28,17 @@
 namespace iss::api {
 
 struct HttpServerOptions {
-  std::string host = "127.0.0.1";  // Default: loopback only
-  uint16_t port = 8080;            // Default: 8080; 0 picks a free port
-  int io_threads = 2;              // Default: 2 threads for sockets and parsing
-  int worker_threads = 2;          // Default: 2 threads running handlers (inference)
+  std::string host = "127.0.0.1";     // Default: loopback only
+  uint16_t port = 8080;               // Default: 8080; 0 picks a free port
+  int io_threads = 2;                 // Default: 2 threads for sockets and parsing
+  int worker_threads = 2;             // Default: 2 threads running handlers (inference)
   int64_t max_body_bytes = 32 << 20;  // Default: 32 MiB; larger bodies get APIG.0201 (413)
-  int header_timeout_ms = 10000;   // Default: 10 s to receive the request line + headers
-  int body_timeout_ms = 60000;     // Default: 60 s to receive the body
-  int idle_timeout_ms = 60000;     // Default: 60 s a keep-alive connection may sit idle
-  int max_connections = 1024;      // Default: 1024 open connections; more are closed at once
-  int drain_timeout_ms = 30000;    // Default: 30 s Shutdown() waits for in-flight requests
-  Metrics* metrics = nullptr;      // when set, every answered request is counted and timed
+  int header_timeout_ms = 10000;      // Default: 10 s to receive the request line + headers
+  int body_timeout_ms = 60000;        // Default: 60 s to receive the body
+  int idle_timeout_ms = 60000;        // Default: 60 s a keep-alive connection may sit idle
+  int max_connections = 1024;         // Default: 1024 open connections; more are closed at once
+  int drain_timeout_ms = 30000;       // Default: 30 s Shutdown() waits for in-flight requests
+  Metrics* metrics = nullptr;         // when set, every answered request is counted and timed
 };
 
 class HttpServer {

@@ -1,7 +1,6 @@
 #include "api/iam_routes.h"
 
 #include <ctime>
-
 #include <nlohmann/json.hpp>
 
 #include "api/error_response.h"
@@ -39,8 +38,12 @@ std::string Str(const json& j, std::initializer_list<const char*> keys) {
 }
 
 json ProjectJson(const auth::Project& p) {
-  return {{"id", p.id},           {"name", p.name},         {"domain_id", p.domain_id},
-          {"parent_id", p.domain_id}, {"is_domain", false}, {"enabled", true},
+  return {{"id", p.id},
+          {"name", p.name},
+          {"domain_id", p.domain_id},
+          {"parent_id", p.domain_id},
+          {"is_domain", false},
+          {"enabled", true},
           {"description", ""},
           {"links", {{"self", "/v3/projects/" + p.id}, {"next", nullptr}, {"previous", nullptr}}}};
 }
@@ -63,8 +66,7 @@ HttpResponse IssueToken(auth::AuthService* auth, const HttpRequest& r) {
   q.domain_id = Str(j, {"auth", "identity", "password", "user", "domain", "id"});
   q.project_name = Str(j, {"auth", "scope", "project", "name"});
   q.project_id = Str(j, {"auth", "scope", "project", "id"});
-  if (q.user_name.empty() || q.password.empty() ||
-      (q.domain_name.empty() && q.domain_id.empty())) {
+  if (q.user_name.empty() || q.password.empty() || (q.domain_name.empty() && q.domain_id.empty())) {
     return ErrorResponse("IS.0003", "(user name, password and domain are required)");
   }
   if (q.project_name.empty() && q.project_id.empty()) {
@@ -73,15 +75,17 @@ HttpResponse IssueToken(auth::AuthService* auth, const HttpRequest& r) {
   absl::StatusOr<auth::TokenGrant> g = auth->IssueToken(q);
   if (!g.ok()) return ErrorResponse(g.status());
   json domain = {{"id", g->domain_id}, {"name", g->domain_name}};
-  json token = {
-      {"expires_at", Iso8601(g->expires_at)},
-      {"issued_at", Iso8601(g->issued_at)},
-      {"methods", {"password"}},
-      {"user", {{"id", g->user_id}, {"name", g->user_name}, {"domain", domain},
-                {"password_expires_at", ""}}},
-      {"project", {{"id", g->project.id}, {"name", g->project.name}, {"domain", domain}}},
-      {"catalog", json::array()},
-      {"roles", json::array({{{"id", "0"}, {"name", "te_admin"}}})}};
+  json token = {{"expires_at", Iso8601(g->expires_at)},
+                {"issued_at", Iso8601(g->issued_at)},
+                {"methods", {"password"}},
+                {"user",
+                 {{"id", g->user_id},
+                  {"name", g->user_name},
+                  {"domain", domain},
+                  {"password_expires_at", ""}}},
+                {"project", {{"id", g->project.id}, {"name", g->project.name}, {"domain", domain}}},
+                {"catalog", json::array()},
+                {"roles", json::array({{{"id", "0"}, {"name", "te_admin"}}})}};
   HttpResponse resp;
   resp.status = 201;
   resp.headers.emplace_back("X-Subject-Token", g->token);

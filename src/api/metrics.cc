@@ -30,8 +30,7 @@ std::string Number(double v) {
 
 }  // namespace
 
-void Metrics::Observe(std::string_view method, std::string_view route, int status,
-                      double seconds) {
+void Metrics::Observe(std::string_view method, std::string_view route, int status, double seconds) {
   const std::string r = route.empty() ? "(unmatched)" : std::string(route);
   size_t bucket = 0;
   while (bucket < kBuckets.size() && seconds > kBuckets[bucket]) ++bucket;
@@ -57,8 +56,8 @@ std::string Metrics::Render(const std::vector<Gauge>& gauges) const {
   for (const auto& [key, n] : requests_) {
     const auto& [method, route, status] = key;
     out += "imagesearch_http_requests_total{method=\"" + Escape(method) + "\",route=\"" +
-           Escape(route) + "\",status=\"" + std::to_string(status) + "\"} " +
-           std::to_string(n) + "\n";
+           Escape(route) + "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(n) +
+           "\n";
   }
   out +=
       "# HELP imagesearch_http_request_duration_seconds Time from the request's headers to "
@@ -71,11 +70,10 @@ std::string Metrics::Render(const std::vector<Gauge>& gauges) const {
     for (size_t i = 0; i <= kBuckets.size(); ++i) {
       cumulative += h.counts[i];
       const std::string le = i < kBuckets.size() ? Number(kBuckets[i]) : "+Inf";
-      out += "imagesearch_http_request_duration_seconds_bucket{" + labels + ",le=\"" + le +
-             "\"} " + std::to_string(cumulative) + "\n";
+      out += "imagesearch_http_request_duration_seconds_bucket{" + labels + ",le=\"" + le + "\"} " +
+             std::to_string(cumulative) + "\n";
     }
-    out += "imagesearch_http_request_duration_seconds_sum{" + labels + "} " + Number(h.sum) +
-           "\n";
+    out += "imagesearch_http_request_duration_seconds_sum{" + labels + "} " + Number(h.sum) + "\n";
     out += "imagesearch_http_request_duration_seconds_count{" + labels + "} " +
            std::to_string(h.count) + "\n";
   }

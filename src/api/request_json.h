@@ -11,12 +11,11 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
 
@@ -31,8 +30,7 @@ absl::StatusOr<std::optional<std::string>> OptionalString(const nlohmann::json& 
                                                           const std::string& key);
 absl::StatusOr<std::optional<int64_t>> OptionalInt(const nlohmann::json& obj,
                                                    const std::string& key);
-absl::StatusOr<std::optional<bool>> OptionalBool(const nlohmann::json& obj,
-                                                 const std::string& key);
+absl::StatusOr<std::optional<bool>> OptionalBool(const nlohmann::json& obj, const std::string& key);
 // An object of string -> string (image tags). `too_many_code` when it has more than 10 keys.
 absl::StatusOr<std::optional<std::map<std::string, std::string>>> OptionalStringMap(
     const nlohmann::json& obj, const std::string& key, const std::string& too_many_code);

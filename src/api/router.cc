@@ -67,8 +67,10 @@ Router::Match Router::Find(std::string_view method, std::string_view raw_path) c
       const std::string& p = r.segments[i];
       literals *= 2;  // an earlier literal segment outranks any later ones
       if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
-        if (segments[i].empty()) ok = false;
-        else params[p.substr(1, p.size() - 2)] = segments[i];
+        if (segments[i].empty())
+          ok = false;
+        else
+          params[p.substr(1, p.size() - 2)] = segments[i];
       } else {
         ok = p == segments[i];
         ++literals;

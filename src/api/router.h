@@ -24,7 +24,7 @@ namespace iss::api {
 class Router {
  public:
   struct Match {
-    const Handler* handler = nullptr;  // nullptr: no route for this method+path
+    const Handler* handler = nullptr;      // nullptr: no route for this method+path
     const std::string* pattern = nullptr;  // the matched route's pattern (metrics label)
     RouteParams params;
     bool path_matched = false;  // true when the path exists for another method

@@ -1,12 +1,11 @@
 #include "api/v1_routes.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "api/base64.h"
 #include "api/error_response.h"
@@ -37,8 +36,7 @@ struct Context {
   const auth::Authenticator* authenticator;
 };
 
-absl::Status Authenticate(const Context& ctx, const HttpRequest& req,
-                          const std::string& project) {
+absl::Status Authenticate(const Context& ctx, const HttpRequest& req, const std::string& project) {
   if (ctx.authenticator == nullptr) return absl::OkStatus();
   auth::RequestFacts facts;
   facts.method = req.method;
@@ -147,8 +145,7 @@ absl::StatusOr<json> CreateInstance(const Context& ctx, const std::string& proje
   if (level && *level != kOnlyLevel) {
     return Error("IS.3035", "(only level 30000000 is supported)");
   }
-  ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> tags,
-                   OptionalStringArray(body, "tags"));
+  ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> tags, OptionalStringArray(body, "tags"));
   core::InstanceSpec spec;
   spec.name = *name;
   spec.model = *model;
@@ -201,8 +198,8 @@ absl::StatusOr<features::Box> ParseBox(const json& body) {
     ASSIGN_OR_RETURN(std::optional<int64_t> f, OptionalInt(*it, keys[i]));
     if (!f) return Error("IS.0001", std::string("(`box.") + keys[i] + "` is required)");
     if (*f < 0 || *f > 1000000 || (i >= 2 && *f == 0)) {
-      return Error("IS.0002", std::string("(`box.") + keys[i] +
-                                  "` must be >= 0, width and height > 0)");
+      return Error("IS.0002",
+                   std::string("(`box.") + keys[i] + "` must be >= 0, width and height > 0)");
     }
     v[i] = *f;
   }
@@ -269,24 +266,24 @@ void RegisterRoutes(Router* router, const Context& ctx) {
               Wrap(ctx, false, [ctx](const std::string& p, const RouteParams&, const json& b) {
                 return CreateInstance(ctx, p, b);
               }));
-  router->Add("GET", "/v1/{project_id}/service/{instance_name}",
-              Wrap(ctx, true,
-                   [ctx](const std::string& p, const RouteParams& r,
-                         const json&) -> absl::StatusOr<json> {
-                     const std::string& name = r.at("instance_name");
-                     RETURN_IF_ERROR(CheckUrlInstance(name));
-                     ASSIGN_OR_RETURN(core::Instance inst, ctx.service->GetInstance(p, name));
-                     return InstanceJson(inst);
-                   }));
-  router->Add("DELETE", "/v1/{project_id}/service/{instance_name}",
-              Wrap(ctx, true,
-                   [ctx](const std::string& p, const RouteParams& r,
-                         const json&) -> absl::StatusOr<json> {
-                     const std::string& name = r.at("instance_name");
-                     RETURN_IF_ERROR(CheckUrlInstance(name));
-                     RETURN_IF_ERROR(ctx.service->DeleteInstance(p, name));
-                     return json{{"result", "success"}};
-                   }));
+  router->Add(
+      "GET", "/v1/{project_id}/service/{instance_name}",
+      Wrap(ctx, true,
+           [ctx](const std::string& p, const RouteParams& r, const json&) -> absl::StatusOr<json> {
+             const std::string& name = r.at("instance_name");
+             RETURN_IF_ERROR(CheckUrlInstance(name));
+             ASSIGN_OR_RETURN(core::Instance inst, ctx.service->GetInstance(p, name));
+             return InstanceJson(inst);
+           }));
+  router->Add(
+      "DELETE", "/v1/{project_id}/service/{instance_name}",
+      Wrap(ctx, true,
+           [ctx](const std::string& p, const RouteParams& r, const json&) -> absl::StatusOr<json> {
+             const std::string& name = r.at("instance_name");
+             RETURN_IF_ERROR(CheckUrlInstance(name));
+             RETURN_IF_ERROR(ctx.service->DeleteInstance(p, name));
+             return json{{"result", "success"}};
+           }));
   router->Add("POST", "/v1/{project_id}/{instance_name}/image",
               Wrap(ctx, false, [ctx](const std::string& p, const RouteParams& r, const json& b) {
                 return AddImage(ctx, p, r.at("instance_name"), b);
@@ -295,15 +292,15 @@ void RegisterRoutes(Router* router, const Context& ctx) {
               Wrap(ctx, false, [ctx](const std::string& p, const RouteParams& r, const json& b) {
                 return Search(ctx, p, r.at("instance_name"), b);
               }));
-  router->Add("POST", "/v1/{project_id}/{instance_name}/image/check",
-              Wrap(ctx, false,
-                   [ctx](const std::string& p, const RouteParams& r,
-                         const json& b) -> absl::StatusOr<json> {
-                     ASSIGN_OR_RETURN(ImageRef img, ImageRefOf(r, b));
-                     ASSIGN_OR_RETURN(bool exists,
-                                      ctx.service->CheckImage(p, img.instance, img.path));
-                     return json{{"exist", exists ? "true" : "false"}};
-                   }));
+  router->Add(
+      "POST", "/v1/{project_id}/{instance_name}/image/check",
+      Wrap(
+          ctx, false,
+          [ctx](const std::string& p, const RouteParams& r, const json& b) -> absl::StatusOr<json> {
+            ASSIGN_OR_RETURN(ImageRef img, ImageRefOf(r, b));
+            ASSIGN_OR_RETURN(bool exists, ctx.service->CheckImage(p, img.instance, img.path));
+            return json{{"exist", exists ? "true" : "false"}};
+          }));
   router->Add("DELETE", "/v1/{project_id}/{instance_name}/image",
               Wrap(ctx, false,
                    [ctx](const std::string& p, const RouteParams& r,
@@ -313,24 +310,24 @@ void RegisterRoutes(Router* router, const Context& ctx) {
                      return json{{"result", "Success"}};
                    }));
   // Beyond the cloud's API: the operator's view of an instance's index.
-  router->Add("GET", "/v1/{project_id}/{instance_name}/index",
-              Wrap(ctx, true,
-                   [ctx](const std::string& p, const RouteParams& r,
-                         const json&) -> absl::StatusOr<json> {
-                     const std::string& name = r.at("instance_name");
-                     RETURN_IF_ERROR(CheckUrlInstance(name));
-                     ASSIGN_OR_RETURN(core::IndexInfo i, ctx.service->GetIndexInfo(p, name));
-                     return json{{"index",
-                                  {{"tier", i.tier},
-                                   {"vectors", i.vectors},
-                                   {"ann_rows", i.ann_rows},
-                                   {"buffer_rows", i.buffer_rows},
-                                   {"nlist", i.nlist},
-                                   {"ram_bytes", i.ram_bytes},
-                                   {"disk_bytes", i.disk_bytes},
-                                   {"restored", i.restored},
-                                   {"preloaded_bytes", i.preloaded_bytes}}}};
-                   }));
+  router->Add(
+      "GET", "/v1/{project_id}/{instance_name}/index",
+      Wrap(ctx, true,
+           [ctx](const std::string& p, const RouteParams& r, const json&) -> absl::StatusOr<json> {
+             const std::string& name = r.at("instance_name");
+             RETURN_IF_ERROR(CheckUrlInstance(name));
+             ASSIGN_OR_RETURN(core::IndexInfo i, ctx.service->GetIndexInfo(p, name));
+             return json{{"index",
+                          {{"tier", i.tier},
+                           {"vectors", i.vectors},
+                           {"ann_rows", i.ann_rows},
+                           {"buffer_rows", i.buffer_rows},
+                           {"nlist", i.nlist},
+                           {"ram_bytes", i.ram_bytes},
+                           {"disk_bytes", i.disk_bytes},
+                           {"restored", i.restored},
+                           {"preloaded_bytes", i.preloaded_bytes}}}};
+           }));
   router->Add("PUT", "/v1/{project_id}/{instance_name}/image",
               Wrap(ctx, false,
                    [ctx](const std::string& p, const RouteParams& r,

@@ -3,14 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
-
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "auth/auth_service.h"
 #include "common/error.h"
@@ -23,9 +22,13 @@ namespace {
 using json = nlohmann::json;
 
 json IdentityJson(const BootstrapIdentity& id) {
-  return {{"domain", id.domain},         {"user", id.user},
-          {"password", id.password},     {"project_id", id.project_id},
-          {"project_name", id.project_name}, {"ak", id.ak}, {"sk", id.sk}};
+  return {{"domain", id.domain},
+          {"user", id.user},
+          {"password", id.password},
+          {"project_id", id.project_id},
+          {"project_name", id.project_name},
+          {"ak", id.ak},
+          {"sk", id.sk}};
 }
 
 int Fail(const absl::Status& s) {
@@ -75,7 +78,8 @@ int RunAdminCommand(int argc, char** argv) {
   project_add->add_option("--name", project, "Project name")->required();
   grant->add_option("--project", project, "Project name")->required();
   key_del->add_option("--ak", ak, "Access key id")->required();
-  for (auto* c : {boot, user_add, passwd, user_del, project_add, grant, key_add, key_list, key_del}) {
+  for (auto* c :
+       {boot, user_add, passwd, user_del, project_add, grant, key_add, key_list, key_del}) {
     c->add_option("--data-dir", data_dir, "Data directory");
   }
   try {

@@ -8,9 +8,8 @@
 #include <chrono>
 #include <ctime>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "auth/crypto.h"
 #include "auth/signer.h"
@@ -53,9 +52,8 @@ class TokenBuckets {
  public:
   TokenBuckets(double rate, double burst) : rate_(rate), burst_(burst) {}
   bool Take(const std::string& key) {
-    const double now = std::chrono::duration<double>(
-                           std::chrono::steady_clock::now().time_since_epoch())
-                           .count();
+    const double now =
+        std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
     std::lock_guard<std::mutex> lock(mu_);
     if (buckets_.size() > 100000) buckets_.clear();  // bounded memory under key floods
     auto [it, fresh] = buckets_.try_emplace(key, Bucket{burst_, now});
@@ -185,7 +183,8 @@ struct AuthService::Impl {
   }
 
   // A valid token's user record and project id.
-  absl::StatusOr<std::pair<std::shared_ptr<const json>, std::string>> CheckToken(const std::string& token) const {
+  absl::StatusOr<std::pair<std::shared_ptr<const json>, std::string>> CheckToken(
+      const std::string& token) const {
     if (token.empty()) return AuthFail("the token is empty");
     if (token.rfind("ISS1.", 0) != 0) return AuthFail("the token cannot be decrypted");
     size_t dot = token.find('.', 5);
@@ -267,7 +266,8 @@ absl::StatusOr<Principal> AuthService::Authenticate(const RequestFacts& r,
     return AuthFail("Host must be signed");
   }
   for (const std::string& h : a.signed_headers) {
-    if (FindHeader(r.headers, h) == nullptr) return AuthFail("signed header `" + h + "` is missing");
+    if (FindHeader(r.headers, h) == nullptr)
+      return AuthFail("signed header `" + h + "` is missing");
   }
   ASSIGN_OR_RETURN(std::shared_ptr<const json> key, m.CachedJson("key/" + a.access_key));
   if (!key) return AuthFail("the access key does not exist");
@@ -318,8 +318,8 @@ absl::StatusOr<TokenGrant> AuthService::IssueToken(const TokenRequest& q) const 
   // Same answer for an unknown domain, user or a wrong password; the hash is checked
   // even for unknown users so that timing does not tell them apart.
   static const std::string kDummy = *HashPassword("not a password");
-  const bool ok = VerifyPassword(user ? user->value("hash", kDummy) : kDummy, q.password) &&
-                  user.has_value();
+  const bool ok =
+      VerifyPassword(user ? user->value("hash", kDummy) : kDummy, q.password) && user.has_value();
   if (!ok) return AuthFail("the user name or password is wrong");
   std::string pid = q.project_id;
   if (pid.empty()) {
@@ -356,8 +356,8 @@ absl::StatusOr<std::vector<Project>> AuthService::ListProjects(const std::string
 }
 
 absl::StatusOr<std::string> AuthService::MintToken(const std::string& user_id,
-                                                   const std::string& project_id,
-                                                   int64_t iat, int64_t exp) const {
+                                                   const std::string& project_id, int64_t iat,
+                                                   int64_t exp) const {
   ASSIGN_OR_RETURN(std::optional<json> user, impl_->GetJson("user/" + user_id));
   if (!user) return Error("IS.3007");
   return impl_->Mint(user_id, project_id, user->value("gen", int64_t{0}), iat, exp);
@@ -368,8 +368,8 @@ absl::StatusOr<std::string> AuthService::CreateDomain(const std::string& name) {
   ASSIGN_OR_RETURN(std::string existing, impl_->DomainId(name));
   if (!existing.empty()) return existing;
   std::string id = NewId();
-  RETURN_IF_ERROR(impl_->kv->Write({{"domain/" + id, json{{"id", id}, {"name", name}}.dump()},
-                                    {"domain_by_name/" + name, id}}));
+  RETURN_IF_ERROR(impl_->kv->Write(
+      {{"domain/" + id, json{{"id", id}, {"name", name}}.dump()}, {"domain_by_name/" + name, id}}));
   return id;
 }
 
@@ -385,10 +385,10 @@ absl::StatusOr<std::string> AuthService::CreateUser(const std::string& domain,
   if (existing) return Error("IS.3000", "(user `" + name + "` exists)");
   ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
   std::string id = NewId();
-  json u = {{"id", id}, {"name", name}, {"domain_id", did}, {"hash", hash},
-            {"gen", 1}, {"projects", json::array()}};
-  RETURN_IF_ERROR(impl_->kv->Write(
-      {{"user/" + id, u.dump()}, {"user_by_name/" + did + "/" + name, id}}));
+  json u = {{"id", id},     {"name", name}, {"domain_id", did},
+            {"hash", hash}, {"gen", 1},     {"projects", json::array()}};
+  RETURN_IF_ERROR(
+      impl_->kv->Write({{"user/" + id, u.dump()}, {"user_by_name/" + did + "/" + name, id}}));
   return id;
 }
 
@@ -462,9 +462,11 @@ absl::StatusOr<AccessKey> AuthService::CreateKey(const std::string& domain,
   k.sk = Base64UrlEncode(RandomBytes(30));
   k.user_id = u.value("id", "");
   ASSIGN_OR_RETURN(std::string sealed, Seal(impl_->seal_key, k.sk));
-  RETURN_IF_ERROR(impl_->kv->Put(
-      "key/" + k.ak, json{{"ak", k.ak}, {"user_id", k.user_id}, {"sk", Base64UrlEncode(sealed)},
-                          {"created", NowS()}}.dump()));
+  RETURN_IF_ERROR(impl_->kv->Put("key/" + k.ak, json{{"ak", k.ak},
+                                                     {"user_id", k.user_id},
+                                                     {"sk", Base64UrlEncode(sealed)},
+                                                     {"created", NowS()}}
+                                                    .dump()));
   return k;
 }
 
@@ -519,10 +521,13 @@ absl::StatusOr<BootstrapIdentity> AuthService::Bootstrap() {
   id.ak = key.ak;
   id.sk = key.sk;
   ASSIGN_OR_RETURN(std::string sealed_pw, Seal(impl_->seal_key, id.password));
-  RETURN_IF_ERROR(impl_->kv->Put(
-      "bootstrap", json{{"domain", id.domain}, {"user", id.user},
-                        {"password", Base64UrlEncode(sealed_pw)}, {"project_id", id.project_id},
-                        {"project_name", id.project_name}, {"ak", id.ak}}.dump()));
+  RETURN_IF_ERROR(impl_->kv->Put("bootstrap", json{{"domain", id.domain},
+                                                   {"user", id.user},
+                                                   {"password", Base64UrlEncode(sealed_pw)},
+                                                   {"project_id", id.project_id},
+                                                   {"project_name", id.project_name},
+                                                   {"ak", id.ak}}
+                                                  .dump()));
   return id;
 }
 

@@ -33,15 +33,15 @@ class Kv;
 namespace iss::auth {
 
 struct AuthOptions {
-  int64_t token_ttl_s = 24 * 3600;        // Default: 24 h, as the cloud's IAM
-  int64_t max_clock_skew_s = 15 * 60;     // Default: 15 min for X-Sdk-Date
-  size_t max_signed_body = 12u << 20;     // Default: 12 MiB (larger bodies need a token)
+  int64_t token_ttl_s = 24 * 3600;     // Default: 24 h, as the cloud's IAM
+  int64_t max_clock_skew_s = 15 * 60;  // Default: 15 min for X-Sdk-Date
+  size_t max_signed_body = 12u << 20;  // Default: 12 MiB (larger bodies need a token)
   // Generous on purpose: above what one server answers (~21k check/s on 2 cores), so they
   // stop floods and runaway clients without throttling benchmarks or normal use.
-  double credential_rate = 50000;         // Default: requests/s per credential ...
-  double credential_burst = 100000;       // ... with this burst
-  double address_rate = 50000;            // Default: requests/s per source address ...
-  double address_burst = 100000;          // ... with this burst
+  double credential_rate = 50000;    // Default: requests/s per credential ...
+  double credential_burst = 100000;  // ... with this burst
+  double address_rate = 50000;       // Default: requests/s per source address ...
+  double address_burst = 100000;     // ... with this burst
 };
 
 struct Project {
@@ -104,8 +104,7 @@ class AuthService : public Authenticator {
                                         int64_t issued_at, int64_t expires_at) const;
 
  private:
-  friend absl::StatusOr<std::unique_ptr<AuthService>> OpenAuth(const AuthOptions&,
-                                                               store::Database*,
+  friend absl::StatusOr<std::unique_ptr<AuthService>> OpenAuth(const AuthOptions&, store::Database*,
                                                                const std::string&);
   AuthService(AuthOptions options, store::Kv* kv, std::string server_key);
   struct Impl;

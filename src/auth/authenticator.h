@@ -23,11 +23,11 @@ namespace iss::auth {
 
 // The parts of an HTTP request that authentication looks at (api/ fills it).
 struct RequestFacts {
-  std::string method;      // upper case
-  std::string raw_path;    // as received, percent-encoded
-  std::string raw_query;   // as received, without '?'
+  std::string method;                                        // upper case
+  std::string raw_path;                                      // as received, percent-encoded
+  std::string raw_query;                                     // as received, without '?'
   std::vector<std::pair<std::string, std::string>> headers;  // as received
-  std::string_view body;   // exact bytes
+  std::string_view body;                                     // exact bytes
   std::string remote_addr;
 };
 

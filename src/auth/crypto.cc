@@ -84,12 +84,18 @@ absl::StatusOr<std::string> Base64UrlDecode(std::string_view text) {
   int bits = 0;
   for (char c : text) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '-') v = 62;
-    else if (c == '_') v = 63;
-    else return Error("APIG.0301", "(malformed token)");
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '-')
+      v = 62;
+    else if (c == '_')
+      v = 63;
+    else
+      return Error("APIG.0301", "(malformed token)");
     acc = (acc << 6) | uint32_t(v);
     bits += 6;
     if (bits >= 8) {
@@ -162,7 +168,8 @@ absl::StatusOr<std::string> HashPassword(std::string_view password) {
   std::string encoded(len, '\0');
   int rc = argon2id_hash_encoded(t, m, p, password.data(), password.size(), salt.data(),
                                  salt.size(), 32, encoded.data(), len);
-  if (rc != ARGON2_OK) return Error("IS.0009", std::string("(argon2: ") + argon2_error_message(rc) + ")");
+  if (rc != ARGON2_OK)
+    return Error("IS.0009", std::string("(argon2: ") + argon2_error_message(rc) + ")");
   encoded.resize(std::strlen(encoded.c_str()));
   return encoded;
 }

@@ -14,7 +14,7 @@ std::string Sha256Hex(std::string_view data);
 std::string HmacSha256(std::string_view key, std::string_view data);  // raw 32 bytes
 std::string Hex(std::string_view raw);                                // lower case
 std::string RandomBytes(size_t n);
-std::string Base64UrlEncode(std::string_view raw);                    // no padding
+std::string Base64UrlEncode(std::string_view raw);  // no padding
 absl::StatusOr<std::string> Base64UrlDecode(std::string_view text);
 // Constant-time equality (CRYPTO_memcmp); false when the sizes differ.
 bool SafeEqual(std::string_view a, std::string_view b);

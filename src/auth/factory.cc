@@ -12,10 +12,11 @@ absl::StatusOr<std::unique_ptr<AuthService>> MakeAuthenticator(store::Database* 
                                                                const AuthOptions& options) {
   ASSIGN_OR_RETURN(std::unique_ptr<AuthService> auth, OpenAuth(options, db, data_dir));
   RETURN_IF_ERROR(WriteBootstrapFile(*auth, data_dir));
-  spdlog::info("authentication on: the admin identity (user, password, project, AK/SK) is in "
-               "{}/bootstrap.json (mode 0600); print it with `imagesearchd admin bootstrap "
-               "--data-dir {}`",
-               data_dir, data_dir);
+  spdlog::info(
+      "authentication on: the admin identity (user, password, project, AK/SK) is in "
+      "{}/bootstrap.json (mode 0600); print it with `imagesearchd admin bootstrap "
+      "--data-dir {}`",
+      data_dir, data_dir);
   return auth;
 }
 

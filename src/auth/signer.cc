@@ -33,8 +33,7 @@ int HexValue(char c) {
 std::string Decode(std::string_view in) {
   std::string out;
   for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size() &&
-        HexValue(in[i + 1]) >= 0 && HexValue(in[i + 2]) >= 0) {
+    if (in[i] == '%' && i + 2 < in.size() && HexValue(in[i + 1]) >= 0 && HexValue(in[i + 2]) >= 0) {
       out.push_back(char(HexValue(in[i + 1]) * 16 + HexValue(in[i + 2])));
       i += 2;
     } else {
@@ -82,9 +81,12 @@ absl::StatusOr<ParsedAuthorization> ParseAuthorization(std::string_view h) {
     size_t eq = part.find('=');
     if (eq == std::string::npos) continue;
     std::string key = part.substr(0, eq), value = part.substr(eq + 1);
-    if (key == "Access") out.access_key = value;
-    else if (key == "SignedHeaders") out.signed_headers_text = value;
-    else if (key == "Signature") out.signature = Lower(value);
+    if (key == "Access")
+      out.access_key = value;
+    else if (key == "SignedHeaders")
+      out.signed_headers_text = value;
+    else if (key == "Signature")
+      out.signature = Lower(value);
   }
   if (out.access_key.empty() || out.signed_headers_text.empty() || out.signature.empty()) {
     return Error("APIG.0301", "(Authorization lacks Access, SignedHeaders or Signature)");

@@ -78,8 +78,7 @@ constexpr ErrorInfo kErrors[] = {
     {"APIG.0101", 404, C::kNotFound, "The API does not exist or has not been published."},
     {"APIG.0201", 413, C::kResourceExhausted, "The request body is oversized."},
     {"APIG.0301", 401, C::kUnauthenticated, "Incorrect IAM authentication information."},
-    {"APIG.0302", 403, C::kPermissionDenied,
-     "The IAM user is not authorized to access the API."},
+    {"APIG.0302", 403, C::kPermissionDenied, "The IAM user is not authorized to access the API."},
     {"APIG.0308", 429, C::kResourceExhausted,
      "The request is sent too fast and exceeds the default rate limit of the service."},
 };

@@ -19,8 +19,8 @@
 namespace iss {
 
 struct ErrorInfo {
-  std::string_view code;     // "IS.2001"
-  int http_status;           // 400, 401, 404, 413, 429, 500 ...
+  std::string_view code;  // "IS.2001"
+  int http_status;        // 400, 401, 404, 413, 429, 500 ...
   absl::StatusCode canonical;
   std::string_view message;  // the reference's English error_msg
 };

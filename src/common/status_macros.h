@@ -11,10 +11,10 @@
 #define ISS_CONCAT_INNER_(a, b) a##b
 #define ISS_CONCAT_(a, b) ISS_CONCAT_INNER_(a, b)
 
-#define RETURN_IF_ERROR(expr)                         \
-  do {                                                \
-    ::absl::Status iss_status_ = (expr);              \
-    if (!iss_status_.ok()) return iss_status_;        \
+#define RETURN_IF_ERROR(expr)                  \
+  do {                                         \
+    ::absl::Status iss_status_ = (expr);       \
+    if (!iss_status_.ok()) return iss_status_; \
   } while (0)
 
 #define ASSIGN_OR_RETURN(lhs, expr) \

@@ -1,13 +1,13 @@
 #include "config/options.h"
 
+#include <toml++/toml.h>
+
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
 #include <map>
 #include <sstream>
 #include <variant>
-
-#include <CLI/CLI.hpp>
-#include <toml++/toml.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -68,8 +68,7 @@ std::vector<Setting> Settings(ServerOptions* o) {
       {"fetch.max_redirects", "--fetch-max-redirects", "Redirects followed, each re-checked.",
        &o->fetch_max_redirects},
       {"auth.enabled", "--auth-enabled",
-       "Authenticate /v1 requests (false: open to anyone, logged as a warning).",
-       &o->auth_enabled},
+       "Authenticate /v1 requests (false: open to anyone, logged as a warning).", &o->auth_enabled},
       {"auth.token_ttl_s", "--auth-token-ttl-s", "Lifetime of issued tokens, seconds.",
        &o->auth_token_ttl_s},
       {"auth.credential_rate", "--auth-credential-rate",
@@ -80,8 +79,8 @@ std::vector<Setting> Settings(ServerOptions* o) {
        "Rate limit per source address, requests/s (APIG.0308 above).", &o->auth_address_rate},
       {"auth.address_burst", "--auth-address-burst", "Burst allowed per source address.",
        &o->auth_address_burst},
-      {"limits.max_instances_per_project", "--max-instances-per-project",
-       "Instances per project.", &o->max_instances_per_project},
+      {"limits.max_instances_per_project", "--max-instances-per-project", "Instances per project.",
+       &o->max_instances_per_project},
       {"limits.max_images_per_instance", "--max-images-per-instance", "Images per instance.",
        &o->max_images_per_instance},
       {"limits.sync_writes", "--sync-writes", "fsync every write before acknowledging it.",
@@ -89,12 +88,10 @@ std::vector<Setting> Settings(ServerOptions* o) {
       {"index.exact_max", "--index-exact-max",
        "Instances up to this many vectors are searched exactly (no ANN).", &o->index_exact_max},
       {"index.merge_rows", "--index-merge-rows",
-       "Side-buffer rows that trigger a background merge into the ANN tier.",
-       &o->index_merge_rows},
+       "Side-buffer rows that trigger a background merge into the ANN tier.", &o->index_merge_rows},
       {"index.nprobe", "--index-nprobe", "Inverted lists probed per query.", &o->index_nprobe},
       {"index.rerank", "--index-rerank",
-       "Candidates re-ranked exactly, as a multiple of the requested page size.",
-       &o->index_rerank},
+       "Candidates re-ranked exactly, as a multiple of the requested page size.", &o->index_rerank},
       {"index.preload", "--index-preload",
        "Read each instance's vector file into the page cache at start-up (in the background, "
        "when it fits in 3/4 of the available memory).",
@@ -198,8 +195,8 @@ absl::Status LoadToml(const std::string& file, const std::vector<Setting>& setti
   // Every key must be known: a typo should not silently fall back to a default.
   for (const auto& [section, node] : root) {
     const toml::table* t = node.as_table();
-    if (t == nullptr) return Bad(file, "top-level key `" + std::string(section.str()) +
-                                           "` must be a [section]");
+    if (t == nullptr)
+      return Bad(file, "top-level key `" + std::string(section.str()) + "` must be a [section]");
     for (const auto& [name, value] : *t) {
       const std::string key = std::string(section.str()) + "." + std::string(name.str());
       bool known = false;
@@ -280,8 +277,7 @@ absl::StatusOr<ServerOptions> LoadOptions(int argc, const char* const* argv) {
   std::map<std::string, CLI::Option*> flag_options;
   for (const Setting& s : settings) {
     flag_options[s.key] = app.add_option(
-        s.flag, flag_values[s.key],
-        s.help + " [TOML " + s.key + ", env " + EnvName(s.flag) + "]");
+        s.flag, flag_values[s.key], s.help + " [TOML " + s.key + ", env " + EnvName(s.flag) + "]");
   }
   try {
     app.parse(argc, argv);

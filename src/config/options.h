@@ -31,38 +31,38 @@ struct ServerOptions {
   std::string model_dir = ISS_MODEL_DIR;  // Default: the build's ISS_MODEL_DIR
   std::string log_level = "info";         // Default: info (trace|debug|info|warn|error|off)
   // --- http ---
-  int io_threads = 2;                      // Default: 2 socket/parsing threads
-  int worker_threads = 2;                  // Default: 2 handler (inference) threads
-  int inference_threads = 2;               // Default: 2 threads inside one model forward pass
-  int64_t max_body_bytes = 32LL << 20;     // Default: 32 MiB (APIG.0201 above)
-  int header_timeout_ms = 10000;           // Default: 10 s for request line + headers
-  int body_timeout_ms = 60000;             // Default: 60 s for the body
-  int idle_timeout_ms = 60000;             // Default: 60 s idle keep-alive
-  int max_connections = 1024;              // Default: 1024 open connections
-  int drain_timeout_ms = 30000;            // Default: 30 s to finish requests on SIGTERM
+  int io_threads = 2;                   // Default: 2 socket/parsing threads
+  int worker_threads = 2;               // Default: 2 handler (inference) threads
+  int inference_threads = 2;            // Default: 2 threads inside one model forward pass
+  int64_t max_body_bytes = 32LL << 20;  // Default: 32 MiB (APIG.0201 above)
+  int header_timeout_ms = 10000;        // Default: 10 s for request line + headers
+  int body_timeout_ms = 60000;          // Default: 60 s for the body
+  int idle_timeout_ms = 60000;          // Default: 60 s idle keep-alive
+  int max_connections = 1024;           // Default: 1024 open connections
+  int drain_timeout_ms = 30000;         // Default: 30 s to finish requests on SIGTERM
   // --- fetch (downloads for `path`) ---
   std::vector<std::string> fetch_allowed_hosts;  // Default: none (downloads refused)
-  bool fetch_allow_private = false;       // Default: false (loopback/private refused)
-  int64_t fetch_max_bytes = 10LL << 20;   // Default: 10 MiB per download
-  int fetch_timeout_ms = 10000;           // Default: 10 s per download
-  int fetch_max_redirects = 3;            // Default: 3, each re-checked
+  bool fetch_allow_private = false;              // Default: false (loopback/private refused)
+  int64_t fetch_max_bytes = 10LL << 20;          // Default: 10 MiB per download
+  int fetch_timeout_ms = 10000;                  // Default: 10 s per download
+  int fetch_max_redirects = 3;                   // Default: 3, each re-checked
   // --- auth ---
-  bool auth_enabled = true;               // Default: true. false = anyone may call (warned)
-  int64_t auth_token_ttl_s = 86400;       // Default: 24 h token lifetime
-  int64_t auth_credential_rate = 50000;   // Default: 50,000 requests/s per token or AK ...
-  int64_t auth_credential_burst = 100000; // ... with a burst of 100,000
-  int64_t auth_address_rate = 50000;      // Default: 50,000 requests/s per source address ...
-  int64_t auth_address_burst = 100000;    // ... with a burst of 100,000
+  bool auth_enabled = true;                // Default: true. false = anyone may call (warned)
+  int64_t auth_token_ttl_s = 86400;        // Default: 24 h token lifetime
+  int64_t auth_credential_rate = 50000;    // Default: 50,000 requests/s per token or AK ...
+  int64_t auth_credential_burst = 100000;  // ... with a burst of 100,000
+  int64_t auth_address_rate = 50000;       // Default: 50,000 requests/s per source address ...
+  int64_t auth_address_burst = 100000;     // ... with a burst of 100,000
   // --- limits ---
-  int max_instances_per_project = 100;    // Default: 100
+  int max_instances_per_project = 100;         // Default: 100
   int64_t max_images_per_instance = 30000000;  // Default: 30,000,000 (the only level)
-  bool sync_writes = true;                // Default: true (fsync before acknowledging)
+  bool sync_writes = true;                     // Default: true (fsync before acknowledging)
   // --- index (docs/scaling.md) ---
-  int64_t index_exact_max = 50000;        // Default: 50,000 vectors searched exactly
-  int64_t index_merge_rows = 20000;       // Default: side buffer merged at 20,000 rows
-  int index_nprobe = 16;                  // Default: 16 inverted lists probed
-  int index_rerank = 200;                 // Default: 200 x limit candidates re-ranked exactly
-  bool index_preload = true;              // Default: vector files read into the page cache at start
+  int64_t index_exact_max = 50000;   // Default: 50,000 vectors searched exactly
+  int64_t index_merge_rows = 20000;  // Default: side buffer merged at 20,000 rows
+  int index_nprobe = 16;             // Default: 16 inverted lists probed
+  int index_rerank = 200;            // Default: 200 x limit candidates re-ranked exactly
+  bool index_preload = true;         // Default: vector files read into the page cache at start
 
   // Host and port split from `listen`.
   std::string ListenHost() const;

@@ -40,26 +40,21 @@ void PutString(std::string& out, const std::string& s) {
 
 }  // namespace
 
-std::string InstanceKey(const std::string& project_id,
-                        const std::string& name) {
+std::string InstanceKey(const std::string& project_id, const std::string& name) {
   return "inst/" + project_id + "/" + name;
 }
 
 std::string ImagePrefix(uint64_t uid) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "img/%016llx/",
-                static_cast<unsigned long long>(uid));
+  std::snprintf(buf, sizeof buf, "img/%016llx/", static_cast<unsigned long long>(uid));
   return buf;
 }
 
-std::string ImageKey(uint64_t uid, const std::string& path) {
-  return ImagePrefix(uid) + path;
-}
+std::string ImageKey(uint64_t uid, const std::string& path) { return ImagePrefix(uid) + path; }
 
 std::string VectorPrefix(uint64_t uid) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "vec/%016llx/",
-                static_cast<unsigned long long>(uid));
+  std::snprintf(buf, sizeof buf, "vec/%016llx/", static_cast<unsigned long long>(uid));
   return buf;
 }
 
@@ -89,8 +84,7 @@ std::string EncodeVector(uint64_t version, const std::vector<float>& vector) {
   return out;
 }
 
-absl::Status DecodeVector(std::string_view in, uint64_t* version,
-                          std::vector<float>* vector) {
+absl::Status DecodeVector(std::string_view in, uint64_t* version, std::vector<float>* vector) {
   if (!Take(in, version) || in.size() % sizeof(float) != 0) {
     return Error("IS.0009", "(corrupt vector record)");
   }
@@ -116,10 +110,8 @@ std::string EncodeInstance(const InstanceRecord& r) {
 }
 
 absl::StatusOr<InstanceRecord> DecodeInstance(std::string_view bytes) {
-  nlohmann::json j =
-      nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return Error("IS.0009", "(corrupt instance record)");
+  nlohmann::json j = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Error("IS.0009", "(corrupt instance record)");
   InstanceRecord r;
   try {
     r.uid = j.at("uid").get<uint64_t>();
@@ -135,8 +127,7 @@ absl::StatusOr<InstanceRecord> DecodeInstance(std::string_view bytes) {
     i.expired_date_ms = j.value("expired_date_ms", int64_t{-1});
     i.status = j.value("status", "NORMAL");
   } catch (const nlohmann::json::exception& e) {
-    return Error("IS.0009",
-                 std::string("(corrupt instance record: ") + e.what() + ")");
+    return Error("IS.0009", std::string("(corrupt instance record: ") + e.what() + ")");
   }
   return r;
 }
@@ -154,8 +145,7 @@ std::string EncodeImage(const ImageRecord& r) {
   return out;
 }
 
-absl::StatusOr<ImageRecord> DecodeImage(std::string_view path,
-                                        std::string_view in) {
+absl::StatusOr<ImageRecord> DecodeImage(std::string_view path, std::string_view in) {
   ImageRecord r;
   r.path = std::string(path);
   std::string tags;
@@ -164,9 +154,8 @@ absl::StatusOr<ImageRecord> DecodeImage(std::string_view path,
     return Error("IS.0009", "(image record version)");
   const bool v2 = in[0] == kImageVersionV2;
   in.remove_prefix(1);
-  if (!Take(in, &r.id) || !Take(in, &r.created_ms) ||
-      !Take(in, &r.updated_ms) || !TakeString(in, &r.model) ||
-      !TakeString(in, &tags)) {
+  if (!Take(in, &r.id) || !Take(in, &r.created_ms) || !Take(in, &r.updated_ms) ||
+      !TakeString(in, &r.model) || !TakeString(in, &tags)) {
     return Error("IS.0009", "(corrupt image record)");
   }
   if (v2) {
@@ -178,8 +167,7 @@ absl::StatusOr<ImageRecord> DecodeImage(std::string_view path,
     return Error("IS.0009", "(corrupt image record)");
   }
   nlohmann::json tj = nlohmann::json::parse(tags, nullptr, false);
-  if (tj.is_discarded() || !tj.is_object())
-    return Error("IS.0009", "(corrupt image tags)");
+  if (tj.is_discarded() || !tj.is_object()) return Error("IS.0009", "(corrupt image tags)");
   for (auto& [k, v] : tj.items()) {
     if (v.is_string()) r.tags[k] = v.get<std::string>();
   }

@@ -53,11 +53,9 @@ bool ParseVectorKey(std::string_view key, uint64_t* id);
 std::string EncodeInstance(const InstanceRecord& r);
 absl::StatusOr<InstanceRecord> DecodeInstance(std::string_view bytes);
 std::string EncodeImage(const ImageRecord& r);
-absl::StatusOr<ImageRecord> DecodeImage(std::string_view path,
-                                        std::string_view bytes);
+absl::StatusOr<ImageRecord> DecodeImage(std::string_view path, std::string_view bytes);
 std::string EncodeVector(uint64_t version, const std::vector<float>& vector);
-absl::Status DecodeVector(std::string_view bytes, uint64_t* version,
-                          std::vector<float>* vector);
+absl::Status DecodeVector(std::string_view bytes, uint64_t* version, std::vector<float>* vector);
 
 }  // namespace iss::core
 

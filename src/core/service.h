@@ -60,18 +60,18 @@ struct Instance {
 };
 
 struct AddImageRequest {
-  std::string path;                  // the image's ID; a download URL when file is empty
-  std::optional<std::string> file;   // raw image bytes (already Base64-decoded by api/)
+  std::string path;                 // the image's ID; a download URL when file is empty
+  std::optional<std::string> file;  // raw image bytes (already Base64-decoded by api/)
   Tags tags;
 };
 
 struct SearchRequest {
-  std::optional<std::string> file;  // raw image bytes; wins over path
-  std::optional<std::string> path;  // stored image's path, or a URL to download
-  Tags tags;                        // every given key must equal
-  int limit = 10;                   // 1..100
-  int offset = 0;                   // >= 0
-  std::optional<features::Box> box; // crop of the query image
+  std::optional<std::string> file;   // raw image bytes; wins over path
+  std::optional<std::string> path;   // stored image's path, or a URL to download
+  Tags tags;                         // every given key must equal
+  int limit = 10;                    // 1..100
+  int offset = 0;                    // >= 0
+  std::optional<features::Box> box;  // crop of the query image
 };
 
 struct SearchHit {
@@ -87,14 +87,14 @@ struct SearchResult {
 
 // Operator view of an instance's vector index (not part of the cloud's API).
 struct IndexInfo {
-  std::string tier;        // "exact" or "ivf-pq"
-  int64_t vectors = 0;     // searchable
-  int64_t ann_rows = 0;    // rows in the compressed tier
-  int64_t buffer_rows = 0; // rows searched exactly (side buffer)
+  std::string tier;         // "exact" or "ivf-pq"
+  int64_t vectors = 0;      // searchable
+  int64_t ann_rows = 0;     // rows in the compressed tier
+  int64_t buffer_rows = 0;  // rows searched exactly (side buffer)
   int64_t nlist = 0;
-  int64_t ram_bytes = 0;   // heap held by the index
-  int64_t disk_bytes = 0;  // vector file + snapshot
-  bool restored = false;   // loaded from its snapshot at start-up
+  int64_t ram_bytes = 0;        // heap held by the index
+  int64_t disk_bytes = 0;       // vector file + snapshot
+  bool restored = false;        // loaded from its snapshot at start-up
   int64_t preloaded_bytes = 0;  // vector file read into the page cache since start-up
 };
 
@@ -114,16 +114,13 @@ class Service {
                                                   const InstanceSpec& spec) = 0;
   virtual absl::StatusOr<Instance> GetInstance(const std::string& project_id,
                                                const std::string& name) = 0;
-  virtual absl::Status DeleteInstance(const std::string& project_id,
-                                      const std::string& name) = 0;
-  virtual absl::StatusOr<std::vector<Instance>> ListInstances(
-      const std::string& project_id) = 0;
+  virtual absl::Status DeleteInstance(const std::string& project_id, const std::string& name) = 0;
+  virtual absl::StatusOr<std::vector<Instance>> ListInstances(const std::string& project_id) = 0;
 
   virtual absl::Status AddImage(const std::string& project_id, const std::string& instance,
                                 const AddImageRequest& request) = 0;
   virtual absl::StatusOr<bool> CheckImage(const std::string& project_id,
-                                          const std::string& instance,
-                                          const std::string& path) = 0;
+                                          const std::string& instance, const std::string& path) = 0;
   virtual absl::Status DeleteImage(const std::string& project_id, const std::string& instance,
                                    const std::string& path) = 0;
   virtual absl::Status ModifyImage(const std::string& project_id, const std::string& instance,
@@ -139,7 +136,7 @@ class Service {
 struct ServiceOptions {
   int64_t max_images_per_instance = 30000000;  // Default: the reference's level
   int max_instances_per_project = 100;         // Default: 100
-  std::string index_dir;  // per-instance index snapshots; empty: none (rebuilt at start)
+  std::string index_dir;       // per-instance index snapshots; empty: none (rebuilt at start)
   index::TieredOptions index;  // tiering, search knobs (its `dir` is set per instance)
 };
 

@@ -50,10 +50,9 @@ struct Gallery {
   std::shared_mutex mu;
   InstanceRecord record;
   const features::Embedder* embedder = nullptr;
-  std::unordered_map<std::string, uint64_t> id_of;  // path -> id
-  std::unordered_map<uint64_t, ImageMeta> meta;     // id -> path, tags
-  std::map<std::string, std::map<std::string, Roaring64Map>>
-      tag_bits;  // key -> value -> ids
+  std::unordered_map<std::string, uint64_t> id_of;                      // path -> id
+  std::unordered_map<uint64_t, ImageMeta> meta;                         // id -> path, tags
+  std::map<std::string, std::map<std::string, Roaring64Map>> tag_bits;  // key -> value -> ids
   std::unique_ptr<index::TieredIndex> index;
   uint64_t next_id = 1;
   uint64_t next_version = 1;  // write stamp of the next image (catalog.h)
@@ -99,8 +98,7 @@ using GalleryPtr = std::shared_ptr<Gallery>;
 absl::Status CheckTagKeys(const Instance& inst, const Tags& tags) {
   for (const auto& [k, v] : tags) {
     if (std::find(inst.tags.begin(), inst.tags.end(), k) == inst.tags.end()) {
-      return Error("IS.1004",
-                   "(tag `" + k + "` is not one of the instance's tags)");
+      return Error("IS.1004", "(tag `" + k + "` is not one of the instance's tags)");
     }
   }
   return absl::OkStatus();
@@ -108,24 +106,22 @@ absl::Status CheckTagKeys(const Instance& inst, const Tags& tags) {
 
 class ServiceImpl : public Service {
  public:
-  ServiceImpl(const ServiceOptions& options, store::Kv* kv,
-              const features::ModelRegistry* models,
+  ServiceImpl(const ServiceOptions& options, store::Kv* kv, const features::ModelRegistry* models,
               const fetch::Fetcher* fetcher)
       : options_(options), kv_(kv), models_(models), fetcher_(fetcher) {}
 
   absl::Status Load() {
     std::vector<InstanceRecord> records;
     absl::Status decode_error;
-    RETURN_IF_ERROR(
-        kv_->Scan("inst/", [&](std::string_view, std::string_view value) {
-          auto r = DecodeInstance(value);
-          if (!r.ok()) {
-            decode_error = r.status();
-            return false;
-          }
-          records.push_back(std::move(*r));
-          return true;
-        }));
+    RETURN_IF_ERROR(kv_->Scan("inst/", [&](std::string_view, std::string_view value) {
+      auto r = DecodeInstance(value);
+      if (!r.ok()) {
+        decode_error = r.status();
+        return false;
+      }
+      records.push_back(std::move(*r));
+      return true;
+    }));
     RETURN_IF_ERROR(decode_error);
     ASSIGN_OR_RETURN(std::optional<std::string> seq, kv_->Get("seq/instance"));
     next_uid_ = 1;
@@ -138,28 +134,24 @@ class ServiceImpl : public Service {
       g->record = rec;
       g->embedder = models_->Find(rec.instance.model);
       if (g->embedder == nullptr) {
-        spdlog::error(
-            "instance {}/{}: model {} is not installed; instance is ABNORMAL",
-            rec.instance.project_id, rec.instance.name, rec.instance.model);
+        spdlog::error("instance {}/{}: model {} is not installed; instance is ABNORMAL",
+                      rec.instance.project_id, rec.instance.name, rec.instance.model);
         g->record.instance.status = "ABNORMAL";
       }
       ASSIGN_OR_RETURN(g->index, OpenIndex(rec.uid, g->embedder));
       RETURN_IF_ERROR(LoadImages(*g));
       images += g->meta.size();
       next_uid_ = std::max(next_uid_, rec.uid + 1);
-      galleries_[Key(rec.instance.project_id, rec.instance.name)] =
-          std::move(g);
+      galleries_[Key(rec.instance.project_id, rec.instance.name)] = std::move(g);
     }
-    spdlog::info("catalog loaded: {} instances, {} images", galleries_.size(),
-                 images);
+    spdlog::info("catalog loaded: {} instances, {} images", galleries_.size(), images);
     return absl::OkStatus();
   }
 
   absl::StatusOr<Instance> CreateInstance(const std::string& project_id,
                                           const InstanceSpec& spec) override {
     const features::Embedder* embedder = models_->Find(spec.model);
-    if (embedder == nullptr)
-      return Error("IS.3014", "(model `" + spec.model + "`)");
+    if (embedder == nullptr) return Error("IS.3014", "(model `" + spec.model + "`)");
     std::unique_lock lock(mu_);
     if (galleries_.count(Key(project_id, spec.name))) {
       return Error("IS.3000", "(instance `" + spec.name + "`)");
@@ -168,10 +160,9 @@ class ServiceImpl : public Service {
     for (const auto& [key, g] : galleries_)
       in_project += g->record.instance.project_id == project_id;
     if (in_project >= options_.max_instances_per_project) {
-      return Error("IS.3028",
-                   "(a project may have at most " +
-                       std::to_string(options_.max_instances_per_project) +
-                       " instances)");
+      return Error("IS.3028", "(a project may have at most " +
+                                  std::to_string(options_.max_instances_per_project) +
+                                  " instances)");
     }
     auto g = std::make_shared<Gallery>();
     InstanceRecord& r = g->record;
@@ -186,9 +177,8 @@ class ServiceImpl : public Service {
     r.instance.register_date_ms = NowMs();
     r.instance.expired_date_ms = -1;
     r.instance.status = "NORMAL";
-    RETURN_IF_ERROR(
-        kv_->Write({{InstanceKey(project_id, spec.name), EncodeInstance(r)},
-                    {"seq/instance", std::to_string(next_uid_)}}));
+    RETURN_IF_ERROR(kv_->Write({{InstanceKey(project_id, spec.name), EncodeInstance(r)},
+                                {"seq/instance", std::to_string(next_uid_)}}));
     g->embedder = embedder;
     ASSIGN_OR_RETURN(g->index, OpenIndex(r.uid, embedder));
     galleries_[Key(project_id, spec.name)] = g;
@@ -205,8 +195,7 @@ class ServiceImpl : public Service {
     return inst;
   }
 
-  absl::StatusOr<std::vector<Instance>> ListInstances(
-      const std::string& project_id) override {
+  absl::StatusOr<std::vector<Instance>> ListInstances(const std::string& project_id) override {
     std::vector<GalleryPtr> gs;
     {
       std::shared_lock lock(mu_);
@@ -220,21 +209,18 @@ class ServiceImpl : public Service {
       out.push_back(g->record.instance);
       out.back().image_count = int64_t(g->meta.size());
     }
-    std::sort(out.begin(), out.end(), [](const Instance& a, const Instance& b) {
-      return a.name < b.name;
-    });
+    std::sort(out.begin(), out.end(),
+              [](const Instance& a, const Instance& b) { return a.name < b.name; });
     return out;
   }
 
-  absl::Status DeleteInstance(const std::string& project_id,
-                              const std::string& name) override {
+  absl::Status DeleteInstance(const std::string& project_id, const std::string& name) override {
     GalleryPtr g;
     std::string begin, end;
     {
       std::unique_lock lock(mu_);
       auto it = galleries_.find(Key(project_id, name));
-      if (it == galleries_.end())
-        return Error("IS.4004", "(instance `" + name + "`)");
+      if (it == galleries_.end()) return Error("IS.4004", "(instance `" + name + "`)");
       g = it->second;
       std::unique_lock glock(g->mu);
       begin = ImagePrefix(g->record.uid);
@@ -244,8 +230,8 @@ class ServiceImpl : public Service {
       // records. Uids are never reused, so nothing can be written into the
       // range afterwards.
       RETURN_IF_ERROR(kv_->DeleteRange(begin, end));
-      RETURN_IF_ERROR(kv_->DeleteRange(VectorPrefix(g->record.uid),
-                                       VectorPrefix(g->record.uid + 1)));
+      RETURN_IF_ERROR(
+          kv_->DeleteRange(VectorPrefix(g->record.uid), VectorPrefix(g->record.uid + 1)));
       RETURN_IF_ERROR(kv_->Delete(InstanceKey(project_id, name)));
       g->deleted = true;
       galleries_.erase(it);
@@ -258,16 +244,14 @@ class ServiceImpl : public Service {
     return absl::OkStatus();
   }
 
-  absl::Status AddImage(const std::string& project_id,
-                        const std::string& instance,
+  absl::Status AddImage(const std::string& project_id, const std::string& instance,
                         const AddImageRequest& request) override {
     ASSIGN_OR_RETURN(GalleryPtr g, FindForImages(project_id, instance, request.tags));
     {
       std::shared_lock lock(g->mu);
       if (!g->id_of.count(request.path) &&
           int64_t(g->meta.size()) >=
-              std::min(g->record.instance.level,
-                       options_.max_images_per_instance)) {
+              std::min(g->record.instance.level, options_.max_images_per_instance)) {
         return Error("IS.1015");
       }
     }
@@ -279,12 +263,10 @@ class ServiceImpl : public Service {
       ASSIGN_OR_RETURN(downloaded, Download(request.path));
       bytes = downloaded;
     }
-    ASSIGN_OR_RETURN(
-        features::Embedding emb,
-        g->embedder->Embed(bytes, {.purpose = features::Purpose::kStore}));
+    ASSIGN_OR_RETURN(features::Embedding emb,
+                     g->embedder->Embed(bytes, {.purpose = features::Purpose::kStore}));
     std::unique_lock lock(g->mu);
-    if (g->deleted)
-      return Error("IS.2019", "(instance `" + instance + "` was deleted)");
+    if (g->deleted) return Error("IS.2019", "(instance `" + instance + "` was deleted)");
     ImageRecord rec;
     rec.path = request.path;
     rec.model = g->record.instance.model;
@@ -297,27 +279,24 @@ class ServiceImpl : public Service {
       rec.created_ms = g->meta[rec.id].created_ms;
     } else {
       if (int64_t(g->meta.size()) >=
-          std::min(g->record.instance.level,
-                   options_.max_images_per_instance)) {
+          std::min(g->record.instance.level, options_.max_images_per_instance)) {
         return Error("IS.1015");
       }
       rec.id = g->next_id;
       rec.created_ms = rec.updated_ms;
     }
     if (int(rec.vector.size()) != g->index->dim()) {
-      return Error("IS.2100",
-                   "(the model returned a vector of the wrong size)");
+      return Error("IS.2100", "(the model returned a vector of the wrong size)");
     }
     rec.version = g->next_version++;
-    RETURN_IF_ERROR(kv_->Write(
-        {{ImageKey(g->record.uid, rec.path), EncodeImage(rec)},
-         {VectorKey(g->record.uid, rec.id), EncodeVector(rec.version, rec.vector)}}));
+    RETURN_IF_ERROR(
+        kv_->Write({{ImageKey(g->record.uid, rec.path), EncodeImage(rec)},
+                    {VectorKey(g->record.uid, rec.id), EncodeVector(rec.version, rec.vector)}}));
     if (existing != g->id_of.end()) Detach(*g, rec.id);
     return Attach(*g, rec);
   }
 
-  absl::StatusOr<bool> CheckImage(const std::string& project_id,
-                                  const std::string& instance,
+  absl::StatusOr<bool> CheckImage(const std::string& project_id, const std::string& instance,
                                   const std::string& path) override {
     GalleryPtr g = Find(project_id, instance);
     if (!g) return Error("IS.2019", "(instance `" + instance + "`)");
@@ -325,37 +304,30 @@ class ServiceImpl : public Service {
     return g->id_of.count(path) > 0;
   }
 
-  absl::Status DeleteImage(const std::string& project_id,
-                           const std::string& instance,
+  absl::Status DeleteImage(const std::string& project_id, const std::string& instance,
                            const std::string& path) override {
     GalleryPtr g = Find(project_id, instance);
     if (!g) return Error("IS.2019", "(instance `" + instance + "`)");
     std::unique_lock lock(g->mu);
-    if (g->deleted)
-      return Error("IS.2019", "(instance `" + instance + "` was deleted)");
+    if (g->deleted) return Error("IS.2019", "(instance `" + instance + "` was deleted)");
     auto it = g->id_of.find(path);
-    if (it == g->id_of.end())
-      return Error("IS.2006", "(no image with path `" + path + "`)");
+    if (it == g->id_of.end()) return Error("IS.2006", "(no image with path `" + path + "`)");
     RETURN_IF_ERROR(kv_->Write({{ImageKey(g->record.uid, path), std::nullopt},
                                 {VectorKey(g->record.uid, it->second), std::nullopt}}));
     Detach(*g, it->second);
     return absl::OkStatus();
   }
 
-  absl::Status ModifyImage(const std::string& project_id,
-                           const std::string& instance, const std::string& path,
-                           const Tags& tags) override {
+  absl::Status ModifyImage(const std::string& project_id, const std::string& instance,
+                           const std::string& path, const Tags& tags) override {
     GalleryPtr g = Find(project_id, instance);
     if (!g) return Error("IS.2019", "(instance `" + instance + "`)");
     RETURN_IF_ERROR(CheckTagKeys(g->record.instance, tags));
     std::unique_lock lock(g->mu);
-    if (g->deleted)
-      return Error("IS.2019", "(instance `" + instance + "` was deleted)");
+    if (g->deleted) return Error("IS.2019", "(instance `" + instance + "` was deleted)");
     auto it = g->id_of.find(path);
-    if (it == g->id_of.end())
-      return Error("IS.2006", "(no image with path `" + path + "`)");
-    ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                     kv_->Get(ImageKey(g->record.uid, path)));
+    if (it == g->id_of.end()) return Error("IS.2006", "(no image with path `" + path + "`)");
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes, kv_->Get(ImageKey(g->record.uid, path)));
     if (!bytes) return Error("IS.2104", "(record missing)");
     ASSIGN_OR_RETURN(ImageRecord rec, DecodeImage(path, *bytes));
     rec.tags = tags;
@@ -368,8 +340,7 @@ class ServiceImpl : public Service {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<SearchResult> Search(const std::string& project_id,
-                                      const std::string& instance,
+  absl::StatusOr<SearchResult> Search(const std::string& project_id, const std::string& instance,
                                       const SearchRequest& req) override {
     ASSIGN_OR_RETURN(GalleryPtr g, FindForImages(project_id, instance, req.tags));
     std::vector<std::vector<float>> queries;
@@ -378,8 +349,7 @@ class ServiceImpl : public Service {
     if (has_file) {
       ASSIGN_OR_RETURN(
           features::Embedding emb,
-          g->embedder->Embed(*req.file, {.purpose = features::Purpose::kQuery,
-                                         .box = req.box}));
+          g->embedder->Embed(*req.file, {.purpose = features::Purpose::kQuery, .box = req.box}));
       queries.push_back(std::move(emb.vector));
       for (auto& v : emb.variants) queries.push_back(std::move(v));
     } else if (has_path) {
@@ -403,8 +373,7 @@ class ServiceImpl : public Service {
         ASSIGN_OR_RETURN(std::string bytes, Download(*req.path));
         ASSIGN_OR_RETURN(
             features::Embedding emb,
-            g->embedder->Embed(
-                bytes, {.purpose = features::Purpose::kQuery, .box = req.box}));
+            g->embedder->Embed(bytes, {.purpose = features::Purpose::kQuery, .box = req.box}));
         queries.push_back(std::move(emb.vector));
         for (auto& v : emb.variants) queries.push_back(std::move(v));
       }
@@ -413,8 +382,7 @@ class ServiceImpl : public Service {
     }
 
     std::shared_lock lock(g->mu);
-    if (g->deleted)
-      return Error("IS.2019", "(instance `" + instance + "` was deleted)");
+    if (g->deleted) return Error("IS.2019", "(instance `" + instance + "` was deleted)");
     std::optional<Roaring64Map> filter;
     if (!req.tags.empty()) filter = g->Filter(req.tags);
     SearchResult result;
@@ -425,29 +393,25 @@ class ServiceImpl : public Service {
       std::vector<const ImageMeta*> matches;
       for (uint64_t id : *filter) matches.push_back(&g->meta.at(id));
       std::sort(matches.begin(), matches.end(),
-                [](const ImageMeta* a, const ImageMeta* b) {
-                  return a->path < b->path;
-                });
+                [](const ImageMeta* a, const ImageMeta* b) { return a->path < b->path; });
       for (size_t i = req.offset; i < matches.size() && i < want; ++i) {
         result.hits.push_back({matches[i]->path, 1.0, matches[i]->tags});
       }
     } else {
       std::unordered_map<uint64_t, float> best;
       for (const auto& q : queries) {
-        ASSIGN_OR_RETURN(
-            std::vector<index::Hit> hits,
-            g->index->Search(q, want, filter ? &*filter : nullptr));
+        ASSIGN_OR_RETURN(std::vector<index::Hit> hits,
+                         g->index->Search(q, want, filter ? &*filter : nullptr));
         for (const auto& h : hits) {
           auto [it, inserted] = best.emplace(h.id, h.score);
           if (!inserted) it->second = std::max(it->second, h.score);
         }
       }
       ranked.assign(best.begin(), best.end());
-      std::sort(ranked.begin(), ranked.end(),
-                [&](const auto& a, const auto& b) {
-                  if (a.second != b.second) return a.second > b.second;
-                  return g->meta.at(a.first).path < g->meta.at(b.first).path;
-                });
+      std::sort(ranked.begin(), ranked.end(), [&](const auto& a, const auto& b) {
+        if (a.second != b.second) return a.second > b.second;
+        return g->meta.at(a.first).path < g->meta.at(b.first).path;
+      });
       for (size_t i = req.offset; i < ranked.size() && i < want; ++i) {
         const ImageMeta& m = g->meta.at(ranked[i].first);
         double sim = std::clamp(double(ranked[i].second), 0.0, 1.0);
@@ -508,8 +472,7 @@ class ServiceImpl : public Service {
 
   // The gallery for an add or a search: it exists (IS.2019), its model is installed
   // (IS.0014) and `tags` only uses its tag names (IS.1004).
-  absl::StatusOr<GalleryPtr> FindForImages(const std::string& project,
-                                           const std::string& instance,
+  absl::StatusOr<GalleryPtr> FindForImages(const std::string& project, const std::string& instance,
                                            const Tags& tags) const {
     GalleryPtr g = Find(project, instance);
     if (!g) return Error("IS.2019", "(instance `" + instance + "`)");
@@ -520,21 +483,17 @@ class ServiceImpl : public Service {
 
   static absl::Status CheckUsable(const Gallery& g) {
     if (g.embedder == nullptr) {
-      return Error("IS.0014", "(the instance's model `" +
-                                  g.record.instance.model +
-                                  "` is not installed)");
+      return Error("IS.0014",
+                   "(the instance's model `" + g.record.instance.model + "` is not installed)");
     }
     return absl::OkStatus();
   }
 
   absl::StatusOr<std::string> Download(const std::string& path) const {
     if (!fetch::Fetcher::LooksLikeUrl(path)) {
-      return Error(
-          "IS.2015",
-          "(`file` is empty and `path` is not an http(s) URL to download)");
+      return Error("IS.2015", "(`file` is empty and `path` is not an http(s) URL to download)");
     }
-    if (fetcher_ == nullptr)
-      return Error("IS.2011", "(downloads are disabled)");
+    if (fetcher_ == nullptr) return Error("IS.2011", "(downloads are disabled)");
     return fetcher_->Fetch(path);
   }
 
@@ -555,11 +514,11 @@ class ServiceImpl : public Service {
   // index snapshot lacks, then the ids the store no longer has dropped.
   absl::Status LoadImages(Gallery& g) {
     const InstanceRecord& rec = g.record;
-    std::vector<ImageRecord> v2;   // format 2: migrated below
+    std::vector<ImageRecord> v2;  // format 2: migrated below
     Roaring64Map live, missing;
     absl::Status err;
-    RETURN_IF_ERROR(kv_->Scan(
-        ImagePrefix(rec.uid), [&](std::string_view key, std::string_view value) {
+    RETURN_IF_ERROR(
+        kv_->Scan(ImagePrefix(rec.uid), [&](std::string_view key, std::string_view value) {
           auto img = DecodeImage(key.substr(ImagePrefix(rec.uid).size()), value);
           if (!img.ok()) {
             err = img.status();
@@ -584,9 +543,8 @@ class ServiceImpl : public Service {
     if (g.embedder == nullptr) return absl::OkStatus();
     for (ImageRecord& r : v2) {
       r.version = g.next_version++;
-      RETURN_IF_ERROR(kv_->Write(
-          {{ImageKey(rec.uid, r.path), EncodeImage(r)},
-           {VectorKey(rec.uid, r.id), EncodeVector(r.version, r.vector)}}));
+      RETURN_IF_ERROR(kv_->Write({{ImageKey(rec.uid, r.path), EncodeImage(r)},
+                                  {VectorKey(rec.uid, r.id), EncodeVector(r.version, r.vector)}}));
       RETURN_IF_ERROR(AttachVector(g, r.id, r.version, r.vector));
     }
     const uint64_t replay = missing.cardinality();
@@ -597,14 +555,14 @@ class ServiceImpl : public Service {
       return AttachVector(g, id, version, vector);
     };
     if (replay > 4096) {  // many: one sequential pass over the vectors
-      RETURN_IF_ERROR(kv_->Scan(VectorPrefix(rec.uid),
-                                [&](std::string_view key, std::string_view value) {
-                                  uint64_t id = 0;
-                                  if (ParseVectorKey(key, &id) && missing.contains(id)) {
-                                    err = load_one(id, value);
-                                  }
-                                  return err.ok();
-                                }));
+      RETURN_IF_ERROR(
+          kv_->Scan(VectorPrefix(rec.uid), [&](std::string_view key, std::string_view value) {
+            uint64_t id = 0;
+            if (ParseVectorKey(key, &id) && missing.contains(id)) {
+              err = load_one(id, value);
+            }
+            return err.ok();
+          }));
       RETURN_IF_ERROR(err);
     } else {
       for (uint64_t id : missing) {
@@ -638,10 +596,8 @@ class ServiceImpl : public Service {
   // caller.
   static absl::Status Attach(Gallery& g, const ImageRecord& rec) {
     if (rec.model != g.record.instance.model) {
-      return Error("IS.0009", "(image `" + rec.path +
-                                  "` has vectors of model `" + rec.model +
-                                  "`, the instance uses `" +
-                                  g.record.instance.model + "`)");
+      return Error("IS.0009", "(image `" + rec.path + "` has vectors of model `" + rec.model +
+                                  "`, the instance uses `" + g.record.instance.model + "`)");
     }
     RETURN_IF_ERROR(g.index->Put(rec.id, rec.vector, rec.version));
     AttachMeta(g, rec);
@@ -677,9 +633,10 @@ class ServiceImpl : public Service {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Service>> OpenService(
-    const ServiceOptions& options, store::Database* db,
-    const features::ModelRegistry* models, const fetch::Fetcher* fetcher) {
+absl::StatusOr<std::unique_ptr<Service>> OpenService(const ServiceOptions& options,
+                                                     store::Database* db,
+                                                     const features::ModelRegistry* models,
+                                                     const fetch::Fetcher* fetcher) {
   ASSIGN_OR_RETURN(store::Kv * kv, db->Namespace("catalog"));
   auto service = std::make_unique<ServiceImpl>(options, kv, models, fetcher);
   RETURN_IF_ERROR(service->Load());

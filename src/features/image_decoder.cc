@@ -6,11 +6,10 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
-#include <string>
-#include <vector>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "common/status_macros.h"
@@ -139,9 +138,8 @@ cv::Mat CmykToBgr(const std::vector<unsigned char>& cmyk, int w, int h) {
   return bgr;
 }
 
-absl::StatusOr<cv::Mat> DecodeJpeg(std::string_view bytes, const ImageInfo& info,
-                                   int colorspace, const DecodeOptions& options,
-                                   double* scale) {
+absl::StatusOr<cv::Mat> DecodeJpeg(std::string_view bytes, const ImageInfo& info, int colorspace,
+                                   const DecodeOptions& options, double* scale) {
   TjHandle tj(tjInitDecompress());
   if (!tj) return Error("IS.0009", "(libjpeg-turbo init)");
   int num = 0;
@@ -176,14 +174,30 @@ absl::StatusOr<cv::Mat> DecodeJpeg(std::string_view bytes, const ImageInfo& info
 cv::Mat Orient(cv::Mat img, int orientation) {
   cv::Mat out;
   switch (orientation) {
-    case 2: cv::flip(img, out, 1); return out;
-    case 3: cv::rotate(img, out, cv::ROTATE_180); return out;
-    case 4: cv::flip(img, out, 0); return out;
-    case 5: cv::transpose(img, out); return out;
-    case 6: cv::rotate(img, out, cv::ROTATE_90_CLOCKWISE); return out;
-    case 7: cv::transpose(img, out); cv::rotate(out, out, cv::ROTATE_180); return out;
-    case 8: cv::rotate(img, out, cv::ROTATE_90_COUNTERCLOCKWISE); return out;
-    default: return img;
+    case 2:
+      cv::flip(img, out, 1);
+      return out;
+    case 3:
+      cv::rotate(img, out, cv::ROTATE_180);
+      return out;
+    case 4:
+      cv::flip(img, out, 0);
+      return out;
+    case 5:
+      cv::transpose(img, out);
+      return out;
+    case 6:
+      cv::rotate(img, out, cv::ROTATE_90_CLOCKWISE);
+      return out;
+    case 7:
+      cv::transpose(img, out);
+      cv::rotate(out, out, cv::ROTATE_180);
+      return out;
+    case 8:
+      cv::rotate(img, out, cv::ROTATE_90_COUNTERCLOCKWISE);
+      return out;
+    default:
+      return img;
   }
 }
 
@@ -201,9 +215,15 @@ absl::StatusOr<ImageInfo> ProbeImage(std::string_view bytes, const DecodeOptions
   int subsamp = 0, colorspace = 0;
   absl::StatusOr<ImageInfo> info;
   switch (SniffFormat(bytes)) {
-    case ImageFormat::kJpeg: info = ProbeJpeg(bytes, &subsamp, &colorspace); break;
-    case ImageFormat::kPng: info = ProbePng(bytes); break;
-    case ImageFormat::kBmp: info = ProbeBmp(bytes); break;
+    case ImageFormat::kJpeg:
+      info = ProbeJpeg(bytes, &subsamp, &colorspace);
+      break;
+    case ImageFormat::kPng:
+      info = ProbePng(bytes);
+      break;
+    case ImageFormat::kBmp:
+      info = ProbeBmp(bytes);
+      break;
     default:
       return Error("IS.2001", bytes.empty() ? "(the image is empty)"
                                             : "(only JPEG, PNG and BMP are supported)");

@@ -13,9 +13,8 @@
 #ifndef ISS_FEATURES_IMAGE_DECODER_H_
 #define ISS_FEATURES_IMAGE_DECODER_H_
 
-#include <string_view>
-
 #include <opencv2/core.hpp>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 
@@ -25,13 +24,13 @@ enum class ImageFormat { kUnknown, kJpeg, kPng, kBmp };
 
 struct ImageInfo {
   ImageFormat format = ImageFormat::kUnknown;
-  int width = 0;   // as stored, before EXIF orientation
+  int width = 0;  // as stored, before EXIF orientation
   int height = 0;
   int orientation = 1;  // EXIF orientation 1..8 (JPEG only)
 };
 
 struct DecodeOptions {
-  int min_side = 100;   // Default: the service's limits
+  int min_side = 100;  // Default: the service's limits
   int max_side = 2048;
   // Decode JPEGs at a DCT scale whose shorter side stays >= this (0 = full size).
   int min_decoded_side = 0;

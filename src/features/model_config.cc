@@ -1,8 +1,8 @@
 #include "features/model_config.h"
 
-#include <filesystem>
-
 #include <toml++/toml.h>
+
+#include <filesystem>
 
 #include "common/error.h"
 
@@ -30,8 +30,7 @@ absl::StatusOr<ModelConfig> LoadModelConfig(const std::string& toml_path) {
   c.output = t["output"].value_or(std::string());
   c.input_width = t["input_width"].value_or(224);
   c.input_height = t["input_height"].value_or(224);
-  if (c.input_width < 16 || c.input_height < 16 || c.input_width > 2048 ||
-      c.input_height > 2048) {
+  if (c.input_width < 16 || c.input_height < 16 || c.input_width > 2048 || c.input_height > 2048) {
     return bad("input size out of range");
   }
   std::string color = t["color"].value_or(std::string("RGB"));
@@ -59,9 +58,12 @@ absl::StatusOr<ModelConfig> LoadModelConfig(const std::string& toml_path) {
   if (const toml::array* a = t["postprocess"].as_array()) {
     for (const auto& v : *a) {
       std::string step = v.value_or(std::string());
-      if (step == "signed_sqrt") c.signed_sqrt = true;
-      else if (step == "l2") c.l2 = true;
-      else return bad("unknown postprocess step `" + step + "`");
+      if (step == "signed_sqrt")
+        c.signed_sqrt = true;
+      else if (step == "l2")
+        c.l2 = true;
+      else
+        return bad("unknown postprocess step `" + step + "`");
     }
   }
   if (const toml::array* a = t["query_rotations"].as_array()) {

@@ -18,8 +18,8 @@ struct ModelConfig {
   std::string output;        // output blob name; a [1, C, h, w] feature map or [1, C]
   int input_width = 224;
   int input_height = 224;
-  bool rgb = true;           // false: BGR
-  double scale = 1.0 / 255;  // pixel * scale
+  bool rgb = true;                         // false: BGR
+  double scale = 1.0 / 255;                // pixel * scale
   std::array<double, 3> mean = {0, 0, 0};  // per channel, in the network's order
   std::array<double, 3> std = {1, 1, 1};
   std::string resize = "stretch";  // stretch | center_crop

@@ -1,11 +1,11 @@
 // features::ModelRegistry::Open: every <name>.toml in the model directory whose ONNX file
 // exists becomes an Embedder.
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
-
 #include <opencv2/core.hpp>
-#include <spdlog/spdlog.h>
 
 #include "common/error.h"
 #include "features/embedder.h"
@@ -30,8 +30,8 @@ class Registry : public ModelRegistry {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Open(
-    const std::string& model_dir, const RegistryOptions& options) {
+absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Open(const std::string& model_dir,
+                                                                   const RegistryOptions& options) {
   cv::setNumThreads(std::max(1, options.threads));
   auto registry = std::make_unique<Registry>();
   std::error_code ec;
@@ -45,8 +45,8 @@ absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Open(
     absl::StatusOr<ModelConfig> config = LoadModelConfig(path.string());
     if (!config.ok()) return config.status();
     if (!std::filesystem::exists(config->onnx_path)) {
-      spdlog::warn("model {}: {} is missing, skipped (run scripts/fetch-model.sh)",
-                   config->name, config->onnx_path);
+      spdlog::warn("model {}: {} is missing, skipped (run scripts/fetch-model.sh)", config->name,
+                   config->onnx_path);
       continue;
     }
     auto embedder = OnnxEmbedder::Create(*config, std::max(1, options.threads));

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-
 #include <opencv2/imgproc.hpp>
 
 #include "common/error.h"
@@ -113,8 +112,10 @@ cv::Mat OnnxEmbedder::Preprocess(const cv::Mat& bgr) const {
   if (config_.resize == "center_crop") {
     double aspect = double(config_.input_width) / config_.input_height;
     int w = bgr.cols, h = bgr.rows;
-    if (double(w) / h > aspect) w = int(h * aspect);
-    else h = int(w / aspect);
+    if (double(w) / h > aspect)
+      w = int(h * aspect);
+    else
+      h = int(w / aspect);
     src = bgr(cv::Rect((bgr.cols - w) / 2, (bgr.rows - h) / 2, w, h));
   }
   cv::Mat resized;
@@ -206,8 +207,9 @@ absl::StatusOr<Embedding> OnnxEmbedder::Embed(std::string_view image_bytes,
     for (int deg : config_.query_rotations) {
       cv::Mat rotated;
       cv::rotate(img, rotated,
-                 deg == 90 ? cv::ROTATE_90_CLOCKWISE
-                           : deg == 180 ? cv::ROTATE_180 : cv::ROTATE_90_COUNTERCLOCKWISE);
+                 deg == 90    ? cv::ROTATE_90_CLOCKWISE
+                 : deg == 180 ? cv::ROTATE_180
+                              : cv::ROTATE_90_COUNTERCLOCKWISE);
       ASSIGN_OR_RETURN(std::vector<float> v, EmbedPixels(rotated));
       e.variants.push_back(std::move(v));
     }

@@ -14,10 +14,9 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <vector>
-
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
+#include <vector>
 
 #include "features/embedder.h"
 #include "features/model_config.h"
@@ -37,11 +36,10 @@ class OnnxEmbedder : public Embedder {
                                   const EmbedOptions& options) const override;
 
   // The steps of Embed(), exposed for benchmarks and tests.
-  absl::StatusOr<cv::Mat> Decode(std::string_view image_bytes,
-                                 const std::optional<Box>& box) const;
-  cv::Mat Preprocess(const cv::Mat& bgr) const;  // -> NCHW float blob
+  absl::StatusOr<cv::Mat> Decode(std::string_view image_bytes, const std::optional<Box>& box) const;
+  cv::Mat Preprocess(const cv::Mat& bgr) const;                // -> NCHW float blob
   absl::StatusOr<cv::Mat> Forward(const cv::Mat& blob) const;  // -> raw model output
-  std::vector<float> Pool(const cv::Mat& output) const;       // -> final vector
+  std::vector<float> Pool(const cv::Mat& output) const;        // -> final vector
 
  private:
   explicit OnnxEmbedder(ModelConfig config);

@@ -84,8 +84,7 @@ struct CurlDeleter {
 };
 
 // host[:port] of an http(s) URL, lower-cased; empty when not parseable.
-bool ParseUrl(const std::string& url, std::string* scheme, std::string* host,
-              std::string* port) {
+bool ParseUrl(const std::string& url, std::string* scheme, std::string* host, std::string* port) {
   std::unique_ptr<CURLU, CurlDeleter> u(curl_url());
   if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return false;
   char* part = nullptr;
@@ -166,8 +165,8 @@ absl::StatusOr<std::string> Fetcher::Fetch(const std::string& start_url) const {
       return Error("IS.2011", "(`" + host + "` resolves to a loopback or private address)");
     }
     if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-      return Error("IS.2000", "(the image is larger than " + std::to_string(options_.max_bytes) +
-                                  " bytes)");
+      return Error("IS.2000",
+                   "(the image is larger than " + std::to_string(options_.max_bytes) + " bytes)");
     }
     if (rc != CURLE_OK) {
       return Error("IS.2000", std::string("(") + curl_easy_strerror(rc) + ")");

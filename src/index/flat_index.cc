@@ -52,12 +52,10 @@ class FlatIndex : public VectorIndex {
   absl::Status Add(uint64_t id, const std::vector<float>& v) override {
     if (static_cast<int>(v.size()) != dim_) {
       return Error("IS.0009", "(vector has " + std::to_string(v.size()) +
-                                  " dimensions, the index " +
-                                  std::to_string(dim_) + ")");
+                                  " dimensions, the index " + std::to_string(dim_) + ")");
     }
     for (float x : v) {
-      if (!std::isfinite(x))
-        return Error("IS.0009", "(vector has a non-finite value)");
+      if (!std::isfinite(x)) return Error("IS.0009", "(vector has a non-finite value)");
     }
     std::unique_lock lock(mu_);
     auto [it, inserted] = row_of_.emplace(id, ids_.size());
@@ -83,8 +81,7 @@ class FlatIndex : public VectorIndex {
     }
     ids_.pop_back();
     data_.resize(ids_.size() * dim_);
-    if (data_.capacity() > 2 * data_.size() + 1024 * dim_)
-      data_.shrink_to_fit();
+    if (data_.capacity() > 2 * data_.size() + 1024 * dim_) data_.shrink_to_fit();
     return true;
   }
 
@@ -93,19 +90,17 @@ class FlatIndex : public VectorIndex {
     return row_of_.count(id) > 0;
   }
 
-  absl::StatusOr<std::vector<Hit>> Search(
-      const std::vector<float>& query, size_t k,
-      const ::Roaring64Map* allowed) const override {
+  absl::StatusOr<std::vector<Hit>> Search(const std::vector<float>& query, size_t k,
+                                          const ::Roaring64Map* allowed) const override {
     if (static_cast<int>(query.size()) != dim_) {
       return Error("IS.1008", "(query has " + std::to_string(query.size()) +
-                                  " dimensions, the index " +
-                                  std::to_string(dim_) + ")");
+                                  " dimensions, the index " + std::to_string(dim_) + ")");
     }
     std::shared_lock lock(mu_);
     std::vector<Hit> hits;
     if (ids_.empty() || k == 0) return hits;
-    if (allowed != nullptr && static_cast<double>(allowed->cardinality()) <
-                                  kDirectScanFraction * ids_.size()) {
+    if (allowed != nullptr &&
+        static_cast<double>(allowed->cardinality()) < kDirectScanFraction * ids_.size()) {
       return SearchSubset(query, k, *allowed);
     }
     k = std::min(k, ids_.size());
@@ -114,13 +109,11 @@ class FlatIndex : public VectorIndex {
     try {
       if (allowed != nullptr) {
         RowSelector sel(ids_, *allowed);
-        faiss::knn_inner_product(query.data(), data_.data(), dim_, 1,
-                                 ids_.size(), k, scores.data(), rows.data(),
-                                 &sel);
+        faiss::knn_inner_product(query.data(), data_.data(), dim_, 1, ids_.size(), k, scores.data(),
+                                 rows.data(), &sel);
       } else {
-        faiss::knn_inner_product(query.data(), data_.data(), dim_, 1,
-                                 ids_.size(), k, scores.data(), rows.data(),
-                                 nullptr);
+        faiss::knn_inner_product(query.data(), data_.data(), dim_, 1, ids_.size(), k, scores.data(),
+                                 rows.data(), nullptr);
       }
     } catch (const faiss::FaissException& e) {
       return Error("IS.1008", std::string("(faiss: ") + e.what() + ")");
@@ -136,11 +129,9 @@ class FlatIndex : public VectorIndex {
     std::shared_lock lock(mu_);
     // unordered_map: one node (key, value, next pointer, cached hash) plus a
     // bucket each.
-    constexpr size_t kMapEntry =
-        sizeof(uint64_t) + sizeof(size_t) + 2 * sizeof(void*) + 8;
-    return data_.capacity() * sizeof(float) +
-           ids_.capacity() * sizeof(uint64_t) + row_of_.size() * kMapEntry +
-           row_of_.bucket_count() * sizeof(void*);
+    constexpr size_t kMapEntry = sizeof(uint64_t) + sizeof(size_t) + 2 * sizeof(void*) + 8;
+    return data_.capacity() * sizeof(float) + ids_.capacity() * sizeof(uint64_t) +
+           row_of_.size() * kMapEntry + row_of_.bucket_count() * sizeof(void*);
   }
 
  private:
@@ -152,8 +143,7 @@ class FlatIndex : public VectorIndex {
       auto it = row_of_.find(id);
       if (it == row_of_.end()) continue;
       hits.push_back(
-          {id, faiss::fvec_inner_product(
-                   query.data(), data_.data() + it->second * dim_, dim_)});
+          {id, faiss::fvec_inner_product(query.data(), data_.data() + it->second * dim_, dim_)});
     }
     KeepBest(&hits, k);
     return hits;
@@ -161,15 +151,13 @@ class FlatIndex : public VectorIndex {
 
   const int dim_;
   mutable std::shared_mutex mu_;
-  std::vector<float> data_;    // guarded by mu_; row r at r * dim_
-  std::vector<uint64_t> ids_;  // guarded by mu_; id of each row
+  std::vector<float> data_;                      // guarded by mu_; row r at r * dim_
+  std::vector<uint64_t> ids_;                    // guarded by mu_; id of each row
   std::unordered_map<uint64_t, size_t> row_of_;  // guarded by mu_; id -> row
 };
 
 }  // namespace
 
-std::unique_ptr<VectorIndex> NewFlatIndex(int dim) {
-  return std::make_unique<FlatIndex>(dim);
-}
+std::unique_ptr<VectorIndex> NewFlatIndex(int dim) { return std::make_unique<FlatIndex>(dim); }
 
 }  // namespace iss::index

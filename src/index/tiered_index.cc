@@ -11,13 +11,13 @@
 
 #include <cblas.h>
 #include <faiss/IndexFlat.h>
-#include <faiss/VectorTransform.h>
 #include <faiss/IndexIVFPQ.h>
+#include <faiss/VectorTransform.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/impl/io.h>
-#include <faiss/invlists/InvertedLists.h>
 #include <faiss/index_io.h>
+#include <faiss/invlists/InvertedLists.h>
 #include <faiss/utils/distances.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -49,8 +49,8 @@ namespace fs = std::filesystem;
 using Idx = faiss::Index::idx_t;
 
 constexpr char kMagic[8] = {'I', 'S', 'S', 'I', 'D', 'X', '0', '1'};
-constexpr uint32_t kFormat = 2;  // 2: 16-bit quantised vector files (1: float32)
-constexpr size_t kChunk = 16384;        // rows encoded per step
+constexpr uint32_t kFormat = 2;   // 2: 16-bit quantised vector files (1: float32)
+constexpr size_t kChunk = 16384;  // rows encoded per step
 // Filters of at most kSubsetMin ids, or rarer than kSubsetShare and at most
 // kSubsetMax ids, are scored exactly id by id; so are larger ones when
 // kIdCost x ids <= the codes the widened probe would scan (at 10M an id scored
@@ -62,8 +62,8 @@ constexpr double kSubsetShare = 0.02;
 constexpr size_t kSubsetMax = 30000;
 constexpr double kIdCost = 3;
 constexpr size_t kResidentSample = 32;
-constexpr size_t kCompactMin = 1024;    // exact tier: dead rows before rewrite
-constexpr size_t kMinTrain = 256;       // fewest vectors the ANN tier trains on
+constexpr size_t kCompactMin = 1024;  // exact tier: dead rows before rewrite
+constexpr size_t kMinTrain = 256;     // fewest vectors the ANN tier trains on
 
 absl::Status Corrupt(const std::string& what) {
   return Error("IS.0009", "(index snapshot: " + what + ")");
@@ -92,7 +92,9 @@ class CrcWriter : public faiss::IOWriter {
     return done;
   }
   template <typename T>
-  void Put(const T& v) { (*this)(&v, sizeof(T), 1); }
+  void Put(const T& v) {
+    (*this)(&v, sizeof(T), 1);
+  }
   template <typename T>
   void PutVector(const std::vector<T>& v, size_t n) {
     if (n) (*this)(v.data(), sizeof(T), n);
@@ -121,7 +123,9 @@ class CrcReader : public faiss::IOReader {
     return done;
   }
   template <typename T>
-  bool Get(T* v) { return (*this)(v, sizeof(T), 1) == 1; }
+  bool Get(T* v) {
+    return (*this)(v, sizeof(T), 1) == 1;
+  }
   template <typename T>
   bool GetVector(std::vector<T>* v, size_t n) {
     v->resize(n);
@@ -170,8 +174,7 @@ absl::Status WriteAtomically(const fs::path& path,
 // Inner product of two float rows. Debian's Faiss is a generic build whose
 // single-vector kernel (fvec_inner_product) is scalar; this one is AVX2+FMA
 // where the CPU has it (chosen at load time).
-__attribute__((target_clones("avx2", "default")))
-float Dot(const float* a, const float* b, int d) {
+__attribute__((target_clones("avx2", "default"))) float Dot(const float* a, const float* b, int d) {
   float s = 0;
 #pragma omp simd reduction(+ : s)
   for (int i = 0; i < d; ++i) s += a[i] * b[i];
@@ -277,7 +280,9 @@ void PushBack(std::vector<T>& v, T x) {
 class PqEncoder {
  public:
   explicit PqEncoder(const faiss::IndexIVFPQ& ivf)
-      : d_(int(ivf.d)), m_(int(ivf.pq.M)), dsub_(int(ivf.pq.dsub)),
+      : d_(int(ivf.d)),
+        m_(int(ivf.pq.M)),
+        dsub_(int(ivf.pq.dsub)),
         coarse_(dynamic_cast<const faiss::IndexFlat*>(ivf.quantizer)) {
     const auto& c = ivf.pq.centroids;  // (M, 256, dsub)
     table_.resize(size_t(m_) * dsub_ * 256);
@@ -299,8 +304,8 @@ class PqEncoder {
 
  private:
   // AVX2+FMA where the CPU has them (chosen at run time), SSE2 otherwise.
-  __attribute__((target_clones("avx2", "default")))
-  void EncodeOne(const float* x, Idx list, uint8_t* code) const {
+  __attribute__((target_clones("avx2", "default"))) void EncodeOne(const float* x, Idx list,
+                                                                   uint8_t* code) const {
     std::vector<float> r(x, x + d_);
     if (list >= 0) {
       const float* centre = coarse_->get_xb() + size_t(list) * d_;
@@ -335,7 +340,6 @@ class PqEncoder {
 };
 
 }  // namespace
-
 
 class TieredIndex::Impl {
  public:
@@ -489,8 +493,8 @@ class TieredIndex::Impl {
   absl::StatusOr<std::vector<Hit>> Search(const std::vector<float>& q, size_t k,
                                           const ::Roaring64Map* allowed) const {
     if (int(q.size()) != dim_) {
-      return Error("IS.1008", "(query has " + std::to_string(q.size()) +
-                                  " dimensions, the index " + std::to_string(dim_) + ")");
+      return Error("IS.1008", "(query has " + std::to_string(q.size()) + " dimensions, the index " +
+                                  std::to_string(dim_) + ")");
     }
     absl::ReaderMutexLock l(&mu_);
     std::vector<Hit> hits;
@@ -501,10 +505,10 @@ class TieredIndex::Impl {
       const uint64_t card = allowed->cardinality();
       if (card == 0) return hits;
       share = std::min(1.0, double(card) / double(live));
-      const bool subset = ann_ == nullptr
-                              ? share < 0.05  // else one filtered pass over the rows is cheaper
-                              : card <= kSubsetMin || (share < kSubsetShare && card <= kSubsetMax) ||
-                                    SubsetIsCheaper(*allowed, card, share);
+      const bool subset =
+          ann_ == nullptr ? share < 0.05  // else one filtered pass over the rows is cheaper
+                          : card <= kSubsetMin || (share < kSubsetShare && card <= kSubsetMax) ||
+                                SubsetIsCheaper(*allowed, card, share);
       (subset ? subset_searches_ : ann_filtered_searches_).fetch_add(1, std::memory_order_relaxed);
       if (subset) return SearchSubset(q, k, *allowed);
     }
@@ -599,8 +603,7 @@ class TieredIndex::Impl {
   // on the disk).
   bool SubsetIsCheaper(const ::Roaring64Map& allowed, uint64_t card, double share) const {
     const size_t nlist = ann_->nlist;
-    const double probe =
-        std::min(double(nlist), std::ceil(nprobe_.load() / std::sqrt(share)));
+    const double probe = std::min(double(nlist), std::ceil(nprobe_.load() / std::sqrt(share)));
     if (kIdCost * double(card) > probe * double(built_) / double(nlist)) return false;
     std::vector<size_t> rows;
     for (size_t i = 0; i < kResidentSample; ++i) {
@@ -631,7 +634,8 @@ class TieredIndex::Impl {
   absl::Status SearchAnn(const std::vector<float>& q, size_t k, const ::Roaring64Map* allowed,
                          double share, std::vector<Hit>* hits) const {
     const size_t nlist = ann_->nlist;
-    const size_t want = std::clamp<size_t>(size_t(rerank_.load()) * k, 100, std::max<size_t>(k, 5000));
+    const size_t want =
+        std::clamp<size_t>(size_t(rerank_.load()) * k, 100, std::max<size_t>(k, 5000));
     size_t nprobe = size_t(std::ceil(nprobe_.load() / std::sqrt(share)));
     nprobe = std::clamp<size_t>(nprobe, 1, nlist);
     SlotSelector sel(*this, allowed, 0);
@@ -715,8 +719,8 @@ class TieredIndex::Impl {
   }
 
   size_t RamLocked() const {
-    size_t bytes = ids_.capacity() * 8 + versions_.capacity() * 8 + dead_.capacity() * 8 +
-                   slot_of_.bytes();
+    size_t bytes =
+        ids_.capacity() * 8 + versions_.capacity() * 8 + dead_.capacity() * 8 + slot_of_.bytes();
     if (ann_ != nullptr) {
       const auto* lists = dynamic_cast<const faiss::ArrayInvertedLists*>(ann_->invlists);
       if (lists != nullptr) {
@@ -726,10 +730,10 @@ class TieredIndex::Impl {
       } else {
         bytes += ann_->ntotal * (ann_->code_size + sizeof(Idx));
       }
-      bytes += ann_->nlist * size_t(dim_) * sizeof(float);         // coarse centroids
-      bytes += ann_->pq.centroids.size() * sizeof(float);           // PQ codebooks
-      bytes += rot_.size() * sizeof(float);                         // rotation
-      bytes += ann_->nlist * 2 * sizeof(std::vector<uint8_t>);      // list headers
+      bytes += ann_->nlist * size_t(dim_) * sizeof(float);      // coarse centroids
+      bytes += ann_->pq.centroids.size() * sizeof(float);       // PQ codebooks
+      bytes += rot_.size() * sizeof(float);                     // rotation
+      bytes += ann_->nlist * 2 * sizeof(std::vector<uint8_t>);  // list headers
     }
     return bytes;
   }
@@ -830,11 +834,20 @@ class TieredIndex::Impl {
       absl::Status s;
       try {
         switch (work) {
-          case Work::kTrain: s = Train(); break;
-          case Work::kMerge: s = Merge(); break;
-          case Work::kDrop: Drop(); break;
-          case Work::kCompact: s = Compact(); break;
-          case Work::kNone: break;
+          case Work::kTrain:
+            s = Train();
+            break;
+          case Work::kMerge:
+            s = Merge();
+            break;
+          case Work::kDrop:
+            Drop();
+            break;
+          case Work::kCompact:
+            s = Compact();
+            break;
+          case Work::kNone:
+            break;
         }
       } catch (const faiss::FaissException& e) {
         s = Error("IS.0009", std::string("(faiss: ") + e.what() + ")");
@@ -846,8 +859,8 @@ class TieredIndex::Impl {
         absl::ReaderMutexLock l(&mu_);
         failed_ = true;
         retry_rows_ = ids_.size() + opt_.merge_rows;
-        spdlog::error("index {}: background work failed (retried after {} more rows): {}",
-                      opt_.dir, opt_.merge_rows, s.ToString());
+        spdlog::error("index {}: background work failed (retried after {} more rows): {}", opt_.dir,
+                      opt_.merge_rows, s.ToString());
         break;
       }
       failed_ = false;
@@ -1009,8 +1022,10 @@ class TieredIndex::Impl {
       trained_live_ = slots.size();
     }
     ++builds_;
-    spdlog::info("index {}: trained ANN tier over {} vectors ({} lists, {} B codes; train {:.1f} s, "
-                 "encode {:.1f} s)", opt_.dir, slots.size(), nlist, m, train_s, encode_s);
+    spdlog::info(
+        "index {}: trained ANN tier over {} vectors ({} lists, {} B codes; train {:.1f} s, "
+        "encode {:.1f} s)",
+        opt_.dir, slots.size(), nlist, m, train_s, encode_s);
     return absl::OkStatus();
   }
 
@@ -1111,13 +1126,13 @@ class TieredIndex::Impl {
     uint64_t ann_bytes = 0;
     uint32_t ann_crc = 0;
     if (ann_ != nullptr) {
-      RETURN_IF_ERROR(WriteAtomically(dir / ("ivf-" + std::to_string(gen) + ".faiss"),
-                                      [&](CrcWriter& w) {
-                                        faiss::write_index(ann_.get(), &w);
-                                        ann_bytes = w.bytes();
-                                        ann_crc = w.crc();
-                                        return absl::OkStatus();
-                                      }));
+      RETURN_IF_ERROR(
+          WriteAtomically(dir / ("ivf-" + std::to_string(gen) + ".faiss"), [&](CrcWriter& w) {
+            faiss::write_index(ann_.get(), &w);
+            ann_bytes = w.bytes();
+            ann_crc = w.crc();
+            return absl::OkStatus();
+          }));
     }
     size_t meta_bytes = 0;
     RETURN_IF_ERROR(WriteAtomically(dir / "snapshot.meta", [&](CrcWriter& w) {
@@ -1173,8 +1188,8 @@ class TieredIndex::Impl {
     if (r(magic, 1, 8) != 8 || std::memcmp(magic, kMagic, 8) != 0) return Corrupt("bad magic");
     if (!r.Get(&format) || format != kFormat) return Corrupt("unknown format");
     if (!r.Get(&dim) || dim != dim_) return Corrupt("dimension differs");
-    if (!r.Get(&rows) || !r.Get(&built) || !r.Get(&ann_dead) || !r.Get(&trained) ||
-        !r.Get(&gen) || !r.Get(&ann_bytes) || !r.Get(&ann_crc) || !r.Get(&vgen)) {
+    if (!r.Get(&rows) || !r.Get(&built) || !r.Get(&ann_dead) || !r.Get(&trained) || !r.Get(&gen) ||
+        !r.Get(&ann_bytes) || !r.Get(&ann_crc) || !r.Get(&vgen)) {
       return Corrupt("truncated header");
     }
     if (rows >= UINT32_MAX || built > rows) return Corrupt("bad row counts");
@@ -1242,17 +1257,17 @@ class TieredIndex::Impl {
   // absl::Mutex: writers waiting block new readers, so a stream of searches
   // cannot starve Put/Remove (libstdc++'s shared_mutex prefers readers).
   mutable absl::Mutex mu_;
-  std::unique_ptr<VectorFile> file_;                // worker-owned pointer
-  std::vector<uint64_t> ids_;                       // slot -> id
-  std::vector<uint64_t> versions_;                  // slot -> caller's version
-  std::vector<uint64_t> dead_;                      // tombstone bitset
-  IdMap slot_of_;                                   // live id -> slot
+  std::unique_ptr<VectorFile> file_;  // worker-owned pointer
+  std::vector<uint64_t> ids_;         // slot -> id
+  std::vector<uint64_t> versions_;    // slot -> caller's version
+  std::vector<uint64_t> dead_;        // tombstone bitset
+  IdMap slot_of_;                     // live id -> slot
   size_t dead_count_ = 0;
-  std::unique_ptr<faiss::IndexIVFPQ> ann_;          // worker-owned pointer
-  std::vector<float> rot_;  // ann_'s rotation (dim x dim, row-major), with ann_
-  size_t built_ = 0;        // slots [0, built_) are in ann_ (if live when encoded)
-  size_t ann_dead_ = 0;     // ann_ entries whose slot died since
-  size_t trained_live_ = 0; // live vectors when ann_ was trained
+  std::unique_ptr<faiss::IndexIVFPQ> ann_;  // worker-owned pointer
+  std::vector<float> rot_;                  // ann_'s rotation (dim x dim, row-major), with ann_
+  size_t built_ = 0;                        // slots [0, built_) are in ann_ (if live when encoded)
+  size_t ann_dead_ = 0;                     // ann_ entries whose slot died since
+  size_t trained_live_ = 0;                 // live vectors when ann_ was trained
   std::atomic<uint64_t> changes_{0};
 
   // Worker state, guarded by work_mu_.
@@ -1282,7 +1297,7 @@ TieredIndex::TieredIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TieredIndex::~TieredIndex() = default;
 
 absl::StatusOr<std::unique_ptr<TieredIndex>> TieredIndex::Open(int dim,
-                                                              const TieredOptions& options) {
+                                                               const TieredOptions& options) {
   if (dim <= 0) return Error("IS.0009", "(index dimension must be positive)");
   auto impl = std::make_unique<Impl>(dim, options);
   RETURN_IF_ERROR(impl->Open());
@@ -1297,7 +1312,7 @@ absl::Status TieredIndex::Put(uint64_t id, const std::vector<float>& v, uint64_t
 bool TieredIndex::Remove(uint64_t id) { return impl_->Remove(id); }
 bool TieredIndex::Contains(uint64_t id) const { return impl_->Contains(id); }
 absl::StatusOr<std::vector<Hit>> TieredIndex::Search(const std::vector<float>& q, size_t k,
-                                                    const ::Roaring64Map* allowed) const {
+                                                     const ::Roaring64Map* allowed) const {
   return impl_->Search(q, k, allowed);
 }
 size_t TieredIndex::MemoryBytes() const { return impl_->MemoryBytes(); }

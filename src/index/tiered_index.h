@@ -42,20 +42,20 @@
 namespace iss::index {
 
 struct TieredOptions {
-  std::string dir;           // snapshot directory; empty: not persisted
-  size_t exact_max = 50000;  // live vectors searched exactly, without ANN
+  std::string dir;            // snapshot directory; empty: not persisted
+  size_t exact_max = 50000;   // live vectors searched exactly, without ANN
   size_t merge_rows = 20000;  // side-buffer rows that trigger a merge
   double retrain_growth = 4;  // retrain when live > growth x trained size
   double compact_dead = 0.2;  // rebuild when this share of ANN rows is dead
-  int nlist = 0;             // inverted lists; 0: 4 x sqrt(live), 64..2048
-  int pq_m = 0;              // PQ sub-quantizers (8 bits each); 0: dim/9-ish
-  int nprobe = 16;           // lists probed per unfiltered query
-  int rerank = 200;          // exact re-rank of rerank x k candidates (100..5000)
+  int nlist = 0;              // inverted lists; 0: 4 x sqrt(live), 64..2048
+  int pq_m = 0;               // PQ sub-quantizers (8 bits each); 0: dim/9-ish
+  int nprobe = 16;            // lists probed per unfiltered query
+  int rerank = 200;           // exact re-rank of rerank x k candidates (100..5000)
   // After a snapshot is loaded, the worker reads the vector file once into the
   // page cache (when it fits in 3/4 of MemAvailable), before any other work.
   bool preload = true;
   size_t train_sample = 100000;  // vectors k-means trains on, at most
-  bool background = true;    // false: work runs inside Put/Remove (tests)
+  bool background = true;        // false: work runs inside Put/Remove (tests)
 };
 
 struct TieredStats {
@@ -65,35 +65,31 @@ struct TieredStats {
   size_t buffer_rows = 0;  // rows scanned exactly (side buffer)
   bool ann = false;        // the approximate tier is in use
   int nlist = 0;
-  size_t ram_bytes = 0;    // heap: codes, ids, maps, tombstones, centroids
-  size_t disk_bytes = 0;   // vector file + snapshot files
-  uint64_t builds = 0;     // trainings finished since Open
-  uint64_t merges = 0;     // side-buffer merges finished since Open
-  bool restored = false;   // Open() loaded a snapshot
-  size_t preloaded_bytes = 0;  // vector file bytes read into the page cache since Open
+  size_t ram_bytes = 0;                // heap: codes, ids, maps, tombstones, centroids
+  size_t disk_bytes = 0;               // vector file + snapshot files
+  uint64_t builds = 0;                 // trainings finished since Open
+  uint64_t merges = 0;                 // side-buffer merges finished since Open
+  bool restored = false;               // Open() loaded a snapshot
+  size_t preloaded_bytes = 0;          // vector file bytes read into the page cache since Open
   uint64_t subset_searches = 0;        // filtered searches scored exactly, id by id
   uint64_t ann_filtered_searches = 0;  // filtered searches through the ANN tier
 };
 
 class TieredIndex : public VectorIndex {
  public:
-  static absl::StatusOr<std::unique_ptr<TieredIndex>> Open(
-      int dim, const TieredOptions& options);
+  static absl::StatusOr<std::unique_ptr<TieredIndex>> Open(int dim, const TieredOptions& options);
   // Stops background work (an unfinished build is abandoned) and, when
   // persisted and changed since the last snapshot, writes one.
   ~TieredIndex() override;
 
   int dim() const override;
   size_t size() const override;
-  absl::Status Add(uint64_t id, const std::vector<float>& v) override {
-    return Put(id, v, 0);
-  }
+  absl::Status Add(uint64_t id, const std::vector<float>& v) override { return Put(id, v, 0); }
   absl::Status Put(uint64_t id, const std::vector<float>& v, uint64_t version);
   bool Remove(uint64_t id) override;
   bool Contains(uint64_t id) const override;
-  absl::StatusOr<std::vector<Hit>> Search(
-      const std::vector<float>& query, size_t k,
-      const ::Roaring64Map* allowed) const override;
+  absl::StatusOr<std::vector<Hit>> Search(const std::vector<float>& query, size_t k,
+                                          const ::Roaring64Map* allowed) const override;
   size_t MemoryBytes() const override;
 
   // True when `id` is present with exactly this version.

@@ -27,8 +27,8 @@ absl::Status SysError(const std::string& what) {
 
 constexpr float kLevels = 32767.0f;
 
-__attribute__((target_clones("avx2", "default")))
-float DotI16(const float* q, const int16_t* v, int n) {
+__attribute__((target_clones("avx2", "default"))) float DotI16(const float* q, const int16_t* v,
+                                                               int n) {
   float s = 0;
 #pragma omp simd reduction(+ : s)
   for (int i = 0; i < n; ++i) s += q[i] * float(v[i]);
@@ -67,8 +67,8 @@ float DotRow(const float* q, const uint8_t* row, int dim) {
   return scale * DotI16(q, reinterpret_cast<const int16_t*>(row + sizeof(float)), dim);
 }
 
-absl::StatusOr<std::unique_ptr<VectorFile>> VectorFile::Open(
-    const std::string& path, int dim, size_t keep_rows) {
+absl::StatusOr<std::unique_ptr<VectorFile>> VectorFile::Open(const std::string& path, int dim,
+                                                             size_t keep_rows) {
   int fd = path.empty() ? ::open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)
                         : ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0 && path.empty()) {  // no O_TMPFILE on this file system: create and unlink

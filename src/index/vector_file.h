@@ -45,8 +45,8 @@ class VectorFile {
   // Opens or creates `path`, keeps its first `keep_rows` rows and drops the
   // rest (rows written after the last snapshot). Fails when the file holds
   // fewer than `keep_rows` whole rows.
-  static absl::StatusOr<std::unique_ptr<VectorFile>> Open(
-      const std::string& path, int dim, size_t keep_rows);
+  static absl::StatusOr<std::unique_ptr<VectorFile>> Open(const std::string& path, int dim,
+                                                          size_t keep_rows);
   ~VectorFile();
   VectorFile(const VectorFile&) = delete;
   VectorFile& operator=(const VectorFile&) = delete;
@@ -82,9 +82,9 @@ class VectorFile {
   const size_t row_bytes_;
   std::atomic<size_t> rows_{0};
   std::atomic<const uint8_t*> base_{nullptr};
-  size_t capacity_rows_ = 0;  // rows covered by the newest mapping
+  size_t capacity_rows_ = 0;                    // rows covered by the newest mapping
   std::vector<std::pair<void*, size_t>> maps_;  // every mapping, newest last
-  std::vector<uint8_t> scratch_;  // Append's encoded row (writer only)
+  std::vector<uint8_t> scratch_;                // Append's encoded row (writer only)
 };
 
 }  // namespace iss::index

@@ -65,9 +65,8 @@ class VectorIndex {
   // The k best hits, score descending (ties by id ascending); only ids in
   // `allowed` when non-null. Fewer than k only when fewer vectors qualify.
   // Fails (IS.1008) when query.size() != dim() or Faiss reports an error.
-  virtual absl::StatusOr<std::vector<Hit>> Search(
-      const std::vector<float>& query, size_t k,
-      const ::Roaring64Map* allowed) const = 0;
+  virtual absl::StatusOr<std::vector<Hit>> Search(const std::vector<float>& query, size_t k,
+                                                  const ::Roaring64Map* allowed) const = 0;
   // Bytes of RAM held by the index (vectors, ids, maps), approximately.
   virtual size_t MemoryBytes() const = 0;
 };

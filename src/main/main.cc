@@ -10,6 +10,7 @@
 // Thread contract: main thread only; the parts it builds are shared with the server's
 // threads and outlive them.
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <cstring>
@@ -17,8 +18,6 @@
 #include <fstream>
 #include <memory>
 #include <string>
-
-#include <spdlog/spdlog.h>
 
 #include "api/http_server.h"
 #include "api/router.h"
@@ -104,9 +103,10 @@ int Serve(const iss::config::ServerOptions& opts) {
   }
 #endif
   if (authenticator == nullptr) {
-    spdlog::warn("*** AUTHENTICATION IS DISABLED: anyone who can reach {} may read and "
-                 "change every project ***",
-                 opts.listen);
+    spdlog::warn(
+        "*** AUTHENTICATION IS DISABLED: anyone who can reach {} may read and "
+        "change every project ***",
+        opts.listen);
   }
   iss::api::RegisterV1Routes(&router, service->get(), authenticator);
   // Liveness for load balancers and orchestrators: no credentials, no state revealed.

@@ -30,18 +30,15 @@ namespace iss::store {
 class Kv {
  public:
   virtual ~Kv() = default;
-  virtual absl::StatusOr<std::optional<std::string>> Get(
-      std::string_view key) const = 0;
+  virtual absl::StatusOr<std::optional<std::string>> Get(std::string_view key) const = 0;
   virtual absl::Status Put(std::string_view key, std::string_view value) = 0;
   virtual absl::Status Delete(std::string_view key) = 0;
   // Applies all puts (value set) and deletes (nullopt) atomically, synced.
   virtual absl::Status Write(
-      const std::vector<std::pair<std::string, std::optional<std::string>>>&
-          ops) = 0;
+      const std::vector<std::pair<std::string, std::optional<std::string>>>& ops) = 0;
   // Deletes every key in [begin, end), synced; space is reclaimed by a later
   // compaction.
-  virtual absl::Status DeleteRange(std::string_view begin,
-                                   std::string_view end) = 0;
+  virtual absl::Status DeleteRange(std::string_view begin, std::string_view end) = 0;
   // Asks the database to compact [begin, end) now, freeing the space of deleted
   // keys. Best effort: blocks until done; failures only mean the space is freed
   // later.
@@ -50,8 +47,7 @@ class Kv {
   // fn returns false.
   virtual absl::Status Scan(
       std::string_view prefix,
-      const std::function<bool(std::string_view key, std::string_view value)>&
-          fn) const = 0;
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) const = 0;
 };
 
 struct DatabaseOptions {
@@ -62,8 +58,8 @@ class Database {
  public:
   // Opens (creating if missing, with its parent directories) the database in
   // `dir`.
-  static absl::StatusOr<std::unique_ptr<Database>> Open(
-      const std::string& dir, const DatabaseOptions& options);
+  static absl::StatusOr<std::unique_ptr<Database>> Open(const std::string& dir,
+                                                        const DatabaseOptions& options);
   virtual ~Database() = default;
   // The namespace `name` (created on first use). The pointer lives as long as
   // the Database.

@@ -29,13 +29,10 @@ namespace {
 
 absl::Status FromRocks(const rocksdb::Status& s, const char* what) {
   if (s.ok()) return absl::OkStatus();
-  return Error("IS.0009",
-               std::string("(storage ") + what + ": " + s.ToString() + ")");
+  return Error("IS.0009", std::string("(storage ") + what + ": " + s.ToString() + ")");
 }
 
-rocksdb::Slice S(std::string_view v) {
-  return rocksdb::Slice(v.data(), v.size());
-}
+rocksdb::Slice S(std::string_view v) { return rocksdb::Slice(v.data(), v.size()); }
 
 // The smallest key greater than every key starting with `prefix`; empty when
 // none exists (prefix is all 0xff bytes), meaning "no upper bound".
@@ -54,13 +51,11 @@ std::string PrefixSuccessor(std::string_view prefix) {
 
 class RocksKv : public Kv {
  public:
-  RocksKv(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, bool sync)
-      : db_(db), cf_(cf) {
+  RocksKv(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, bool sync) : db_(db), cf_(cf) {
     wo_.sync = sync;
   }
 
-  absl::StatusOr<std::optional<std::string>> Get(
-      std::string_view key) const override {
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view key) const override {
     std::string value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, S(key), &value);
     if (s.IsNotFound()) return std::optional<std::string>();
@@ -77,30 +72,24 @@ class RocksKv : public Kv {
   }
 
   absl::Status Write(
-      const std::vector<std::pair<std::string, std::optional<std::string>>>&
-          ops) override {
+      const std::vector<std::pair<std::string, std::optional<std::string>>>& ops) override {
     rocksdb::WriteBatch batch;
     for (const auto& [key, value] : ops) {
-      rocksdb::Status s =
-          value ? batch.Put(cf_, key, *value) : batch.Delete(cf_, key);
+      rocksdb::Status s = value ? batch.Put(cf_, key, *value) : batch.Delete(cf_, key);
       if (!s.ok()) return FromRocks(s, "batch");
     }
     return FromRocks(db_->Write(wo_, &batch), "write");
   }
 
-  absl::Status DeleteRange(std::string_view begin,
-                           std::string_view end) override {
-    if (!(S(begin).compare(S(end)) < 0))
-      return absl::OkStatus();  // empty range
-    return FromRocks(db_->DeleteRange(wo_, cf_, S(begin), S(end)),
-                     "delete range");
+  absl::Status DeleteRange(std::string_view begin, std::string_view end) override {
+    if (!(S(begin).compare(S(end)) < 0)) return absl::OkStatus();  // empty range
+    return FromRocks(db_->DeleteRange(wo_, cf_, S(begin), S(end)), "delete range");
   }
 
   void CompactRange(std::string_view begin, std::string_view end) override {
     rocksdb::Slice bs = S(begin), es = S(end);
     rocksdb::CompactRangeOptions options;
-    options.bottommost_level_compaction =
-        rocksdb::BottommostLevelCompaction::kForce;
+    options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
     // Best effort by contract: a failed compaction only delays reclaiming
     // space.
     (void)db_->CompactRange(options, cf_, &bs, &es);
@@ -108,18 +97,15 @@ class RocksKv : public Kv {
 
   absl::Status Scan(
       std::string_view prefix,
-      const std::function<bool(std::string_view, std::string_view)>& fn)
-      const override {
+      const std::function<bool(std::string_view, std::string_view)>& fn) const override {
     rocksdb::ReadOptions ro;
     std::string upper = PrefixSuccessor(prefix);
     rocksdb::Slice upper_slice(upper);
     if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
-    for (it->Seek(S(prefix)); it->Valid() && it->key().starts_with(S(prefix));
-         it->Next()) {
+    for (it->Seek(S(prefix)); it->Valid() && it->key().starts_with(S(prefix)); it->Next()) {
       rocksdb::Slice k = it->key(), v = it->value();
-      if (!fn(std::string_view(k.data(), k.size()),
-              std::string_view(v.data(), v.size()))) {
+      if (!fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) {
         break;
       }
     }
@@ -144,8 +130,7 @@ rocksdb::ColumnFamilyOptions FamilyOptions() {
 
 class RocksDatabase : public Database {
  public:
-  RocksDatabase(rocksdb::DB* db,
-                std::vector<rocksdb::ColumnFamilyHandle*> handles, bool sync)
+  RocksDatabase(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles, bool sync)
       : db_(db), sync_(sync) {
     for (rocksdb::ColumnFamilyHandle* h : handles) handles_[h->GetName()] = h;
   }
@@ -165,8 +150,7 @@ class RocksDatabase : public Database {
     if (kv) return kv.get();
     rocksdb::ColumnFamilyHandle*& handle = handles_[name];
     if (handle == nullptr) {
-      rocksdb::Status s =
-          db_->CreateColumnFamily(FamilyOptions(), name, &handle);
+      rocksdb::Status s = db_->CreateColumnFamily(FamilyOptions(), name, &handle);
       if (!s.ok()) {
         handles_.erase(name);
         namespaces_.erase(name);
@@ -181,22 +165,19 @@ class RocksDatabase : public Database {
   rocksdb::DB* db_;  // owned; deleted after its column family handles
   bool sync_;
   std::mutex mu_;
-  std::map<std::string, rocksdb::ColumnFamilyHandle*>
-      handles_;  // guarded by mu_
-  std::map<std::string, std::unique_ptr<RocksKv>>
-      namespaces_;  // guarded by mu_
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> handles_;  // guarded by mu_
+  std::map<std::string, std::unique_ptr<RocksKv>> namespaces_;   // guarded by mu_
 };
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Database>> Database::Open(
-    const std::string& dir, const DatabaseOptions& options) {
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& dir,
+                                                         const DatabaseOptions& options) {
   std::error_code ec;
-  std::filesystem::create_directories(
-      dir, ec);  // parents too; RocksDB makes only the leaf
+  std::filesystem::create_directories(dir, ec);  // parents too; RocksDB makes only the leaf
   if (ec) {
-    return Error("IS.2105", "(cannot create the database directory " + dir +
-                                ": " + ec.message() + ")");
+    return Error("IS.2105",
+                 "(cannot create the database directory " + dir + ": " + ec.message() + ")");
   }
   rocksdb::DBOptions db_opts;
   db_opts.create_if_missing = true;
@@ -206,22 +187,18 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
 
   std::vector<std::string> names;
   rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_opts, dir, &names);
-  if (!s.ok() || names.empty())
-    names = {rocksdb::kDefaultColumnFamilyName};  // new database
+  if (!s.ok() || names.empty()) names = {rocksdb::kDefaultColumnFamilyName};  // new database
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (const std::string& name : names)
-    families.emplace_back(name, FamilyOptions());
+  for (const std::string& name : names) families.emplace_back(name, FamilyOptions());
 
   rocksdb::DB* raw = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   s = rocksdb::DB::Open(db_opts, dir, families, &handles, &raw);
   if (!s.ok()) {
     // A second process on the same data dir fails here with a lock error.
-    return Error("IS.2105", "(cannot open the database in " + dir + ": " +
-                                s.ToString() + ")");
+    return Error("IS.2105", "(cannot open the database in " + dir + ": " + s.ToString() + ")");
   }
-  return std::unique_ptr<Database>(
-      new RocksDatabase(raw, std::move(handles), options.sync_writes));
+  return std::unique_ptr<Database>(new RocksDatabase(raw, std::move(handles), options.sync_writes));
 }
 
 }  // namespace iss::store

@@ -1,9 +1,9 @@
 #include "api/base64.h"
 
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "common/error.h"
 
@@ -17,19 +17,19 @@ std::string Decoded(std::string_view in) {
 
 TEST(Base64Test, AcceptsStandardForms) {
   EXPECT_EQ(Decoded("aGVsbG8="), "hello");
-  EXPECT_EQ(Decoded("aGVsbG8"), "hello");           // padding optional
-  EXPECT_EQ(Decoded("aGVs\r\nbG8 =\t"), "hello");   // whitespace anywhere
+  EXPECT_EQ(Decoded("aGVsbG8"), "hello");          // padding optional
+  EXPECT_EQ(Decoded("aGVs\r\nbG8 =\t"), "hello");  // whitespace anywhere
   EXPECT_EQ(Decoded("data:image/jpeg;base64,aGVsbG8="), "hello");
   EXPECT_EQ(Decoded("+/+/"), "\xfb\xff\xbf");
 }
 
 TEST(Base64Test, RefusesBadInput) {
-  EXPECT_EQ(Decoded("-_-_"), "<IS.2007>");      // url-safe alphabet
-  EXPECT_EQ(Decoded("aGV*bG8="), "<IS.2007>");  // invalid character
-  EXPECT_EQ(Decoded("aGVsbG8=="), "<IS.2007>"); // wrong padding
+  EXPECT_EQ(Decoded("-_-_"), "<IS.2007>");       // url-safe alphabet
+  EXPECT_EQ(Decoded("aGV*bG8="), "<IS.2007>");   // invalid character
+  EXPECT_EQ(Decoded("aGVsbG8=="), "<IS.2007>");  // wrong padding
   EXPECT_EQ(Decoded("aGVsbG8==="), "<IS.2007>");
-  EXPECT_EQ(Decoded("aG=Vs"), "<IS.2007>");     // data after padding
-  EXPECT_EQ(Decoded("aGVsb"), "<IS.2007>");     // lone final character
+  EXPECT_EQ(Decoded("aG=Vs"), "<IS.2007>");  // data after padding
+  EXPECT_EQ(Decoded("aGVsb"), "<IS.2007>");  // lone final character
   EXPECT_EQ(Decoded(""), "<IS.2007>");
   EXPECT_EQ(Decoded("data:image/png,aGVsbG8="), "<IS.2007>");  // not a base64 data URL
 }
@@ -45,8 +45,8 @@ TEST(Base64Test, SharedEvalFiles) {
   ASSERT_FALSE(read("b64_valid.txt").empty()) << "no " << dir;
   const std::string valid = Decoded(read("b64_valid.txt"));
   ASSERT_EQ(valid.substr(0, 2), "\xff\xd8");
-  for (const char* ok : {"b64_no_padding.txt", "b64_newlines.txt", "b64_whitespace.txt",
-                         "b64_data_url.txt"}) {
+  for (const char* ok :
+       {"b64_no_padding.txt", "b64_newlines.txt", "b64_whitespace.txt", "b64_data_url.txt"}) {
     EXPECT_EQ(Decoded(read(ok)), valid) << ok;
   }
   for (const char* bad : {"b64_bad_padding.txt", "b64_urlsafe.txt", "b64_invalid_chars.txt"}) {

@@ -1,10 +1,10 @@
 #include "config/options.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 namespace iss::config {
 namespace {

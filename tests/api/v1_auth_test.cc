@@ -37,9 +37,8 @@ HttpResponse Call(const Router& router, HttpRequest req) {
 }
 
 TEST(V1AuthTest, FailuresUseTheGatewayCodesBeforeAnythingElse) {
-  for (auto [code, status] : {std::pair<std::string, int>{"APIG.0301", 401},
-                              {"APIG.0302", 403},
-                              {"APIG.0308", 429}}) {
+  for (auto [code, status] :
+       {std::pair<std::string, int>{"APIG.0301", 401}, {"APIG.0302", 403}, {"APIG.0308", 429}}) {
     RefusingAuthenticator auth(code);
     Router router;
     // No service: a refused request must never reach it.
@@ -73,10 +72,10 @@ TEST(V1AuthTest, EveryOperationIsAuthenticated) {
   Router router;
   RegisterV1Routes(&router, nullptr, &auth);
   const std::pair<const char*, const char*> ops[] = {
-      {"POST", "/v1/p/service"},          {"GET", "/v1/p/service/x"},
-      {"DELETE", "/v1/p/service/x"},      {"POST", "/v1/p/x/image"},
-      {"DELETE", "/v1/p/x/image"},        {"PUT", "/v1/p/x/image"},
-      {"POST", "/v1/p/x/image/check"},    {"POST", "/v1/p/x/image/search"}};
+      {"POST", "/v1/p/service"},       {"GET", "/v1/p/service/x"},
+      {"DELETE", "/v1/p/service/x"},   {"POST", "/v1/p/x/image"},
+      {"DELETE", "/v1/p/x/image"},     {"PUT", "/v1/p/x/image"},
+      {"POST", "/v1/p/x/image/check"}, {"POST", "/v1/p/x/image/search"}};
   for (auto [method, path] : ops) {
     HttpRequest req;
     req.method = method;

@@ -1,12 +1,11 @@
 // Identities, tokens and signatures on a real database in a temp dir.
 #include "auth/auth_service.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 #include "auth/crypto.h"
 #include "auth/signer.h"
@@ -131,15 +130,16 @@ TEST_F(AuthServiceTest, SignedRequestsVerifyAndTamperingIsRefused) {
   std::strftime(date, sizeof date, "%Y%m%dT%H%M%SZ", &tm);
   const std::string body = R"({"path": "a.jpg"})";
   const std::string path = "/v1/" + id->project_id + "/inst/image/check";
-  Headers headers = {{"Content-Type", "application/json"}, {"Host", "localhost:8080"},
-                     {"X-Sdk-Date", date}};
+  Headers headers = {
+      {"Content-Type", "application/json"}, {"Host", "localhost:8080"}, {"X-Sdk-Date", date}};
   const std::vector<std::string> signed_headers = {"content-type", "host", "x-sdk-date"};
   std::string cr = CanonicalRequest("POST", path, "", headers, signed_headers,
                                     "content-type;host;x-sdk-date", Sha256Hex(body));
   std::string sig = Sign(id->sk, StringToSign(date, cr));
   headers.emplace_back("Authorization", "SDK-HMAC-SHA256 Access=" + id->ak +
                                             ", SignedHeaders=content-type;host;x-sdk-date, "
-                                            "Signature=" + sig);
+                                            "Signature=" +
+                                            sig);
   RequestFacts f;
   f.method = "POST";
   f.raw_path = path;

@@ -40,9 +40,9 @@ TEST(SignerTest, MatchesAHandComputedVector) {
       "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=content-type;host;x-sdk-date, Signature=00");
   ASSERT_TRUE(auth.ok()) << auth.status();
   EXPECT_EQ(auth->access_key, "AK1");
-  std::string cr = CanonicalRequest("POST", "/v1/p1/my%20inst/image/search", "b=x%20y&a=1",
-                                    headers, auth->signed_headers, auth->signed_headers_text,
-                                    Sha256Hex(body));
+  std::string cr =
+      CanonicalRequest("POST", "/v1/p1/my%20inst/image/search", "b=x%20y&a=1", headers,
+                       auth->signed_headers, auth->signed_headers_text, Sha256Hex(body));
   EXPECT_EQ(cr,
             "POST\n/v1/p1/my%20inst/image/search/\na=1&b=x%20y\ncontent-type:application/json\n"
             "host:127.0.0.1:8080\nx-sdk-date:20260101T120000Z\n\ncontent-type;host;x-sdk-date\n"

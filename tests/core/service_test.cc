@@ -57,8 +57,8 @@ class ServiceTest : public testing::Test {
 
   void SetUp() override {
     static std::atomic<int> counter{0};
-    dir_ = testing::TempDir() + "/iss_core_" + std::to_string(::getpid()) +
-           "_" + std::to_string(counter++);
+    dir_ = testing::TempDir() + "/iss_core_" + std::to_string(::getpid()) + "_" +
+           std::to_string(counter++);
     std::filesystem::remove_all(dir_);
     Open();
   }
@@ -77,8 +77,7 @@ class ServiceTest : public testing::Test {
     ASSERT_TRUE(service.ok()) << service.status();
     service_ = std::move(*service);
   }
-  void Create(const std::string& name,
-              std::vector<std::string> tags = {"color", "kind"}) {
+  void Create(const std::string& name, std::vector<std::string> tags = {"color", "kind"}) {
     InstanceSpec spec;
     spec.name = name;
     spec.model = "common-search";
@@ -86,8 +85,8 @@ class ServiceTest : public testing::Test {
     auto inst = service_->CreateInstance(kProject, spec);
     ASSERT_TRUE(inst.ok()) << inst.status();
   }
-  absl::Status Add(const std::string& instance, const std::string& path,
-                   const std::string& file, Tags tags = {}) {
+  absl::Status Add(const std::string& instance, const std::string& path, const std::string& file,
+                   Tags tags = {}) {
     AddImageRequest req;
     req.path = path;
     req.file = ReadFile(kDev + "/" + file);
@@ -97,8 +96,7 @@ class ServiceTest : public testing::Test {
   // Adds originals 1..kOriginals as "img/o_00N.jpg", tag color = odd|even.
   void AddOriginals(const std::string& instance) {
     for (int i = 1; i <= kOriginals; ++i) {
-      ASSERT_TRUE(Add(instance, "img/" + Original(i),
-                      "originals/" + Original(i),
+      ASSERT_TRUE(Add(instance, "img/" + Original(i), "originals/" + Original(i),
                       {{"color", i % 2 ? "odd" : "even"}, {"kind", "photo"}})
                       .ok());
     }
@@ -111,8 +109,7 @@ class ServiceTest : public testing::Test {
   // Queries of the eval set whose original is among the added ones (easy
   // transforms).
   static std::vector<std::pair<std::string, std::string>> Queries() {
-    nlohmann::json truth =
-        nlohmann::json::parse(ReadFile(kDev + "/truth.json"), nullptr, false);
+    nlohmann::json truth = nlohmann::json::parse(ReadFile(kDev + "/truth.json"), nullptr, false);
     std::vector<std::pair<std::string, std::string>> out;
     if (truth.is_discarded()) return out;
     for (auto& [query, t] : truth.items()) {
@@ -139,21 +136,17 @@ TEST_F(ServiceTest, InstanceLifecycleAndProjectScope) {
   InstanceSpec spec;
   spec.name = "shoes";
   spec.model = "common-search";
-  EXPECT_EQ(ApiCode(service_->CreateInstance(kProject, spec).status()),
-            "IS.3000");
-  EXPECT_TRUE(
-      service_->CreateInstance("p2", spec).ok());  // another project's "shoes"
+  EXPECT_EQ(ApiCode(service_->CreateInstance(kProject, spec).status()), "IS.3000");
+  EXPECT_TRUE(service_->CreateInstance("p2", spec).ok());  // another project's "shoes"
   spec.name = "other";
   spec.model = "no-such-model";
-  EXPECT_EQ(ApiCode(service_->CreateInstance(kProject, spec).status()),
-            "IS.3014");
+  EXPECT_EQ(ApiCode(service_->CreateInstance(kProject, spec).status()), "IS.3014");
   auto got = service_->GetInstance(kProject, "shoes");
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->model, "common-search");
   EXPECT_EQ(got->tags, (std::vector<std::string>{"color", "kind"}));
   EXPECT_GT(got->register_date_ms, 0);
-  EXPECT_EQ(ApiCode(service_->GetInstance(kProject, "nope").status()),
-            "IS.4004");
+  EXPECT_EQ(ApiCode(service_->GetInstance(kProject, "nope").status()), "IS.4004");
   EXPECT_EQ(ApiCode(service_->DeleteInstance(kProject, "nope")), "IS.4004");
   EXPECT_EQ(service_->ListInstances(kProject)->size(), 1u);
   EXPECT_EQ(service_->ListInstances("p2")->size(), 1u);
@@ -167,14 +160,11 @@ TEST_F(ServiceTest, InstanceLifecycleAndProjectScope) {
   EXPECT_FALSE(*service_->CheckImage("p2", "shoes",
                                      "a"));  // not visible across projects
   ASSERT_TRUE(service_->DeleteInstance(kProject, "shoes").ok());
-  EXPECT_EQ(ApiCode(service_->GetInstance(kProject, "shoes").status()),
-            "IS.4004");
-  EXPECT_EQ(ApiCode(service_->CheckImage(kProject, "shoes", "a").status()),
-            "IS.2019");
+  EXPECT_EQ(ApiCode(service_->GetInstance(kProject, "shoes").status()), "IS.4004");
+  EXPECT_EQ(ApiCode(service_->CheckImage(kProject, "shoes", "a").status()), "IS.2019");
   EXPECT_EQ(ApiCode(Add("shoes", "a", "originals/o_001.jpg")), "IS.2019");
   Open();  // the deletion is durable; the recreated instance starts empty
-  EXPECT_EQ(ApiCode(service_->GetInstance(kProject, "shoes").status()),
-            "IS.4004");
+  EXPECT_EQ(ApiCode(service_->GetInstance(kProject, "shoes").status()), "IS.4004");
   EXPECT_TRUE(service_->GetInstance("p2", "shoes").ok());
   Create("shoes");
   EXPECT_FALSE(*service_->CheckImage(kProject, "shoes", "a"));
@@ -248,8 +238,7 @@ TEST_F(ServiceTest, SearchFindsOriginalsFiltersPagesAndSurvivesRestart) {
   tags_only.tags = {{"color", "purple"}};
   EXPECT_TRUE(Search("g", tags_only).hits.empty());
   tags_only.tags = {{"size", "xl"}};
-  EXPECT_EQ(ApiCode(service_->Search(kProject, "g", tags_only).status()),
-            "IS.1004");
+  EXPECT_EQ(ApiCode(service_->Search(kProject, "g", tags_only).status()), "IS.1004");
 
   // Restart: identical results.
   Open();
@@ -280,20 +269,14 @@ TEST_F(ServiceTest, DeleteModifyReplaceAndErrors) {
 
   // Modify tags: the filter follows.
   const std::string changed = "img/" + Original(1);
-  ASSERT_TRUE(
-      service_->ModifyImage(kProject, "g", changed, {{"color", "blue"}}).ok());
-  EXPECT_EQ(
-      ApiCode(service_->ModifyImage(kProject, "g", changed, {{"bad", "x"}})),
-      "IS.1004");
-  EXPECT_EQ(ApiCode(Add("g", "x", "originals/o_001.jpg", {{"bad", "x"}})),
-            "IS.1004");
+  ASSERT_TRUE(service_->ModifyImage(kProject, "g", changed, {{"color", "blue"}}).ok());
+  EXPECT_EQ(ApiCode(service_->ModifyImage(kProject, "g", changed, {{"bad", "x"}})), "IS.1004");
+  EXPECT_EQ(ApiCode(Add("g", "x", "originals/o_001.jpg", {{"bad", "x"}})), "IS.1004");
 
   // Replace: re-adding a path swaps its vector and tags (o_004 stored under
   // o_003's path).
   const std::string replaced = "img/" + Original(3);
-  ASSERT_TRUE(
-      Add("g", replaced, "originals/" + Original(4), {{"color", "swapped"}})
-          .ok());
+  ASSERT_TRUE(Add("g", replaced, "originals/" + Original(4), {{"color", "swapped"}}).ok());
   EXPECT_EQ(service_->GetInstance(kProject, "g")->image_count, kOriginals - 1);
 
   auto check = [&] {
@@ -324,10 +307,8 @@ TEST_F(ServiceTest, DeleteModifyReplaceAndErrors) {
 
   // Unknown instance, damaged image, neither file nor a stored path.
   SearchRequest empty;
-  EXPECT_EQ(ApiCode(service_->Search(kProject, "zz", empty).status()),
-            "IS.2019");
-  EXPECT_EQ(ApiCode(service_->Search(kProject, "g", empty).status()),
-            "IS.2015");
+  EXPECT_EQ(ApiCode(service_->Search(kProject, "zz", empty).status()), "IS.2019");
+  EXPECT_EQ(ApiCode(service_->Search(kProject, "g", empty).status()), "IS.2015");
   AddImageRequest bad;
   bad.path = "broken";
   bad.file = std::string("\xff\xd8\xff\xe0 not really a jpeg", 22);
@@ -363,8 +344,7 @@ TEST_F(ServiceTest, SearchesRunDuringWrites) {
   for (int t = 0; t < 2; ++t) {
     readers.emplace_back([&] {
       SearchRequest req;
-      req.path =
-          "img/" + Original(1);  // never deleted: searched by its stored vector
+      req.path = "img/" + Original(1);  // never deleted: searched by its stored vector
       req.limit = 100;
       while (!stop) {
         auto r = service_->Search(kProject, "g", req);

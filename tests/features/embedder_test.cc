@@ -1,15 +1,15 @@
 // The real default model: deterministic vectors, crops change them, bad files are refused.
-#include <fstream>
-#include <sstream>
+#include "features/embedder.h"
 
 #include <gtest/gtest.h>
 
-#include "common/error.h"
 #include <atomic>
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
-#include "features/embedder.h"
+#include "common/error.h"
 #include "features/model_config.h"
 #include "features/onnx_embedder.h"
 

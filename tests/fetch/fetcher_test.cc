@@ -85,10 +85,10 @@ TEST_F(FetcherTest, LoopbackRefusedUnlessPrivateAllowed) {
   FetchOptions o = Allowed(false);
   o.allowed_hosts.push_back("localhost:" + std::to_string(server_->port()));
   Fetcher by_name(o);
-  EXPECT_EQ(CodeOf(by_name.Fetch("http://localhost:" + std::to_string(server_->port()) +
-                                 "/small")
-                       .status()),
-            "IS.2011");
+  EXPECT_EQ(
+      CodeOf(
+          by_name.Fetch("http://localhost:" + std::to_string(server_->port()) + "/small").status()),
+      "IS.2011");
 }
 
 TEST_F(FetcherTest, OtherPortOfAnAllowedHostIsRefused) {

@@ -35,9 +35,9 @@ float Dot(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 // Reference top-k over `data` restricted to `allowed` (all when null).
-std::vector<uint64_t> BruteForce(
-    const std::map<uint64_t, std::vector<float>>& data,
-    const std::vector<float>& q, size_t k, const Roaring64Map* allowed) {
+std::vector<uint64_t> BruteForce(const std::map<uint64_t, std::vector<float>>& data,
+                                 const std::vector<float>& q, size_t k,
+                                 const Roaring64Map* allowed) {
   std::vector<std::pair<float, uint64_t>> all;
   for (const auto& [id, v] : data) {
     if (allowed && !allowed->contains(id)) continue;
@@ -120,9 +120,8 @@ TEST_P(FlatIndexTest, FiltersLargeAndSmallAndEmpty) {
   }
   Roaring64Map half, few, none, stale;
   for (uint64_t id = 1; id <= 1000; id += 2) half.add(id);
-  for (uint64_t id = 3; id <= 1000; id += 97)
-    few.add(id);              // 11 ids: direct scan path
-  stale.add(uint64_t{5000});  // not in the index
+  for (uint64_t id = 3; id <= 1000; id += 97) few.add(id);  // 11 ids: direct scan path
+  stale.add(uint64_t{5000});                                // not in the index
   stale.add(uint64_t{7});
   for (int q = 0; q < 10; ++q) {
     std::vector<float> query = RandomUnit(rng, dim);
@@ -173,8 +172,7 @@ TEST(FlatIndexThreads, SearchesDuringWrites) {
   std::mt19937 rng(5);
   std::vector<std::vector<float>> vecs;
   for (int i = 0; i < 400; ++i) vecs.push_back(RandomUnit(rng, dim));
-  for (uint64_t id = 0; id < 200; ++id)
-    ASSERT_TRUE(index->Add(id, vecs[id]).ok());
+  for (uint64_t id = 0; id < 200; ++id) ASSERT_TRUE(index->Add(id, vecs[id]).ok());
   std::atomic<bool> stop{false};
   std::atomic<int> failures{0};
   std::vector<std::thread> readers;

@@ -3,6 +3,8 @@
 // back, filters give full pages, snapshots survive restarts, a corrupt snapshot
 // or an older format is discarded, and a process killed (SIGKILL) while
 // training leaves a snapshot that is either absent or exactly right.
+#include "index/tiered_index.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -19,7 +21,6 @@
 #include <thread>
 #include <vector>
 
-#include "index/tiered_index.h"
 #include "index/vector_file.h"
 
 namespace iss::index {
@@ -352,8 +353,7 @@ TEST(TieredIndexTest, SnapshotRestoresAndReplaysOnlyWhatCameAfter) {
 
 // A closed, persisted SmallAnn() index of ids 1..500 in `dir` (its ANN tier
 // trained), whose snapshot.meta then gets `n` bytes overwritten at `at`.
-void SnapshotThenOverwrite(const TieredOptions& o, std::streamoff at, const void* bytes,
-                           size_t n) {
+void SnapshotThenOverwrite(const TieredOptions& o, std::streamoff at, const void* bytes, size_t n) {
   {
     auto ix = TieredIndex::Open(kDim, o);
     ASSERT_TRUE(ix.ok());
@@ -442,7 +442,9 @@ TEST(TieredIndexTest, KillNineMidTrainingLeavesAConsistentSnapshot) {
       auto hits = (*ix)->Search(Vec(id, version), 1, nullptr);
       ASSERT_TRUE(hits.ok());
       ASSERT_EQ(hits->size(), 1u);
-      EXPECT_EQ((*hits)[0].id, id) << "score " << (*hits)[0].score << " round " << round << " ann " << st.ann << " rows " << st.rows << " built " << st.ann_rows << " live " << st.live;
+      EXPECT_EQ((*hits)[0].id, id)
+          << "score " << (*hits)[0].score << " round " << round << " ann " << st.ann << " rows "
+          << st.rows << " built " << st.ann_rows << " live " << st.live;
       EXPECT_NEAR((*hits)[0].score, 1.0f, 1e-4);
       ++checked;
     }

@@ -28,8 +28,7 @@ namespace {
     std::string k = "k" + std::to_string(i);
     std::string v(1000 + i % 100, static_cast<char>('a' + i % 26));
     // Odd records go as a two-key batch: both keys or neither must survive.
-    absl::Status s =
-        (i % 2) ? (*kv)->Write({{k, v}, {k + "/twin", v}}) : (*kv)->Put(k, v);
+    absl::Status s = (i % 2) ? (*kv)->Write({{k, v}, {k + "/twin", v}}) : (*kv)->Put(k, v);
     if (!s.ok()) _exit(4);
     uint32_t n = static_cast<uint32_t>(i);
     if (write(fd, &n, sizeof n) != sizeof n) _exit(5);
@@ -37,8 +36,7 @@ namespace {
 }
 
 TEST(StoreCrashTest, AcknowledgedWritesSurviveSigkill) {
-  std::string dir =
-      testing::TempDir() + "/iss_store_crash_" + std::to_string(::getpid());
+  std::string dir = testing::TempDir() + "/iss_store_crash_" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   std::set<int> acked;
   for (int round = 0; round < 3; ++round) {
@@ -55,15 +53,12 @@ TEST(StoreCrashTest, AcknowledgedWritesSurviveSigkill) {
     ASSERT_EQ(kill(pid, SIGKILL), 0);
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status))
-        << "child exited on its own: " << WEXITSTATUS(status);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited on its own: " << WEXITSTATUS(status);
     std::set<int> this_round;
     uint32_t n;
-    while (read(fds[0], &n, sizeof n) == sizeof n)
-      this_round.insert(static_cast<int>(n));
+    while (read(fds[0], &n, sizeof n) == sizeof n) this_round.insert(static_cast<int>(n));
     close(fds[0]);
-    ASSERT_FALSE(this_round.empty())
-        << "child acknowledged nothing before the kill";
+    ASSERT_FALSE(this_round.empty()) << "child acknowledged nothing before the kill";
 
     auto db = Database::Open(dir, {});
     ASSERT_TRUE(db.ok()) << db.status();
@@ -95,8 +90,7 @@ TEST(StoreCrashTest, AcknowledgedWritesSurviveSigkill) {
                              std::string k(key);
                              if (k.find('/') != std::string::npos) return true;
                              int i = std::stoi(k.substr(1));
-                             if (i % 2 && !(*kv)->Get(k + "/twin")->has_value())
-                               ++odd_missing_twin;
+                             if (i % 2 && !(*kv)->Get(k + "/twin")->has_value()) ++odd_missing_twin;
                              return true;
                            })
                     .ok());

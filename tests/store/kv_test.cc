@@ -18,9 +18,8 @@ namespace {
 
 std::string FreshDir(const std::string& name) {
   static std::atomic<int> counter{0};
-  std::string dir = testing::TempDir() + "/iss_store_" + name + "_" +
-                    std::to_string(::getpid()) + "_" +
-                    std::to_string(counter++);
+  std::string dir = testing::TempDir() + "/iss_store_" + name + "_" + std::to_string(::getpid()) +
+                    "_" + std::to_string(counter++);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
@@ -29,8 +28,7 @@ std::string FreshDir(const std::string& name) {
 class KvTest : public testing::Test {
  protected:
   void SetUp() override {
-    dir_ =
-        FreshDir(testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = FreshDir(testing::UnitTest::GetInstance()->current_test_info()->name());
     Reopen();
   }
   void TearDown() override {
@@ -48,14 +46,12 @@ class KvTest : public testing::Test {
     EXPECT_TRUE(kv.ok()) << kv.status();
     return kv.ok() ? *kv : nullptr;
   }
-  std::vector<std::pair<std::string, std::string>> ScanAll(
-      Kv* kv, const std::string& prefix) {
+  std::vector<std::pair<std::string, std::string>> ScanAll(Kv* kv, const std::string& prefix) {
     std::vector<std::pair<std::string, std::string>> out;
-    absl::Status s =
-        kv->Scan(prefix, [&](std::string_view k, std::string_view v) {
-          out.emplace_back(std::string(k), std::string(v));
-          return true;
-        });
+    absl::Status s = kv->Scan(prefix, [&](std::string_view k, std::string_view v) {
+      out.emplace_back(std::string(k), std::string(v));
+      return true;
+    });
     EXPECT_TRUE(s.ok()) << s;
     return out;
   }
@@ -125,8 +121,7 @@ TEST_F(KvTest, WriteBatchAppliesPutsAndDeletes) {
 
 TEST_F(KvTest, ScanIsPrefixOrderedAndStoppable) {
   Kv* kv = Ns("c");
-  for (std::string k :
-       {"img/2/b", "img/1/a", "img/1/c", "img/10", "img/1", "inst/x", "ima"}) {
+  for (std::string k : {"img/2/b", "img/1/a", "img/1/c", "img/10", "img/1", "inst/x", "ima"}) {
     ASSERT_TRUE(kv->Put(k, "v" + k).ok());
   }
   auto all = ScanAll(kv, "img/1");
@@ -139,9 +134,7 @@ TEST_F(KvTest, ScanIsPrefixOrderedAndStoppable) {
   EXPECT_EQ(ScanAll(kv, "img/1/").size(), 2u);
   EXPECT_EQ(ScanAll(kv, "zzz").size(), 0u);
   int seen = 0;
-  ASSERT_TRUE(kv->Scan("", [&](std::string_view, std::string_view) {
-                  return ++seen < 3;
-                }).ok());
+  ASSERT_TRUE(kv->Scan("", [&](std::string_view, std::string_view) { return ++seen < 3; }).ok());
   EXPECT_EQ(seen, 3);
 }
 
@@ -157,8 +150,7 @@ TEST_F(KvTest, ScanPrefixOfHighBytes) {
 uintmax_t SstBytes(const std::string& dir) {
   uintmax_t bytes = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-    if (e.is_regular_file() && e.path().extension() == ".sst")
-      bytes += e.file_size();
+    if (e.is_regular_file() && e.path().extension() == ".sst") bytes += e.file_size();
   }
   return bytes;
 }
@@ -181,8 +173,7 @@ TEST_F(KvTest, DeleteRangeAndCompactFreeTheRange) {
   kv->CompactRange("img/0001/", "img/0002/");
   EXPECT_EQ(ScanAll(kv, "img/0001/").size(), 0u);
   EXPECT_EQ(ScanAll(kv, "img/").size(), 2u);
-  EXPECT_LT(SstBytes(dir_ + "/db"), 100u * 1024u)
-      << "deleted range still occupies SST space";
+  EXPECT_LT(SstBytes(dir_ + "/db"), 100u * 1024u) << "deleted range still occupies SST space";
   Reopen();
   EXPECT_EQ(ScanAll(Ns("c"), "img/").size(), 2u);
 }
@@ -193,9 +184,7 @@ TEST_F(KvTest, SecondOpenOfSameDirFails) {
   EXPECT_EQ(ApiCode(second.status()), "IS.2105");
 }
 
-TEST_F(KvTest, EmptyNamespaceNameIsRefused) {
-  EXPECT_FALSE(db_->Namespace("").ok());
-}
+TEST_F(KvTest, EmptyNamespaceNameIsRefused) { EXPECT_FALSE(db_->Namespace("").ok()); }
 
 }  // namespace
 }  // namespace iss::store
