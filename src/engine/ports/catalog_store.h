@@ -1,0 +1,94 @@
+// Port: the durable catalog of galleries and items, the engine's source of truth. The
+// RocksDB adapter (store/rocks_catalog.h) implements it.
+//
+//   ASSIGN_OR_RETURN(std::vector<GalleryRecord> galleries, catalog->LoadGalleries());
+//   CatalogBatch batch;
+//   batch.puts.push_back({record, vector});
+//   RETURN_IF_ERROR(catalog->Apply(uid, batch));   // atomic, durable when OK
+//
+// Every write is atomic and durable (synced) when it returns OK; a failed write changes
+// nothing. An item's record and its vector are written together with the same version
+// (a per-gallery write stamp the index compares against its snapshot).
+// Thread contract: every method is thread-safe.
+#ifndef ISS_ENGINE_PORTS_CATALOG_STORE_H_
+#define ISS_ENGINE_PORTS_CATALOG_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "model/types.h"
+
+namespace iss::engine {
+
+struct GalleryRecord {
+  model::Gallery gallery;  // item_count is not stored
+  uint64_t uid = 0;        // never reused; names the gallery's items, vectors and index
+};
+
+struct ItemRecord {
+  std::string key;
+  uint64_t id = 0;  // internal id, unique within the gallery, never reused
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+  std::string model;
+  model::Tags tags;
+  uint64_t version = 0;              // 0 in a legacy record
+  std::vector<float> legacy_vector;  // only in a legacy record (vector inline)
+};
+
+struct ItemWrite {
+  ItemRecord record;
+  std::vector<float> vector;  // empty: the record alone (tags changed), vector kept
+};
+
+struct ItemRemoval {
+  std::string key;
+  uint64_t id = 0;
+};
+
+// Writes applied atomically to one gallery.
+struct CatalogBatch {
+  std::vector<ItemWrite> puts;
+  std::vector<ItemRemoval> removals;
+  bool empty() const { return puts.empty() && removals.empty(); }
+};
+
+class CatalogStore {
+ public:
+  virtual ~CatalogStore() = default;
+
+  virtual absl::StatusOr<std::vector<GalleryRecord>> LoadGalleries() = 0;
+  // The uid the next new gallery gets (persisted, never goes back).
+  virtual absl::StatusOr<uint64_t> NextGalleryUid() = 0;
+  // Writes a new gallery's record (and the uid counter past it).
+  virtual absl::Status CreateGallery(const GalleryRecord& record) = 0;
+  // Removes the gallery's items, vectors and record (in that order, so a crash in between
+  // leaves an empty gallery, never unreachable items).
+  virtual absl::Status DeleteGallery(const GalleryRecord& record) = 0;
+  // Gives the disk space of a deleted gallery back (best effort; blocks the caller).
+  virtual void ReclaimGallery(uint64_t uid) = 0;
+
+  // Calls fn for each item record of gallery `uid`, in key order, until it returns false.
+  virtual absl::Status ScanItems(uint64_t uid, const std::function<bool(ItemRecord&&)>& fn) = 0;
+  virtual absl::StatusOr<std::optional<ItemRecord>> GetItem(uint64_t uid, std::string_view key) = 0;
+  virtual absl::Status Apply(uint64_t uid, const CatalogBatch& batch) = 0;
+
+  struct StoredVector {
+    uint64_t version = 0;
+    std::vector<float> vector;
+  };
+  virtual absl::StatusOr<std::optional<StoredVector>> GetVector(uint64_t uid, uint64_t id) = 0;
+  // Calls fn for each stored vector of gallery `uid`, in id order, until it returns false.
+  virtual absl::Status ScanVectors(uint64_t uid,
+                                   const std::function<bool(uint64_t id, StoredVector&&)>& fn) = 0;
+};
+
+}  // namespace iss::engine
+
+#endif  // ISS_ENGINE_PORTS_CATALOG_STORE_H_

@@ -1,0 +1,58 @@
+// Port: image bytes in, L2-normalised feature vector out; and the registry of models by
+// name. features/ (ONNX on OpenCV DNN) implements both.
+//
+//   const Embedder* e = models->Find("common-search");
+//   ASSIGN_OR_RETURN(Embedding emb, e->Embed(bytes, {.purpose = Purpose::kQuery}));
+//
+// Failures: Reason::kImageFormat, kImageCorrupt, kImageTooBig, kImageTooSmall, kBadCrop,
+// kEmbeddingFailed (common/status.h).
+// Thread contract: Embed() and every registry method may be called concurrently.
+#ifndef ISS_ENGINE_PORTS_MODELS_H_
+#define ISS_ENGINE_PORTS_MODELS_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/types.h"
+
+namespace iss::engine {
+
+enum class Purpose {
+  kStore,  // an image added to a gallery: one pass, fastest path
+  kQuery,  // a search query: may spend more (e.g. rotated variants) for quality
+};
+
+struct EmbedOptions {
+  Purpose purpose = Purpose::kStore;
+  std::optional<model::Box> box;  // crop before embedding (after EXIF orientation)
+};
+
+// A query may produce several vectors (e.g. rotated variants); a stored image one.
+struct Embedding {
+  std::vector<float> vector;                 // primary vector, L2-normalised, size dim()
+  std::vector<std::vector<float>> variants;  // extra query variants (may be empty)
+};
+
+class Embedder {
+ public:
+  virtual ~Embedder() = default;
+  virtual const std::string& name() const = 0;  // "common-search"
+  virtual int dim() const = 0;                  // e.g. 576
+  virtual absl::StatusOr<Embedding> Embed(std::string_view image_bytes,
+                                          const EmbedOptions& options) const = 0;
+};
+
+class ModelRegistry {
+ public:
+  virtual ~ModelRegistry() = default;
+  // nullptr when no model of that name is installed.
+  virtual const Embedder* Find(std::string_view name) const = 0;
+  virtual std::vector<std::string> Names() const = 0;
+};
+
+}  // namespace iss::engine
+
+#endif  // ISS_ENGINE_PORTS_MODELS_H_
