@@ -66,7 +66,8 @@ class CatalogStore {
   virtual absl::StatusOr<std::vector<GalleryRecord>> LoadGalleries() = 0;
   // The uid the next new gallery gets (persisted, never goes back).
   virtual absl::StatusOr<uint64_t> NextGalleryUid() = 0;
-  // Writes a new gallery's record (and the uid counter past it).
+  // Writes a new gallery's record and advances the persisted uid counter past its uid
+  // (never back: concurrent creations may finish in any order).
   virtual absl::Status CreateGallery(const GalleryRecord& record) = 0;
   // Removes the gallery's items, vectors and record (in that order, so a crash in between
   // leaves an empty gallery, never unreachable items).

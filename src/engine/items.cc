@@ -1,0 +1,176 @@
+// Engine: the item use cases (put one or a batch, check, remove, set tags).
+//
+// A put embeds outside every lock, then under the gallery's exclusive lock assigns the
+// id and version, writes record + vector to the catalog (durable), and only then updates
+// the key map, the tags and the index shard.
+#include <algorithm>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "common/status.h"
+#include "common/status_macros.h"
+#include "engine/engine.h"
+#include "engine/engine_rep.h"
+
+namespace iss::engine {
+namespace {
+
+// An item embedded and ready to be written.
+struct Prepared {
+  const model::NewItem* item = nullptr;
+  std::vector<float> vector;
+};
+
+absl::Status GalleryFull() { return Fail(Reason::kItemLimit); }
+
+// Embeds every item (fetching its bytes when it has none). Fails on the first item that
+// cannot be embedded.
+absl::StatusOr<std::vector<Prepared>> Prepare(const Engine::Rep& r, const LiveGallery& g,
+                                              const std::vector<model::NewItem>& items) {
+  std::vector<Prepared> out;
+  out.reserve(items.size());
+  for (const model::NewItem& item : items) {
+    std::string fetched;
+    std::string_view bytes;
+    if (item.image && !item.image->empty()) {
+      bytes = *item.image;
+    } else {
+      ASSIGN_OR_RETURN(fetched, r.Fetch(item.key));
+      bytes = fetched;
+    }
+    ASSIGN_OR_RETURN(Embedding emb, g.embedder->Embed(bytes, {.purpose = Purpose::kStore}));
+    if (int(emb.vector.size()) != g.shard->dim()) {
+      return Fail(Reason::kEmbeddingFailed, "(the model returned a vector of the wrong size)");
+    }
+    out.push_back(Prepared{&item, std::move(emb.vector)});
+  }
+  return out;
+}
+
+// Writes the prepared items in one catalog batch and applies them to memory.
+// REQUIRES: g.mu held exclusively.
+absl::Status Commit(const Engine::Rep& r, LiveGallery& g, std::vector<Prepared>& prepared) {
+  const int64_t now = r.ports.clock->NowMs();
+  const int64_t capacity = r.Capacity(g);
+  CatalogBatch batch;
+  // Keys put earlier in this batch (a key given twice: the last one wins, one id).
+  std::unordered_map<std::string, uint64_t> batch_ids;
+  size_t fresh = 0;
+  uint64_t next_id = g.next_id;
+  uint64_t next_version = g.next_version;
+  for (Prepared& p : prepared) {
+    ItemRecord rec;
+    rec.key = p.item->key;
+    rec.model = g.gallery().model;
+    rec.tags = p.item->tags;
+    rec.updated_ms = now;
+    auto existing = g.id_of.find(rec.key);
+    auto earlier = batch_ids.find(rec.key);
+    if (existing != g.id_of.end()) {
+      rec.id = existing->second;
+      rec.created_ms = g.meta.at(rec.id).created_ms;
+    } else if (earlier != batch_ids.end()) {
+      rec.id = earlier->second;
+      rec.created_ms = now;
+    } else {
+      if (int64_t(g.meta.size() + fresh) >= capacity) return GalleryFull();
+      rec.id = next_id++;
+      rec.created_ms = now;
+      ++fresh;
+      batch_ids[rec.key] = rec.id;
+    }
+    rec.version = next_version++;
+    batch.puts.push_back(ItemWrite{std::move(rec), std::move(p.vector)});
+  }
+  g.next_version = next_version;  // stamps are never reused, even by a failed write
+  RETURN_IF_ERROR(r.ports.catalog->Apply(g.record.uid, batch));
+  for (const ItemWrite& w : batch.puts) {
+    if (g.id_of.count(w.record.key)) g.Detach(w.record.id);  // a replacement
+    RETURN_IF_ERROR(g.shard->Put(w.record.id, w.vector, w.record.version));
+    g.AttachMeta(w.record);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PutAll(Engine::Rep& r, const std::string& project, const std::string& gallery,
+                    const std::vector<model::NewItem>& items, const model::Tags& all_tags) {
+  ASSIGN_OR_RETURN(GalleryPtr g, r.FindUsable(project, gallery, all_tags));
+  {
+    // Refuse early (before any download or inference) when the gallery is full.
+    std::shared_lock lock(g->mu);
+    size_t fresh = 0;
+    for (const model::NewItem& item : items) fresh += g->id_of.count(item.key) == 0;
+    if (fresh > 0 && int64_t(g->meta.size()) >= r.Capacity(*g)) return GalleryFull();
+  }
+  ASSIGN_OR_RETURN(std::vector<Prepared> prepared, Prepare(r, *g, items));
+  std::unique_lock lock(g->mu);
+  if (g->deleted) return Fail(Reason::kGalleryNotFound, GalleryDetail(gallery, "was deleted"));
+  return Commit(r, *g, prepared);
+}
+
+}  // namespace
+
+absl::Status Engine::PutItem(const std::string& project, const std::string& gallery,
+                             const model::NewItem& item) {
+  return PutAll(*rep_, project, gallery, {item}, item.tags);
+}
+
+absl::Status Engine::PutItems(const std::string& project, const std::string& gallery,
+                              const std::vector<model::NewItem>& items) {
+  if (items.empty()) return absl::OkStatus();
+  model::Tags all;
+  for (const model::NewItem& item : items) all.insert(item.tags.begin(), item.tags.end());
+  return PutAll(*rep_, project, gallery, items, all);
+}
+
+absl::StatusOr<bool> Engine::HasItem(const std::string& project, const std::string& gallery,
+                                     const std::string& key) {
+  ASSIGN_OR_RETURN(GalleryPtr g, rep_->Find(project, gallery));
+  std::shared_lock lock(g->mu);
+  return g->id_of.count(key) > 0;
+}
+
+absl::Status Engine::RemoveItem(const std::string& project, const std::string& gallery,
+                                const std::string& key) {
+  ASSIGN_OR_RETURN(GalleryPtr g, rep_->Find(project, gallery));
+  std::unique_lock lock(g->mu);
+  if (g->deleted) return Fail(Reason::kGalleryNotFound, GalleryDetail(gallery, "was deleted"));
+  auto it = g->id_of.find(key);
+  if (it == g->id_of.end()) {
+    return Fail(Reason::kItemNotFound, "(no image with path `" + key + "`)");
+  }
+  CatalogBatch batch;
+  batch.removals.push_back(ItemRemoval{key, it->second});
+  RETURN_IF_ERROR(rep_->ports.catalog->Apply(g->record.uid, batch));
+  g->Detach(it->second);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::SetItemTags(const std::string& project, const std::string& gallery,
+                                 const std::string& key, const model::Tags& tags) {
+  ASSIGN_OR_RETURN(GalleryPtr g, rep_->Find(project, gallery));
+  RETURN_IF_ERROR(CheckTagKeys(g->gallery(), tags));
+  std::unique_lock lock(g->mu);
+  if (g->deleted) return Fail(Reason::kGalleryNotFound, GalleryDetail(gallery, "was deleted"));
+  auto it = g->id_of.find(key);
+  if (it == g->id_of.end()) {
+    return Fail(Reason::kItemNotFound, "(no image with path `" + key + "`)");
+  }
+  ASSIGN_OR_RETURN(std::optional<ItemRecord> stored,
+                   rep_->ports.catalog->GetItem(g->record.uid, key));
+  if (!stored) return Fail(Reason::kCorrupt, "(record missing)");
+  ItemRecord rec = std::move(*stored);
+  rec.tags = tags;
+  rec.updated_ms = rep_->ports.clock->NowMs();
+  CatalogBatch batch;
+  batch.puts.push_back(ItemWrite{rec, {}});
+  RETURN_IF_ERROR(rep_->ports.catalog->Apply(g->record.uid, batch));
+  ItemMeta& m = g->meta[rec.id];
+  g->tags.Remove(rec.id, m.tags);
+  m.tags = tags;
+  g->tags.Add(rec.id, m.tags);
+  return absl::OkStatus();
+}
+
+}  // namespace iss::engine

@@ -1,0 +1,113 @@
+// Engine::Search: by image bytes, by a stored item's vector, by an image fetched from a
+// locator, or by tags alone; pages of hits ordered by score, then key.
+#include <algorithm>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "common/status.h"
+#include "common/status_macros.h"
+#include "engine/engine.h"
+#include "engine/engine_rep.h"
+
+namespace iss::engine {
+namespace {
+
+absl::Status AddEmbedding(const LiveGallery& g, std::string_view bytes,
+                          const std::optional<model::Box>& crop,
+                          std::vector<std::vector<float>>* queries) {
+  ASSIGN_OR_RETURN(Embedding emb, g.embedder->Embed(bytes, {.purpose = Purpose::kQuery,
+                                                            .box = crop}));
+  queries->push_back(std::move(emb.vector));
+  for (auto& v : emb.variants) queries->push_back(std::move(v));
+  return absl::OkStatus();
+}
+
+// The stored vector of the item under `key`, when there is one.
+absl::StatusOr<std::optional<std::vector<float>>> StoredVector(const Engine::Rep& r,
+                                                               const LiveGallery& g,
+                                                               const std::string& key) {
+  uint64_t id = 0;
+  {
+    std::shared_lock lock(g.mu);
+    auto it = g.id_of.find(key);
+    if (it == g.id_of.end()) return std::optional<std::vector<float>>();
+    id = it->second;
+  }
+  ASSIGN_OR_RETURN(std::optional<CatalogStore::StoredVector> v,
+                   r.ports.catalog->GetVector(g.record.uid, id));
+  if (!v) return std::optional<std::vector<float>>();
+  return std::optional<std::vector<float>>(std::move(v->vector));
+}
+
+}  // namespace
+
+absl::StatusOr<model::Page> Engine::Search(const std::string& project,
+                                           const std::string& gallery,
+                                           const model::Query& q) {
+  const Rep& r = *rep_;
+  ASSIGN_OR_RETURN(GalleryPtr g, r.FindUsable(project, gallery, q.filter));
+  std::vector<std::vector<float>> queries;
+  const bool has_image = q.image && !q.image->empty();
+  const bool has_key = q.key && !q.key->empty();
+  if (has_image) {
+    RETURN_IF_ERROR(AddEmbedding(*g, *q.image, q.crop, &queries));
+  } else if (has_key) {
+    bool stored = false;
+    if (!q.crop) {  // a crop needs the pixels: the stored vector will not do
+      ASSIGN_OR_RETURN(std::optional<std::vector<float>> v, StoredVector(r, *g, *q.key));
+      if (v) {
+        queries.push_back(std::move(*v));
+        stored = true;
+      }
+    }
+    if (!stored) {
+      ASSIGN_OR_RETURN(std::string bytes, r.Fetch(*q.key));
+      RETURN_IF_ERROR(AddEmbedding(*g, bytes, q.crop, &queries));
+    }
+  } else if (q.filter.empty()) {
+    return Fail(Reason::kNoQuery);
+  }
+
+  std::shared_lock lock(g->mu);
+  if (g->deleted) return Fail(Reason::kGalleryNotFound, GalleryDetail(gallery, "was deleted"));
+  std::optional<Roaring64Map> filter;
+  if (!q.filter.empty()) filter = g->tags.Filter(q.filter);
+  const size_t want = q.offset + q.limit;
+  model::Page page;
+  if (queries.empty()) {
+    // Tags alone: every matching item, ordered by key, score 1.0.
+    std::vector<const ItemMeta*> matches;
+    for (uint64_t id : *filter) matches.push_back(&g->meta.at(id));
+    std::sort(matches.begin(), matches.end(),
+              [](const ItemMeta* a, const ItemMeta* b) { return a->key < b->key; });
+    for (size_t i = q.offset; i < matches.size() && i < want; ++i) {
+      page.hits.push_back({matches[i]->key, 1.0, matches[i]->tags});
+    }
+  } else {
+    // Several query vectors (variants): an item's score is its best one.
+    std::unordered_map<uint64_t, float> best;
+    for (const auto& v : queries) {
+      ASSIGN_OR_RETURN(std::vector<ScoredId> hits,
+                       g->shard->Search(v, want, filter ? &*filter : nullptr));
+      for (const ScoredId& h : hits) {
+        auto [it, inserted] = best.emplace(h.id, h.score);
+        if (!inserted) it->second = std::max(it->second, h.score);
+      }
+    }
+    std::vector<std::pair<uint64_t, float>> ranked(best.begin(), best.end());
+    std::sort(ranked.begin(), ranked.end(), [&](const auto& a, const auto& b) {
+      if (a.second != b.second) return a.second > b.second;
+      return g->meta.at(a.first).key < g->meta.at(b.first).key;
+    });
+    for (size_t i = q.offset; i < ranked.size() && i < want; ++i) {
+      const ItemMeta& m = g->meta.at(ranked[i].first);
+      page.hits.push_back({m.key, std::clamp(double(ranked[i].second), 0.0, 1.0), m.tags});
+    }
+  }
+  page.count = int64_t(page.hits.size());
+  return page;
+}
+
+}  // namespace iss::engine
