@@ -1,4 +1,4 @@
-#include "fetch/fetcher.h"
+#include "blob/http_source.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -11,9 +11,9 @@
 #include <memory>
 #include <mutex>
 
-#include "common/error.h"
+#include "common/status.h"
 
-namespace iss::fetch {
+namespace iss::blob {
 namespace {
 
 std::once_flag g_curl_init;
@@ -122,31 +122,31 @@ bool HostAllowed(const std::vector<std::string>& allowed, const std::string& hos
 
 }  // namespace
 
-Fetcher::Fetcher(FetchOptions options) : options_(std::move(options)) {
+HttpSource::HttpSource(HttpSourceOptions options) : options_(std::move(options)) {
   std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
-Fetcher::~Fetcher() = default;
+HttpSource::~HttpSource() = default;
 
-bool Fetcher::LooksLikeUrl(const std::string& path) {
-  std::string p = Lower(path.substr(0, 8));
+bool HttpSource::Accepts(std::string_view locator) const {
+  std::string p = Lower(std::string(locator.substr(0, 8)));
   return p.rfind("http://", 0) == 0 || p.rfind("https://", 0) == 0;
 }
 
-absl::StatusOr<std::string> Fetcher::Fetch(const std::string& start_url) const {
-  std::string url = start_url;
+absl::StatusOr<std::string> HttpSource::Fetch(std::string_view start_url) const {
+  std::string url(start_url);
   for (int hop = 0; hop <= options_.max_redirects; ++hop) {
     std::string scheme, host, port;
     if (!ParseUrl(url, &scheme, &host, &port) || (scheme != "http" && scheme != "https")) {
-      return Error("IS.2000", "(not an http(s) URL: " + url + ")");
+      return Fail(Reason::kBlobUnreachable, "(not an http(s) URL: " + url + ")");
     }
     if (!HostAllowed(options_.allowed_hosts, host, port)) {
-      return Error("IS.2011", "(host `" + host + "` is not on the server's download allow-list)");
+      return Fail(Reason::kBlobForbidden, "(host `" + host + "` is not on the server's download allow-list)");
     }
     std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-    if (!curl) return Error("IS.0009", "(curl init)");
+    if (!curl) return Fail(Reason::kInternal, "(curl init)");
     Transfer t;
     t.max_bytes = options_.max_bytes;
-    t.allow_private = options_.allow_private_addresses;
+    t.allow_private = options_.allow_private;
     CURL* c = curl.get();
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -162,30 +162,30 @@ absl::StatusOr<std::string> Fetcher::Fetch(const std::string& start_url) const {
     curl_easy_setopt(c, CURLOPT_USERAGENT, "imagesearch/0.1");
     CURLcode rc = curl_easy_perform(c);
     if (t.refused_address) {
-      return Error("IS.2011", "(`" + host + "` resolves to a loopback or private address)");
+      return Fail(Reason::kBlobForbidden, "(`" + host + "` resolves to a loopback or private address)");
     }
     if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-      return Error("IS.2000",
+      return Fail(Reason::kBlobUnreachable,
                    "(the image is larger than " + std::to_string(options_.max_bytes) + " bytes)");
     }
     if (rc != CURLE_OK) {
-      return Error("IS.2000", std::string("(") + curl_easy_strerror(rc) + ")");
+      return Fail(Reason::kBlobUnreachable, std::string("(") + curl_easy_strerror(rc) + ")");
     }
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     if (code >= 300 && code < 400) {
       char* next = nullptr;
       curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &next);
-      if (!next) return Error("IS.2000", "(redirect without a location)");
+      if (!next) return Fail(Reason::kBlobUnreachable, "(redirect without a location)");
       url = next;
       continue;
     }
     if (code != 200) {
-      return Error("IS.2000", "(HTTP status " + std::to_string(code) + " from " + host + ")");
+      return Fail(Reason::kBlobUnreachable, "(HTTP status " + std::to_string(code) + " from " + host + ")");
     }
     return std::move(t.body);
   }
-  return Error("IS.2000", "(too many redirects)");
+  return Fail(Reason::kBlobUnreachable, "(too many redirects)");
 }
 
-}  // namespace iss::fetch
+}  // namespace iss::blob

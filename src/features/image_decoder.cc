@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "common/error.h"
+#include "common/status.h"
 #include "common/status_macros.h"
 
 namespace iss::features {
@@ -65,14 +65,14 @@ int JpegOrientation(std::string_view bytes) {
 }
 
 absl::Status CheckSize(int width, int height, const DecodeOptions& options) {
-  if (width <= 0 || height <= 0) return Error("IS.2002", "(no image size in the header)");
+  if (width <= 0 || height <= 0) return Fail(Reason::kImageCorrupt, "(no image size in the header)");
   if (std::max(width, height) > options.max_side) {
-    return Error("IS.2106", "(" + std::to_string(width) + "x" + std::to_string(height) +
+    return Fail(Reason::kImageTooBig, "(" + std::to_string(width) + "x" + std::to_string(height) +
                                 " px; the longest side may be at most " +
                                 std::to_string(options.max_side) + ")");
   }
   if (std::min(width, height) < options.min_side) {
-    return Error("IS.2107", "(" + std::to_string(width) + "x" + std::to_string(height) +
+    return Fail(Reason::kImageTooSmall, "(" + std::to_string(width) + "x" + std::to_string(height) +
                                 " px; the shortest side must be at least " +
                                 std::to_string(options.min_side) + ")");
   }
@@ -86,10 +86,10 @@ using TjHandle = std::unique_ptr<void, TjDeleter>;
 
 absl::StatusOr<ImageInfo> ProbeJpeg(std::string_view bytes, int* subsamp, int* colorspace) {
   TjHandle tj(tjInitDecompress());
-  if (!tj) return Error("IS.0009", "(libjpeg-turbo init)");
+  if (!tj) return Fail(Reason::kInternal, "(libjpeg-turbo init)");
   int w = 0, h = 0;
   if (tjDecompressHeader3(tj.get(), U(bytes), bytes.size(), &w, &h, subsamp, colorspace) != 0) {
-    return Error("IS.2002", std::string("(JPEG header: ") + tjGetErrorStr2(tj.get()) + ")");
+    return Fail(Reason::kImageCorrupt, std::string("(JPEG header: ") + tjGetErrorStr2(tj.get()) + ")");
   }
   ImageInfo info{ImageFormat::kJpeg, w, h, JpegOrientation(bytes)};
   return info;
@@ -98,15 +98,15 @@ absl::StatusOr<ImageInfo> ProbeJpeg(std::string_view bytes, int* subsamp, int* c
 absl::StatusOr<ImageInfo> ProbePng(std::string_view bytes) {
   // Signature (8) + IHDR chunk: length (4) "IHDR" (4) width (4) height (4).
   if (bytes.size() < 24 || std::memcmp(bytes.data() + 12, "IHDR", 4) != 0) {
-    return Error("IS.2002", "(PNG header is truncated)");
+    return Fail(Reason::kImageCorrupt, "(PNG header is truncated)");
   }
   uint32_t w = Be32(U(bytes) + 16), h = Be32(U(bytes) + 20);
-  if (w > (1u << 24) || h > (1u << 24)) return Error("IS.2106", "(PNG header size)");
+  if (w > (1u << 24) || h > (1u << 24)) return Fail(Reason::kImageTooBig, "(PNG header size)");
   return ImageInfo{ImageFormat::kPng, int(w), int(h), 1};
 }
 
 absl::StatusOr<ImageInfo> ProbeBmp(std::string_view bytes) {
-  if (bytes.size() < 26) return Error("IS.2002", "(BMP header is truncated)");
+  if (bytes.size() < 26) return Fail(Reason::kImageCorrupt, "(BMP header is truncated)");
   const unsigned char* p = U(bytes);
   uint32_t dib = Le32(p + 14);
   int64_t w, h;
@@ -118,7 +118,7 @@ absl::StatusOr<ImageInfo> ProbeBmp(std::string_view bytes) {
     h = int32_t(Le32(p + 22));
   }
   h = h < 0 ? -h : h;
-  if (w > (1 << 24) || h > (1 << 24)) return Error("IS.2106", "(BMP header size)");
+  if (w > (1 << 24) || h > (1 << 24)) return Fail(Reason::kImageTooBig, "(BMP header size)");
   return ImageInfo{ImageFormat::kBmp, int(w), int(h), 1};
 }
 
@@ -141,7 +141,7 @@ cv::Mat CmykToBgr(const std::vector<unsigned char>& cmyk, int w, int h) {
 absl::StatusOr<cv::Mat> DecodeJpeg(std::string_view bytes, const ImageInfo& info, int colorspace,
                                    const DecodeOptions& options, double* scale) {
   TjHandle tj(tjInitDecompress());
-  if (!tj) return Error("IS.0009", "(libjpeg-turbo init)");
+  if (!tj) return Fail(Reason::kInternal, "(libjpeg-turbo init)");
   int num = 0;
   tjscalingfactor* factors = tjGetScalingFactors(&num);
   int w = info.width, h = info.height;
@@ -164,7 +164,7 @@ absl::StatusOr<cv::Mat> DecodeJpeg(std::string_view bytes, const ImageInfo& info
   int rc = tjDecompress2(tj.get(), U(bytes), bytes.size(), buf.data(), w, 0, h,
                          cmyk ? TJPF_CMYK : TJPF_BGR, TJFLAG_STOPONWARNING);
   if (rc != 0) {
-    return Error("IS.2002", std::string("(JPEG data: ") + tjGetErrorStr2(tj.get()) + ")");
+    return Fail(Reason::kImageCorrupt, std::string("(JPEG data: ") + tjGetErrorStr2(tj.get()) + ")");
   }
   if (scale) *scale = chosen;
   if (cmyk) return CmykToBgr(buf, w, h);
@@ -225,7 +225,7 @@ absl::StatusOr<ImageInfo> ProbeImage(std::string_view bytes, const DecodeOptions
       info = ProbeBmp(bytes);
       break;
     default:
-      return Error("IS.2001", bytes.empty() ? "(the image is empty)"
+      return Fail(Reason::kImageFormat, bytes.empty() ? "(the image is empty)"
                                             : "(only JPEG, PNG and BMP are supported)");
   }
   if (!info.ok()) return info.status();
@@ -247,11 +247,11 @@ absl::StatusOr<cv::Mat> DecodeImage(std::string_view bytes, const DecodeOptions&
       cv::Mat raw(1, int(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
       img = cv::imdecode(raw, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
     } catch (const cv::Exception& e) {
-      return Error("IS.2002", std::string("(") + e.what() + ")");
+      return Fail(Reason::kImageCorrupt, std::string("(") + e.what() + ")");
     }
-    if (img.empty()) return Error("IS.2002", "(the image data cannot be decoded)");
+    if (img.empty()) return Fail(Reason::kImageCorrupt, "(the image data cannot be decoded)");
     if (img.cols != info.width || img.rows != info.height) {
-      return Error("IS.2002", "(decoded size differs from the header)");
+      return Fail(Reason::kImageCorrupt, "(decoded size differs from the header)");
     }
   }
   return Orient(std::move(img), info.orientation);

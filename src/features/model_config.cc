@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "common/error.h"
+#include "common/status.h"
 
 namespace iss::features {
 
@@ -13,10 +13,10 @@ absl::StatusOr<ModelConfig> LoadModelConfig(const std::string& toml_path) {
   try {
     t = toml::parse_file(toml_path);
   } catch (const toml::parse_error& e) {
-    return Error("IS.0015", "(" + toml_path + ": " + std::string(e.description()) + ")");
+    return Fail(Reason::kModelUnavailable, "(" + toml_path + ": " + std::string(e.description()) + ")");
   }
   auto bad = [&](const std::string& what) {
-    return Error("IS.0015", "(" + toml_path + ": " + what + ")");
+    return Fail(Reason::kModelUnavailable, "(" + toml_path + ": " + what + ")");
   };
   ModelConfig c;
   c.name = t["name"].value_or(std::string());

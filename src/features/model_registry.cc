@@ -1,4 +1,4 @@
-// features::ModelRegistry::Open: every <name>.toml in the model directory whose ONNX file
+// features::OpenModelRegistry: every <name>.toml in the model directory whose ONNX file
 // exists becomes an Embedder.
 #include <spdlog/spdlog.h>
 
@@ -7,16 +7,16 @@
 #include <map>
 #include <opencv2/core.hpp>
 
-#include "common/error.h"
-#include "features/embedder.h"
+#include "common/status.h"
+#include "features/model_registry.h"
 #include "features/onnx_embedder.h"
 
 namespace iss::features {
 namespace {
 
-class Registry : public ModelRegistry {
+class Registry : public engine::ModelRegistry {
  public:
-  const Embedder* Find(std::string_view name) const override {
+  const engine::Embedder* Find(std::string_view name) const override {
     auto it = models_.find(std::string(name));
     return it == models_.end() ? nullptr : it->second.get();
   }
@@ -30,8 +30,8 @@ class Registry : public ModelRegistry {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Open(const std::string& model_dir,
-                                                                   const RegistryOptions& options) {
+absl::StatusOr<std::unique_ptr<engine::ModelRegistry>> OpenModelRegistry(
+    const std::string& model_dir, const RegistryOptions& options) {
   cv::setNumThreads(std::max(1, options.threads));
   auto registry = std::make_unique<Registry>();
   std::error_code ec;
@@ -39,7 +39,7 @@ absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Open(const std::st
   for (const auto& entry : std::filesystem::directory_iterator(model_dir, ec)) {
     if (entry.path().extension() == ".toml") tomls.push_back(entry.path());
   }
-  if (ec) return Error("IS.0015", "(model directory " + model_dir + ": " + ec.message() + ")");
+  if (ec) return Fail(Reason::kModelUnavailable, "(model directory " + model_dir + ": " + ec.message() + ")");
   std::sort(tomls.begin(), tomls.end());
   for (const auto& path : tomls) {
     absl::StatusOr<ModelConfig> config = LoadModelConfig(path.string());
@@ -55,9 +55,9 @@ absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Open(const std::st
     registry->models_[config->name] = std::move(*embedder);
   }
   if (registry->models_.empty()) {
-    return Error("IS.0015", "(no usable model in " + model_dir + ")");
+    return Fail(Reason::kModelUnavailable, "(no usable model in " + model_dir + ")");
   }
-  return registry;
+  return std::unique_ptr<engine::ModelRegistry>(std::move(registry));
 }
 
 }  // namespace iss::features

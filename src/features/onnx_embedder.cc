@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <opencv2/imgproc.hpp>
 
-#include "common/error.h"
+#include "common/status.h"
 #include "common/status_macros.h"
 #include "features/image_decoder.h"
 
@@ -69,7 +69,7 @@ OnnxEmbedder::~OnnxEmbedder() = default;
 absl::StatusOr<std::unique_ptr<OnnxEmbedder>> OnnxEmbedder::Create(const ModelConfig& config,
                                                                    int instances) {
   if (!std::filesystem::exists(config.onnx_path)) {
-    return Error("IS.0015", "(" + config.onnx_path + ")");
+    return Fail(Reason::kModelUnavailable, "(" + config.onnx_path + ")");
   }
   std::unique_ptr<OnnxEmbedder> e(new OnnxEmbedder(config));
   try {
@@ -81,13 +81,13 @@ absl::StatusOr<std::unique_ptr<OnnxEmbedder>> OnnxEmbedder::Create(const ModelCo
       e->nets_.push_back(std::move(net));
     }
   } catch (const cv::Exception& ex) {
-    return Error("IS.0015", "(" + config.onnx_path + ": " + ex.what() + ")");
+    return Fail(Reason::kModelUnavailable, "(" + config.onnx_path + ": " + ex.what() + ")");
   }
   // One forward pass on a grey image: validates the model and tells its dimension.
   cv::Mat grey(config.input_height, config.input_width, CV_8UC3, cv::Scalar(128, 128, 128));
   ASSIGN_OR_RETURN(cv::Mat out, e->Forward(e->Preprocess(grey)));
   e->dim_ = int(e->Pool(out).size());
-  if (e->dim_ <= 0) return Error("IS.0015", "(model output is empty)");
+  if (e->dim_ <= 0) return Fail(Reason::kModelUnavailable, "(model output is empty)");
   return e;
 }
 
@@ -102,7 +102,7 @@ absl::StatusOr<cv::Mat> OnnxEmbedder::Decode(std::string_view image_bytes,
   cv::Rect r(box->x, box->y, box->width, box->height);
   r &= cv::Rect(0, 0, img.cols, img.rows);
   if (r.width < kMinBoxSide || r.height < kMinBoxSide) {
-    return Error("IS.0002", "(box lies outside the image or is smaller than 8x8 px)");
+    return Fail(Reason::kBadCrop, "(box lies outside the image or is smaller than 8x8 px)");
   }
   return img(r).clone();
 }
@@ -153,7 +153,7 @@ absl::StatusOr<cv::Mat> OnnxEmbedder::Forward(const cv::Mat& blob) const {
     out = config_.output.empty() ? net->forward() : net->forward(config_.output);
     out = out.clone();  // the net reuses its output buffer
   } catch (const cv::Exception& ex) {
-    status = Error("IS.0009", std::string("(model forward: ") + ex.what() + ")");
+    status = Fail(Reason::kInternal, std::string("(model forward: ") + ex.what() + ")");
   }
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -18,12 +18,17 @@
 #include <opencv2/dnn.hpp>
 #include <vector>
 
-#include "features/embedder.h"
+#include "engine/ports/models.h"
 #include "features/model_config.h"
 
 namespace iss::features {
 
-class OnnxEmbedder : public Embedder {
+using engine::EmbedOptions;
+using engine::Embedding;
+using engine::Purpose;
+using model::Box;
+
+class OnnxEmbedder : public engine::Embedder {
  public:
   static absl::StatusOr<std::unique_ptr<OnnxEmbedder>> Create(const ModelConfig& config,
                                                               int instances);

@@ -1,5 +1,5 @@
 // The real default model: deterministic vectors, crops change them, bad files are refused.
-#include "features/embedder.h"
+#include "features/model_registry.h"
 
 #include <gtest/gtest.h>
 
@@ -9,12 +9,17 @@
 #include <sstream>
 #include <thread>
 
-#include "common/error.h"
+#include "common/status.h"
 #include "features/model_config.h"
 #include "features/onnx_embedder.h"
 
 namespace iss::features {
 namespace {
+
+// The reason of a failure by name ("" when OK): what the tests compare.
+std::string ReasonCode(const absl::Status& s) {
+  return s.ok() ? "" : std::string(ReasonName(ReasonOf(s)));
+}
 
 std::string Read(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -32,19 +37,19 @@ float Dot(const std::vector<float>& a, const std::vector<float>& b) {
 class EmbedderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto r = ModelRegistry::Open(ISS_MODEL_DIR, {.threads = 2});
+    auto r = OpenModelRegistry(ISS_MODEL_DIR, {.threads = 2});
     ASSERT_TRUE(r.ok()) << r.status() << " (run scripts/fetch-model.sh)";
     registry_ = r->release();
   }
   static void TearDownTestSuite() { delete registry_; }
-  const Embedder& model() {
-    const Embedder* e = registry_->Find("common-search");
+  const engine::Embedder& model() {
+    const engine::Embedder* e = registry_->Find("common-search");
     EXPECT_NE(e, nullptr);
     return *e;
   }
-  static ModelRegistry* registry_;
+  static engine::ModelRegistry* registry_;
 };
-ModelRegistry* EmbedderTest::registry_ = nullptr;
+engine::ModelRegistry* EmbedderTest::registry_ = nullptr;
 
 TEST_F(EmbedderTest, BuiltInModelsAreListed) {
   EXPECT_NE(registry_->Find("common-search"), nullptr);
@@ -87,10 +92,10 @@ TEST_F(EmbedderTest, CropBoxChangesTheVector) {
 
 TEST_F(EmbedderTest, BrokenFilesGiveTheirErrors) {
   const std::string bad = std::string(ISS_SHARED_DIR) + "/eval/bad-inputs/";
-  EXPECT_EQ(ApiCode(model().Embed(Read(bad + "truncated.jpg"), {}).status()), "IS.2002");
-  EXPECT_EQ(ApiCode(model().Embed(Read(bad + "unsupported.gif"), {}).status()), "IS.2001");
-  EXPECT_EQ(ApiCode(model().Embed(Read(bad + "size_99x99.jpg"), {}).status()), "IS.2107");
-  EXPECT_EQ(ApiCode(model().Embed(Read(bad + "bomb_60000x60000.png"), {}).status()), "IS.2106");
+  EXPECT_EQ(ReasonCode(model().Embed(Read(bad + "truncated.jpg"), {}).status()), "ImageCorrupt");
+  EXPECT_EQ(ReasonCode(model().Embed(Read(bad + "unsupported.gif"), {}).status()), "ImageFormat");
+  EXPECT_EQ(ReasonCode(model().Embed(Read(bad + "size_99x99.jpg"), {}).status()), "ImageTooSmall");
+  EXPECT_EQ(ReasonCode(model().Embed(Read(bad + "bomb_60000x60000.png"), {}).status()), "ImageTooBig");
 }
 
 }  // namespace

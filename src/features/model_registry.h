@@ -1,0 +1,30 @@
+// The models a server knows: every <name>.toml in a directory whose ONNX file exists becomes
+// an engine::Embedder (features/onnx_embedder.h), found by name.
+//
+//   ASSIGN_OR_RETURN(std::unique_ptr<engine::ModelRegistry> models,
+//                    features::OpenModelRegistry(model_dir, {.threads = 2}));
+//   const engine::Embedder* e = models->Find("common-search");
+//
+// Failures: Reason::kModelUnavailable (no usable model, unreadable directory or TOML).
+// Thread contract: the registry is immutable once opened; Find/Names/Embed are thread-safe.
+#ifndef ISS_FEATURES_MODEL_REGISTRY_H_
+#define ISS_FEATURES_MODEL_REGISTRY_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "engine/ports/models.h"
+
+namespace iss::features {
+
+struct RegistryOptions {
+  int threads = 2;  // Default: 2 threads inside one forward pass (OpenCV DNN), capped
+};
+
+absl::StatusOr<std::unique_ptr<engine::ModelRegistry>> OpenModelRegistry(
+    const std::string& model_dir, const RegistryOptions& options);
+
+}  // namespace iss::features
+
+#endif  // ISS_FEATURES_MODEL_REGISTRY_H_
