@@ -1,18 +1,18 @@
-#include "api/base64.h"
+#include "api/v1/base64.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
-#include "common/error.h"
+#include "api/v1/errors.h"
 
-namespace iss::api {
+namespace iss::api::v1 {
 namespace {
 
 std::string Decoded(std::string_view in) {
   absl::StatusOr<std::string> r = DecodeBase64Image(in);
-  return r.ok() ? *r : "<" + ApiCode(r.status()) + ">";
+  return r.ok() ? *r : "<" + std::string(WireCodeOf(r.status()).code) + ">";
 }
 
 TEST(Base64Test, AcceptsStandardForms) {
@@ -55,4 +55,4 @@ TEST(Base64Test, SharedEvalFiles) {
 }
 
 }  // namespace
-}  // namespace iss::api
+}  // namespace iss::api::v1

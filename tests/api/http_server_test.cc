@@ -1,4 +1,4 @@
-#include "api/http_server.h"
+#include "api/http/http_server.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -8,7 +8,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <thread>
+
+#include "api/http/pipeline.h"
+#include "api/v1/routes.h"
 
 namespace iss::api {
 namespace {
@@ -70,12 +74,13 @@ std::string Post(const std::string& path, const std::string& body) {
 class HttpServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    router_.Add("POST", "/echo", [](const HttpRequest& req, const RouteParams&) {
+    router_.Add("POST", "/echo", [](const Call& call) {
+      const HttpRequest& req = call.request;
       HttpResponse r;
       r.body = "len=" + std::to_string(req.body.size()) + " q=" + req.query;
       return r;
     });
-    router_.Add("GET", "/slow", [](const HttpRequest&, const RouteParams&) {
+    router_.Add("GET", "/slow", [](const Call&) {
       std::this_thread::sleep_for(std::chrono::milliseconds(400));
       HttpResponse r;
       r.body = "slow done";
@@ -85,11 +90,15 @@ class HttpServerTest : public ::testing::Test {
   void StartServer(HttpServerOptions o = {}) {
     o.port = 0;
     o.max_body_bytes = 4096;
-    auto s = HttpServer::Start(o, &router_);
+    // The server speaks the v1 dialect for requests no route handles (404, 413).
+    pipeline_ = std::make_unique<Pipeline>(
+        &router_, nullptr, PipelineOptions{.default_errors = v1::RenderDefaultError});
+    auto s = HttpServer::Start(o, pipeline_.get());
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
   }
   Router router_;
+  std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<HttpServer> server_;
 };
 

@@ -1,13 +1,15 @@
-#include "api/request_json.h"
+#include "api/v1/request_json.h"
 
 #include <gtest/gtest.h>
 
-#include "common/error.h"
+#include "api/v1/errors.h"
 
-namespace iss::api {
+namespace iss::api::v1 {
 namespace {
 
-std::string CodeOf(const absl::Status& s) { return s.ok() ? "OK" : ApiCode(s); }
+std::string CodeOf(const absl::Status& s) {
+  return s.ok() ? "OK" : std::string(WireCodeOf(s).code);
+}
 
 TEST(RequestJsonTest, ParseObject) {
   EXPECT_EQ(CodeOf(ParseObject("{}", false).status()), "OK");
@@ -35,11 +37,11 @@ TEST(RequestJsonTest, StrictTypes) {
   EXPECT_EQ(CodeOf(OptionalInt(j, "f").status()), "IS.0002");
   EXPECT_EQ(CodeOf(OptionalInt(j, "s").status()), "IS.0002");
   EXPECT_EQ(CodeOf(OptionalBool(j, "s").status()), "IS.0002");
-  EXPECT_EQ(OptionalStringMap(j, "m", "IS.1003").value()->at("k"), "v");
-  EXPECT_EQ(CodeOf(OptionalStringMap(j, "bad", "IS.1003").status()), "IS.0002");
+  EXPECT_EQ(OptionalStringMap(j, "m", Code("IS.1003")).value()->at("k"), "v");
+  EXPECT_EQ(CodeOf(OptionalStringMap(j, "bad", Code("IS.1003")).status()), "IS.0002");
   nlohmann::json many = nlohmann::json::object();
   for (int i = 0; i < 11; ++i) many["t"]["k" + std::to_string(i)] = "v";
-  EXPECT_EQ(CodeOf(OptionalStringMap(many, "t", "IS.1003").status()), "IS.1003");
+  EXPECT_EQ(CodeOf(OptionalStringMap(many, "t", Code("IS.1003")).status()), "IS.1003");
 }
 
 TEST(RequestJsonTest, Utf8Length) {
@@ -48,4 +50,4 @@ TEST(RequestJsonTest, Utf8Length) {
 }
 
 }  // namespace
-}  // namespace iss::api
+}  // namespace iss::api::v1

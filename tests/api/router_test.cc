@@ -1,4 +1,4 @@
-#include "api/router.h"
+#include "api/http/router.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@ namespace iss::api {
 namespace {
 
 Handler Named(std::string name) {
-  return [name](const HttpRequest&, const RouteParams&) {
+  return [name](const Call&) {
     HttpResponse r;
     r.body = name;
     return r;
@@ -15,8 +15,9 @@ Handler Named(std::string name) {
 
 std::string Call(const Router& router, const char* method, const char* path) {
   Router::Match m = router.Find(method, path);
-  if (m.handler == nullptr) return m.path_matched ? "<method>" : "<none>";
-  return (*m.handler)(HttpRequest{}, m.params).body;
+  if (m.route == nullptr) return m.path_matched ? "<method>" : "<none>";
+  HttpRequest req;
+  return m.route->handler(Call{req, m.params}).body;
 }
 
 class RouterTest : public ::testing::Test {

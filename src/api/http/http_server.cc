@@ -1,4 +1,4 @@
-#include "api/http_server.h"
+#include "api/http/http_server.h"
 
 #include <spdlog/spdlog.h>
 
@@ -16,8 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "api/error_response.h"
-#include "common/error.h"
+#include "common/status.h"
 
 namespace iss::api {
 
@@ -30,7 +29,8 @@ using Clock = std::chrono::steady_clock;
 struct HttpServer::Impl {
   // Declared before the io_context: sessions destroyed with it still count down here.
   HttpServerOptions options;
-  const Router* router = nullptr;
+  const Pipeline* pipeline = nullptr;
+  Metrics* metrics = nullptr;
   std::atomic<int> connections{0};
   std::atomic<bool> stopping{false};
   bool shut_down = false;
@@ -56,7 +56,6 @@ struct HttpServer::Impl {
     std::lock_guard<std::mutex> l(busy_mu);
     if (--busy == 0) busy_cv.notify_all();
   }
-  HttpResponse Dispatch(HttpRequest& req) const;
 };
 
 namespace {
@@ -83,6 +82,7 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void ReadHeader(bool first) {
     if (server_->stopping.load()) return Close();
+    match_ = Router::Match();
     parser_.emplace();
     parser_->header_limit(16 * 1024);
     parser_->body_limit(static_cast<uint64_t>(server_->options.max_body_bytes));
@@ -100,8 +100,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::body_limit) return RejectTooLarge();
     if (ec) return Close();
     const auto& req = parser_->get();
-    if (auto len = parser_->content_length();
-        len && *len > uint64_t(server_->options.max_body_bytes)) {
+    const std::string_view target(req.target().data(), req.target().size());
+    match_ = server_->pipeline->Lookup(std::string_view(req.method_string().data(),
+                                                       req.method_string().size()),
+                                      target.substr(0, target.find('?')));
+    const int64_t route_limit = Pipeline::BodyLimit(match_);
+    const int64_t limit = route_limit > 0 ? route_limit : server_->options.max_body_bytes;
+    parser_->body_limit(static_cast<uint64_t>(limit));
+    if (auto len = parser_->content_length(); len && *len > uint64_t(limit)) {
       return RejectTooLarge();
     }
     if (beast::iequals(req[http::field::expect], "100-continue")) {
@@ -150,7 +156,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // Handlers may embed images: run them on the worker pool, then write from this
     // connection's strand.
     asio::post(*server_->workers, [self = shared_from_this(), req] {
-      HttpResponse resp = self->server_->Dispatch(*req);
+      HttpResponse resp = self->server_->pipeline->Handle(*req, self->match_);
       asio::post(self->stream_.get_executor(), [self, req, resp = std::move(resp)]() mutable {
         self->Write(*req, std::move(resp), /*close=*/false);
       });
@@ -163,10 +169,14 @@ class Session : public std::enable_shared_from_this<Session> {
       req.method = std::string(parser_->get().method_string());
       req.path = std::string(parser_->get().target());
       version_ = parser_->get().version();
+      if (match_.route == nullptr) {
+        match_ = server_->pipeline->Lookup(req.method, req.path.substr(0, req.path.find('?')));
+      }
     }
     req.request_id = NewRequestId();
     server_->BeginRequest();
-    Write(req, ErrorResponse("APIG.0201"), /*close=*/true);
+    Write(req, server_->pipeline->Reject(Fail(Reason::kPayloadTooLarge), &match_),
+          /*close=*/true);
   }
 
   void Write(const HttpRequest& req, HttpResponse resp, bool close) {
@@ -184,8 +194,9 @@ class Session : public std::enable_shared_from_this<Session> {
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start_).count();
     spdlog::info("{} {} {} {}B {:.1f}ms rid={}", req.method, req.path, resp.status, bytes, ms,
                  req.request_id);
-    if (server_->options.metrics != nullptr) {
-      server_->options.metrics->Observe(req.method, resp.route, resp.status, ms / 1000);
+    if (server_->metrics != nullptr) {
+      const std::string_view route = match_.route ? std::string_view(match_.route->pattern) : "";
+      server_->metrics->Observe(req.method, route, resp.status, ms / 1000);
     }
     stream_.expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
     http::async_write(stream_, *res,
@@ -227,20 +238,11 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   unsigned version_ = 11;
   Clock::time_point start_ = Clock::now();
+  Router::Match match_;  // the current request's route (set when its headers arrive)
   char discard_[16384];
 };
 
 }  // namespace
-
-HttpResponse HttpServer::Impl::Dispatch(HttpRequest& req) const {
-  Router::Match m = router->Find(req.method, req.path);
-  if (m.handler == nullptr) {
-    return ErrorResponse("APIG.0101", m.path_matched ? "(method not allowed on this path)" : "");
-  }
-  HttpResponse resp = (*m.handler)(req, m.params);
-  resp.route = *m.pattern;
-  return resp;
-}
 
 void HttpServer::Impl::Accept() {
   acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
@@ -265,13 +267,15 @@ HttpServer::~HttpServer() { Shutdown(); }
 uint16_t HttpServer::port() const { return impl_->port; }
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
-                                                              const Router* router) {
+                                                              const Pipeline* pipeline,
+                                                              Metrics* metrics) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  impl->router = router;
+  impl->pipeline = pipeline;
+  impl->metrics = metrics;
   beast::error_code ec;
   auto address = asio::ip::make_address(options.host, ec);
-  if (ec) return Error("IS.0009", "(bad listen address `" + options.host + "`)");
+  if (ec) return Fail(Reason::kUnavailable, "(bad listen address `" + options.host + "`)");
   tcp::endpoint endpoint(address, options.port);
   impl->acceptor = std::make_unique<tcp::acceptor>(impl->ioc);
   impl->acceptor->open(endpoint.protocol(), ec);
@@ -279,7 +283,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
   if (!ec) impl->acceptor->bind(endpoint, ec);
   if (!ec) impl->acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return Error("IS.0009", "(cannot listen on " + options.host + ":" +
+    return Fail(Reason::kUnavailable, "(cannot listen on " + options.host + ":" +
                                 std::to_string(options.port) + ": " + ec.message() + ")");
   }
   impl->port = impl->acceptor->local_endpoint(ec).port();

@@ -1,29 +1,31 @@
-// The HTTP/1.1 server (Boost.Beast + Asio behind a pimpl: no Beast types leak out).
+// The HTTP/1.1 server (Boost.Beast + Asio behind a pimpl: no Beast types leak out). It owns
+// sockets, parsing, timeouts and threads; what a request means is the Pipeline's.
 //
 //   api::HttpServerOptions opts;  opts.port = 0;   // 0 = pick a free port
-//   ASSIGN_OR_RETURN(auto server, api::HttpServer::Start(opts, &router));
+//   ASSIGN_OR_RETURN(auto server, api::HttpServer::Start(opts, &pipeline));
 //   std::cout << server->port();
 //   ...
 //   server->Shutdown();  // stop accepting, finish in-flight requests, close
 //
-// Behaviour: keep-alive; the body-size limit is enforced from Content-Length (and from
-// chunk sizes for chunked bodies) before the body is buffered (APIG.0201, 413); timeouts for
-// headers, body and idle keep-alive connections, and a cap on open connections, so slow
-// clients cannot exhaust the server; handlers run on a worker pool, never on the I/O
-// threads; unknown routes and known paths with another method answer APIG.0101 (404);
-// every response carries X-Request-Id and every request gets one access-log line.
-// Thread contract: Start() and Shutdown() from one controlling thread; the router must
-// outlive the server and is only read (Router::Find) while serving.
-#ifndef ISS_API_HTTP_SERVER_H_
-#define ISS_API_HTTP_SERVER_H_
+// Behaviour: keep-alive; the route is found from the request line, so its body-size limit
+// (or the server's) is enforced from Content-Length (and from chunk sizes for chunked
+// bodies) before the body is buffered (Reason::kPayloadTooLarge, rendered by the route's
+// surface); timeouts for headers, body and idle keep-alive connections, and a cap on open
+// connections, so slow clients cannot exhaust the server; the pipeline runs on a worker
+// pool, never on the I/O threads; every response carries X-Request-Id and every request
+// gets one access-log line and one metrics observation (by route pattern).
+// Thread contract: Start() and Shutdown() from one controlling thread; the pipeline must
+// outlive the server.
+#ifndef ISS_API_HTTP_HTTP_SERVER_H_
+#define ISS_API_HTTP_HTTP_SERVER_H_
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "api/metrics.h"
-#include "api/router.h"
+#include "api/http/metrics.h"
+#include "api/http/pipeline.h"
 
 namespace iss::api {
 
@@ -32,7 +34,7 @@ struct HttpServerOptions {
   uint16_t port = 8080;               // Default: 8080; 0 picks a free port
   int io_threads = 2;                 // Default: 2 threads for sockets and parsing
   int worker_threads = 2;             // Default: 2 threads running handlers (inference)
-  int64_t max_body_bytes = 32 << 20;  // Default: 32 MiB; larger bodies get APIG.0201 (413)
+  int64_t max_body_bytes = 32 << 20;  // Default: 32 MiB for routes without their own limit
   int header_timeout_ms = 10000;      // Default: 10 s to receive the request line + headers
   int body_timeout_ms = 60000;        // Default: 60 s to receive the body
   int idle_timeout_ms = 60000;        // Default: 60 s a keep-alive connection may sit idle
@@ -44,8 +46,10 @@ struct HttpServerOptions {
 class HttpServer {
  public:
   // Binds, listens and starts the threads. IS.0009 when the address cannot be bound.
+  // `metrics` (optional) counts and times every answered request.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
-                                                           const Router* router);
+                                                           const Pipeline* pipeline,
+                                                           Metrics* metrics = nullptr);
   ~HttpServer();  // calls Shutdown()
 
   uint16_t port() const;  // the bound port (useful with port 0)
@@ -62,4 +66,4 @@ class HttpServer {
 
 }  // namespace iss::api
 
-#endif  // ISS_API_HTTP_SERVER_H_
+#endif  // ISS_API_HTTP_HTTP_SERVER_H_

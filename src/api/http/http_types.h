@@ -1,8 +1,14 @@
-// Plain HTTP request/response values shared by the server and the route handlers.
-// No Beast types leak out of api/http_server.*: handlers (api/, and the IAM routes in
-// api/iam_routes.*) see only these.
-#ifndef ISS_API_HTTP_TYPES_H_
-#define ISS_API_HTTP_TYPES_H_
+// Plain HTTP values shared by the server, the pipeline and the API surfaces' handlers. No
+// Beast types leak out of api/http/http_server.cc: handlers see only these.
+//
+//   HttpResponse Handle(const Call& call) {
+//     const std::string& project = call.params.at("project_id");
+//     ...
+//   }
+//
+// Thread contract: plain values.
+#ifndef ISS_API_HTTP_HTTP_TYPES_H_
+#define ISS_API_HTTP_HTTP_TYPES_H_
 
 #include <functional>
 #include <map>
@@ -10,6 +16,12 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "absl/status/status.h"
+
+namespace iss::auth {
+struct Principal;
+}
 
 namespace iss::api {
 
@@ -33,14 +45,25 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
   std::string content_type = "application/json";
   std::string body;
-  std::string route;  // the matched route's pattern, set by the server (metrics)
 };
 
 // Path parameters of the matched route, e.g. {"project_id": "p1", "instance_name": "x"}
 // (percent-decoded).
 using RouteParams = std::map<std::string, std::string>;
-using Handler = std::function<HttpResponse(const HttpRequest&, const RouteParams&)>;
+
+// What a handler gets: the request, its route's parameters and who is calling (nullptr
+// on public routes, and everywhere when authentication is off).
+struct Call {
+  const HttpRequest& request;
+  const RouteParams& params;
+  const auth::Principal* principal = nullptr;
+};
+
+using Handler = std::function<HttpResponse(const Call&)>;
+
+// Turns a failed status into a surface's error answer (each surface has its own codes).
+using ErrorRenderer = std::function<HttpResponse(const absl::Status&)>;
 
 }  // namespace iss::api
 
-#endif  // ISS_API_HTTP_TYPES_H_
+#endif  // ISS_API_HTTP_HTTP_TYPES_H_

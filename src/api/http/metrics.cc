@@ -1,9 +1,9 @@
 // Metrics: counters under one mutex (a request costs two map lookups), rendered on demand.
-#include "api/metrics.h"
+#include "api/http/metrics.h"
 
 #include <cstdio>
 
-#include "api/router.h"
+#include "api/http/router.h"
 
 namespace iss::api {
 namespace {
@@ -82,7 +82,7 @@ std::string Metrics::Render(const std::vector<Gauge>& gauges) const {
 
 void RegisterMetricsRoute(Router* router, const Metrics* metrics,
                           std::function<std::vector<Metrics::Gauge>()> gauges) {
-  router->Add("GET", "/metrics", [metrics, gauges](const HttpRequest&, const RouteParams&) {
+  router->Add("GET", "/metrics", [metrics, gauges](const Call&) {
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = metrics->Render(gauges ? gauges() : std::vector<Metrics::Gauge>{});

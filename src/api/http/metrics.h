@@ -9,8 +9,8 @@
 //   api::RegisterMetricsRoute(&router, &metrics, [&] { return GaugesFromCore(); });
 //
 // Thread contract: Observe() and Render() may run concurrently from any thread.
-#ifndef ISS_API_METRICS_H_
-#define ISS_API_METRICS_H_
+#ifndef ISS_API_HTTP_METRICS_H_
+#define ISS_API_HTTP_METRICS_H_
 
 #include <array>
 #include <cstdint>
@@ -58,4 +58,4 @@ void RegisterMetricsRoute(Router* router, const Metrics* metrics,
 
 }  // namespace iss::api
 
-#endif  // ISS_API_METRICS_H_
+#endif  // ISS_API_HTTP_METRICS_H_

@@ -1,4 +1,4 @@
-#include "api/router.h"
+#include "api/http/router.h"
 
 #include <cctype>
 
@@ -43,10 +43,17 @@ bool PercentDecode(std::string_view in, std::string* out) {
   return true;
 }
 
+void Router::Add(Route route) {
+  segments_.push_back(Split(route.pattern));
+  routes_.push_back(std::move(route));
+}
+
 void Router::Add(std::string method, std::string pattern, Handler handler) {
-  std::vector<std::string> segments = Split(pattern);
-  routes_.push_back(
-      Route{std::move(method), std::move(pattern), std::move(segments), std::move(handler)});
+  Route r;
+  r.method = std::move(method);
+  r.pattern = std::move(pattern);
+  r.handler = std::move(handler);
+  Add(std::move(r));
 }
 
 Router::Match Router::Find(std::string_view method, std::string_view raw_path) const {
@@ -58,13 +65,15 @@ Router::Match Router::Find(std::string_view method, std::string_view raw_path) c
     segments.push_back(std::move(d));
   }
   int64_t best_literals = -1;
-  for (const Route& r : routes_) {
-    if (r.segments.size() != segments.size()) continue;
+  for (size_t ri = 0; ri < routes_.size(); ++ri) {
+    const Route& r = routes_[ri];
+    const std::vector<std::string>& pattern = segments_[ri];
+    if (pattern.size() != segments.size()) continue;
     RouteParams params;
     int64_t literals = 0;
     bool ok = true;
     for (size_t i = 0; i < segments.size() && ok; ++i) {
-      const std::string& p = r.segments[i];
+      const std::string& p = pattern[i];
       literals *= 2;  // an earlier literal segment outranks any later ones
       if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
         if (segments[i].empty())
@@ -80,8 +89,7 @@ Router::Match Router::Find(std::string_view method, std::string_view raw_path) c
     best.path_matched = true;
     if (r.method == method && literals > best_literals) {
       best_literals = literals;
-      best.handler = &r.handler;
-      best.pattern = &r.pattern;
+      best.route = &r;
       best.params = std::move(params);
     }
   }

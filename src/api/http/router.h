@@ -1,46 +1,61 @@
-// Method + path-pattern routing table for the HTTP server.
+// The route table: method + path pattern -> handler, with each route's authentication
+// policy, body limit and error renderer declared where the route is.
 //
 //   Router router;
-//   router.Add("POST", "/v1/{project_id}/service", CreateInstanceHandler);
+//   router.Add({.method = "POST", .pattern = "/v1/{project_id}/service",
+//               .auth = AuthPolicy::kProject, .handler = CreateInstance,
+//               .errors = v1::Render});
 //   Router::Match m = router.Find("POST", "/v1/p1/service");
-//   if (m.handler) response = (*m.handler)(request, m.params);
 //
 // Patterns are '/'-separated segments, each a literal or a {name}. Matching splits the raw
 // path on '/', percent-decodes each segment, and prefers literal segments over {name}
 // at each position (so "/v1/{p}/service/{name}" wins over "/v1/{p}/{instance}/image" for
 // "/v1/p/service/image"; see docs/api.md). Thread contract: Add() before serving; Find() is
 // then safe from many threads.
-#ifndef ISS_API_ROUTER_H_
-#define ISS_API_ROUTER_H_
+#ifndef ISS_API_HTTP_ROUTER_H_
+#define ISS_API_HTTP_ROUTER_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "api/http_types.h"
+#include "api/http/http_types.h"
 
 namespace iss::api {
+
+enum class AuthPolicy {
+  kPublic,    // no credentials (health, metrics, IAM token issue)
+  kProject,   // a credential scoped to the route's {project_id}
+  kOperator,  // a credential of an operator (admin API)
+};
+
+struct Route {
+  std::string method;   // "GET", "POST" ...
+  std::string pattern;  // "/v1/{project_id}/service"
+  AuthPolicy auth = AuthPolicy::kPublic;
+  int64_t max_body_bytes = 0;  // 0: the server's limit
+  Handler handler;
+  ErrorRenderer errors;  // empty: the pipeline's default renderer
+};
 
 class Router {
  public:
   struct Match {
-    const Handler* handler = nullptr;      // nullptr: no route for this method+path
-    const std::string* pattern = nullptr;  // the matched route's pattern (metrics label)
+    const Route* route = nullptr;  // nullptr: no route for this method+path
     RouteParams params;
     bool path_matched = false;  // true when the path exists for another method
   };
 
+  void Add(Route route);
+  // A public route (tests, health checks).
   void Add(std::string method, std::string pattern, Handler handler);
   Match Find(std::string_view method, std::string_view raw_path) const;
+  const std::vector<Route>& routes() const { return routes_; }
 
  private:
-  struct Route {
-    std::string method;
-    std::string pattern;
-    std::vector<std::string> segments;
-    Handler handler;
-  };
   std::vector<Route> routes_;
+  std::vector<std::vector<std::string>> segments_;  // per route
 };
 
 // Percent-decodes `in` into *out; false on a malformed escape.
@@ -48,4 +63,4 @@ bool PercentDecode(std::string_view in, std::string* out);
 
 }  // namespace iss::api
 
-#endif  // ISS_API_ROUTER_H_
+#endif  // ISS_API_HTTP_ROUTER_H_

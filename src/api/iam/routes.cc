@@ -1,13 +1,16 @@
-#include "api/iam_routes.h"
+#include "api/iam/routes.h"
 
 #include <ctime>
+#include <memory>
 #include <nlohmann/json.hpp>
 
-#include "api/error_response.h"
+#include "api/http/rate_limiter.h"
+#include "api/v1/errors.h"
+#include "api/v1/request_json.h"
 #include "auth/auth_service.h"
-#include "common/error.h"
+#include "common/status.h"
 
-namespace iss::api {
+namespace iss::api::iam {
 namespace {
 
 using json = nlohmann::json;
@@ -48,16 +51,21 @@ json ProjectJson(const auth::Project& p) {
           {"links", {{"self", "/v3/projects/" + p.id}, {"next", nullptr}, {"previous", nullptr}}}};
 }
 
-HttpResponse IssueToken(auth::AuthService* auth, const HttpRequest& r) {
-  json j = json::parse(r.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return ErrorResponse("IS.0008", "(auth body)");
+HttpResponse IssueToken(auth::AuthService* auth, RateLimiter* logins, const HttpRequest& r) {
+  if (!logins->Take("addr:" + r.remote_addr)) return v1::RenderError(Fail(Reason::kRateLimited));
+  absl::StatusOr<json> parsed = v1::ParseObject(r.body, /*allow_empty=*/false);
+  if (!parsed.ok()) {
+    return v1::RenderError(v1::CodeError(v1::Code("IS.0008"), "(auth body)"));
+  }
+  const json& j = *parsed;
   const json* methods = Path(j, {"auth", "identity", "methods"});
   bool password_method = false;
   if (methods && methods->is_array()) {
     for (const auto& m : *methods) password_method |= m == "password";
   }
   if (!password_method) {
-    return ErrorResponse("IS.0003", "(auth.identity.methods must contain \"password\")");
+    return v1::RenderError(
+        v1::CodeError(v1::Code("IS.0003"), "(auth.identity.methods must contain \"password\")"));
   }
   auth::TokenRequest q;
   q.user_name = Str(j, {"auth", "identity", "password", "user", "name"});
@@ -67,13 +75,16 @@ HttpResponse IssueToken(auth::AuthService* auth, const HttpRequest& r) {
   q.project_name = Str(j, {"auth", "scope", "project", "name"});
   q.project_id = Str(j, {"auth", "scope", "project", "id"});
   if (q.user_name.empty() || q.password.empty() || (q.domain_name.empty() && q.domain_id.empty())) {
-    return ErrorResponse("IS.0003", "(user name, password and domain are required)");
+    return v1::RenderError(
+        v1::CodeError(v1::Code("IS.0003"), "(user name, password and domain are required)"));
   }
   if (q.project_name.empty() && q.project_id.empty()) {
-    return ErrorResponse("IS.0003", "(a project scope by name or id is required)");
+    return v1::RenderError(
+        v1::CodeError(v1::Code("IS.0003"), "(a project scope by name or id is required)"));
   }
+  if (!logins->Take("user:" + q.user_name)) return v1::RenderError(Fail(Reason::kRateLimited));
   absl::StatusOr<auth::TokenGrant> g = auth->IssueToken(q);
-  if (!g.ok()) return ErrorResponse(g.status());
+  if (!g.ok()) return v1::RenderError(g.status());
   json domain = {{"id", g->domain_id}, {"name", g->domain_name}};
   json token = {{"expires_at", Iso8601(g->expires_at)},
                 {"issued_at", Iso8601(g->issued_at)},
@@ -105,7 +116,7 @@ HttpResponse ListProjects(auth::AuthService* auth, const HttpRequest& r) {
   }
   absl::StatusOr<std::vector<auth::Project>> list =
       auth->ListProjects(token ? *token : std::string(), name);
-  if (!list.ok()) return ErrorResponse(list.status());
+  if (!list.ok()) return v1::RenderError(list.status());
   json arr = json::array();
   for (const auto& p : *list) arr.push_back(ProjectJson(p));
   HttpResponse resp;
@@ -117,13 +128,23 @@ HttpResponse ListProjects(auth::AuthService* auth, const HttpRequest& r) {
 
 }  // namespace
 
-void RegisterIamRoutes(Router* router, auth::AuthService* auth) {
-  router->Add("POST", "/v3/auth/tokens",
-              [auth](const HttpRequest& r, const RouteParams&) { return IssueToken(auth, r); });
-  router->Add("GET", "/v3/projects",
-              [auth](const HttpRequest& r, const RouteParams&) { return ListProjects(auth, r); });
-  router->Add("GET", "/v3/auth/projects",
-              [auth](const HttpRequest& r, const RouteParams&) { return ListProjects(auth, r); });
+void RegisterRoutes(Router* router, auth::AuthService* auth, const IamOptions& options) {
+  // Shared by the handler copies; lives as long as the router's routes.
+  auto logins = std::make_shared<RateLimiter>(options.login_limit);
+  auto errors = [](const absl::Status& s) { return v1::RenderError(s); };
+  router->Add(Route{
+      .method = "POST",
+      .pattern = "/v3/auth/tokens",
+      .max_body_bytes = options.max_body_bytes,
+      .handler = [auth,
+                  logins](const Call& c) { return IssueToken(auth, logins.get(), c.request); },
+      .errors = errors});
+  for (const char* pattern : {"/v3/projects", "/v3/auth/projects"}) {
+    router->Add(Route{.method = "GET",
+                      .pattern = pattern,
+                      .handler = [auth](const Call& c) { return ListProjects(auth, c.request); },
+                      .errors = errors});
+  }
 }
 
-}  // namespace iss::api
+}  // namespace iss::api::iam

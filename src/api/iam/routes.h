@@ -1,19 +1,33 @@
 // The IAM endpoints clients use before calling the v1 API: POST /v3/auth/tokens (201,
-// X-Subject-Token), GET /v3/projects and GET /v3/auth/projects (by X-Auth-Token).
-// Thread contract: handlers are thread-safe (AuthService is).
+// X-Subject-Token), GET /v3/projects and GET /v3/auth/projects (by X-Auth-Token). Errors
+// use the v1 surface's codes (api/v1/errors.h): the cloud's gateway answers both.
+//
+//   api::iam::RegisterRoutes(&router, auth.get(), {});
+//
+// Token issue is rate limited per user name and per source address (a password guesser
+// is slowed down without locking the user out for everyone else: the address limit
+// applies first). Thread contract: handlers are thread-safe (AuthService is).
 #ifndef ISS_API_IAM_ROUTES_H_
 #define ISS_API_IAM_ROUTES_H_
 
-#include "api/router.h"
+#include <cstdint>
+
+#include "api/http/rate_limiter.h"
+#include "api/http/router.h"
 
 namespace iss::auth {
 class AuthService;
 }
 
-namespace iss::api {
+namespace iss::api::iam {
 
-void RegisterIamRoutes(Router* router, auth::AuthService* auth);
+struct IamOptions {
+  RateLimit login_limit;  // token requests per user name, and per source address
+  int64_t max_body_bytes = 64 << 10;  // Default: 64 KiB (a token request is ~300 bytes)
+};
 
-}  // namespace iss::api
+void RegisterRoutes(Router* router, auth::AuthService* auth, const IamOptions& options);
+
+}  // namespace iss::api::iam
 
 #endif  // ISS_API_IAM_ROUTES_H_

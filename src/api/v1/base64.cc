@@ -1,11 +1,11 @@
-#include "api/base64.h"
+#include "api/v1/base64.h"
 
 #include <array>
 #include <cstdint>
 
-#include "common/error.h"
+#include "api/v1/errors.h"
 
-namespace iss::api {
+namespace iss::api::v1 {
 namespace {
 
 constexpr std::array<int8_t, 256> MakeTable() {
@@ -27,7 +27,7 @@ absl::StatusOr<std::string> DecodeBase64Image(std::string_view text) {
     size_t comma = text.find(',');
     if (comma == std::string_view::npos ||
         text.substr(0, comma).find(";base64") == std::string_view::npos) {
-      return Error("IS.2007", "(a data URL must be \"data:<type>;base64,<data>\")");
+      return CodeError(Code("IS.2007"), "(a data URL must be \"data:<type>;base64,<data>\")");
     }
     text.remove_prefix(comma + 1);
   }
@@ -46,10 +46,11 @@ absl::StatusOr<std::string> DecodeBase64Image(std::string_view text) {
     }
     const int8_t v = kTable[static_cast<unsigned char>(c)];
     if (v < 0) {
-      return Error("IS.2007", "(invalid character at offset " + std::to_string(i) +
-                                  "; only the standard alphabet A-Z a-z 0-9 + / is accepted)");
+      return CodeError(Code("IS.2007"),
+                       "(invalid character at offset " + std::to_string(i) +
+                           "; only the standard alphabet A-Z a-z 0-9 + / is accepted)");
     }
-    if (padding > 0) return Error("IS.2007", "(data after '=' padding)");
+    if (padding > 0) return CodeError(Code("IS.2007"), "(data after '=' padding)");
     ++symbols;
     acc = (acc << 6) | uint32_t(v);
     bits += 6;
@@ -58,14 +59,14 @@ absl::StatusOr<std::string> DecodeBase64Image(std::string_view text) {
       out.push_back(static_cast<char>((acc >> bits) & 0xFF));
     }
   }
-  if (symbols % 4 == 1) return Error("IS.2007", "(truncated: a lone final character)");
-  if (padding > 2) return Error("IS.2007", "(too much '=' padding)");
+  if (symbols % 4 == 1) return CodeError(Code("IS.2007"), "(truncated: a lone final character)");
+  if (padding > 2) return CodeError(Code("IS.2007"), "(too much '=' padding)");
   if (padding > 0 && (symbols + padding) % 4 != 0) {
-    return Error("IS.2007", "(wrong '=' padding)");
+    return CodeError(Code("IS.2007"), "(wrong '=' padding)");
   }
   // Non-canonical trailing bits (e.g. "QR==") are tolerated, as most decoders do.
-  if (out.empty()) return Error("IS.2007", "(empty data)");
+  if (out.empty()) return CodeError(Code("IS.2007"), "(empty data)");
   return out;
 }
 
-}  // namespace iss::api
+}  // namespace iss::api::v1

@@ -1,8 +1,8 @@
-#include "api/request_json.h"
+#include "api/v1/request_json.h"
 
-#include "common/error.h"
+#include "api/v1/errors.h"
 
-namespace iss::api {
+namespace iss::api::v1 {
 namespace {
 
 constexpr int kMaxDepth = 64;
@@ -37,7 +37,8 @@ bool NestingTooDeep(std::string_view s) {
 const char* TypeName(const nlohmann::json& v) { return v.type_name(); }
 
 absl::Status WrongType(const std::string& key, const char* want, const nlohmann::json& v) {
-  return Error("IS.0002", "(`" + key + "` must be " + want + ", got " + TypeName(v) + ")");
+  return CodeError(Code("IS.0002"),
+                   "(`" + key + "` must be " + want + ", got " + TypeName(v) + ")");
 }
 
 }  // namespace
@@ -45,13 +46,13 @@ absl::Status WrongType(const std::string& key, const char* want, const nlohmann:
 absl::StatusOr<nlohmann::json> ParseObject(std::string_view body, bool allow_empty) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     if (allow_empty) return nlohmann::json::object();
-    return Error("IS.0008", "(the request body is empty; a JSON object is required)");
+    return CodeError(Code("IS.0008"), "(the request body is empty; a JSON object is required)");
   }
-  if (NestingTooDeep(body)) return Error("IS.0008", "(JSON nested too deeply)");
+  if (NestingTooDeep(body)) return CodeError(Code("IS.0008"), "(JSON nested too deeply)");
   nlohmann::json j = nlohmann::json::parse(body.begin(), body.end(), nullptr,
                                            /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Error("IS.0008", "(the request body is not valid JSON)");
-  if (!j.is_object()) return Error("IS.0008", "(the request body must be a JSON object)");
+  if (j.is_discarded()) return CodeError(Code("IS.0008"), "(the request body is not valid JSON)");
+  if (!j.is_object()) return CodeError(Code("IS.0008"), "(the request body must be a JSON object)");
   return j;
 }
 
@@ -85,18 +86,18 @@ absl::StatusOr<std::optional<bool>> OptionalBool(const nlohmann::json& obj,
 }
 
 absl::StatusOr<std::optional<std::map<std::string, std::string>>> OptionalStringMap(
-    const nlohmann::json& obj, const std::string& key, const std::string& too_many_code) {
+    const nlohmann::json& obj, const std::string& key, const WireCode& too_many_code) {
   using Map = std::map<std::string, std::string>;
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return std::optional<Map>();
   if (!it->is_object()) return WrongType(key, "an object of string values", *it);
   if (it->size() > kMaxTags) {
-    return Error(too_many_code, "(" + std::to_string(it->size()) + " tags; at most 10)");
+    return CodeError(too_many_code, "(" + std::to_string(it->size()) + " tags; at most 10)");
   }
   Map out;
   for (auto& [k, v] : it->items()) {
     if (!v.is_string()) return WrongType(key + "." + k, "a string", v);
-    if (k.empty()) return Error("IS.0003", "(a tag key in `" + key + "` is empty)");
+    if (k.empty()) return CodeError(Code("IS.0003"), "(a tag key in `" + key + "` is empty)");
     out[k] = v.get<std::string>();
   }
   return std::optional<Map>(std::move(out));
@@ -128,4 +129,4 @@ std::string Dump(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-}  // namespace iss::api
+}  // namespace iss::api::v1

@@ -6,8 +6,8 @@
 // Codes: IS.0008 body is not JSON or not an object (or nests deeper than 64 levels);
 // IS.0002 a field has the wrong JSON type; IS.0001 a required field is missing;
 // IS.0003 a required field is present but empty. Thread-safe: pure functions.
-#ifndef ISS_API_REQUEST_JSON_H_
-#define ISS_API_REQUEST_JSON_H_
+#ifndef ISS_API_V1_REQUEST_JSON_H_
+#define ISS_API_V1_REQUEST_JSON_H_
 
 #include <cstdint>
 #include <map>
@@ -18,8 +18,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "api/v1/codes.h"
 
-namespace iss::api {
+namespace iss::api::v1 {
 
 // Parses `body` as a JSON object. Empty (or whitespace-only) bodies give {} when
 // allow_empty, IS.0008 otherwise.
@@ -33,7 +34,7 @@ absl::StatusOr<std::optional<int64_t>> OptionalInt(const nlohmann::json& obj,
 absl::StatusOr<std::optional<bool>> OptionalBool(const nlohmann::json& obj, const std::string& key);
 // An object of string -> string (image tags). `too_many_code` when it has more than 10 keys.
 absl::StatusOr<std::optional<std::map<std::string, std::string>>> OptionalStringMap(
-    const nlohmann::json& obj, const std::string& key, const std::string& too_many_code);
+    const nlohmann::json& obj, const std::string& key, const WireCode& too_many_code);
 // An array of strings (instance tag names).
 absl::StatusOr<std::optional<std::vector<std::string>>> OptionalStringArray(
     const nlohmann::json& obj, const std::string& key);
@@ -44,6 +45,6 @@ size_t Utf8Length(std::string_view s);
 // The JSON text of `value` (invalid UTF-8 replaced, never throws).
 std::string Dump(const nlohmann::json& value);
 
-}  // namespace iss::api
+}  // namespace iss::api::v1
 
-#endif  // ISS_API_REQUEST_JSON_H_
+#endif  // ISS_API_V1_REQUEST_JSON_H_

@@ -1,83 +1,82 @@
-#include "api/v1_routes.h"
+#include "api/v1/routes.h"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "api/base64.h"
-#include "api/error_response.h"
-#include "api/request_json.h"
-#include "auth/authenticator.h"
-#include "common/error.h"
+#include "api/v1/base64.h"
+#include "api/v1/errors.h"
+#include "api/v1/request_json.h"
 #include "common/status_macros.h"
-#include "core/service.h"
-#include "fetch/fetcher.h"
+#include "engine/engine.h"
+#include "model/types.h"
 
-namespace iss::api {
+namespace iss::api::v1 {
 namespace {
 
 using nlohmann::json;
 
+// v1's values where the request leaves them open (the reference's).
 constexpr int64_t kOnlyLevel = 30000000;
+constexpr int64_t kDefaultLimit = 10;
 constexpr size_t kMaxNameLength = 16;
 constexpr size_t kMaxDescription = 512;
 constexpr size_t kMaxInstanceTags = 10;
 constexpr size_t kMaxPathLength = 2048;
 
-// A handler body: validated request in, JSON answer (or an error status) out.
+// The instance routes name a missing instance IS.4004; the image routes IS.2019 (table).
+constexpr CodeOverride kInstanceRoutes[] = {{Reason::kGalleryNotFound, &Code("IS.4004")}};
+// Modify answers a record that cannot be read back "failed to update the image".
+constexpr CodeOverride kModifyRoute[] = {{Reason::kCorrupt, &Code("IS.2104")}};
+
+// A handler body: the parsed request in, a JSON answer (or a failure) out.
 using Body = std::function<absl::StatusOr<json>(const std::string& project,
                                                 const RouteParams& params, const json& body)>;
 
-struct Context {
-  core::Service* service;
-  const auth::Authenticator* authenticator;
-};
-
-absl::Status Authenticate(const Context& ctx, const HttpRequest& req, const std::string& project) {
-  if (ctx.authenticator == nullptr) return absl::OkStatus();
-  auth::RequestFacts facts;
-  facts.method = req.method;
-  facts.raw_path = req.path;
-  facts.raw_query = req.query;
-  facts.headers = req.headers;
-  facts.body = req.body;
-  facts.remote_addr = req.remote_addr;
-  absl::StatusOr<auth::Principal> who = ctx.authenticator->Authenticate(facts, project);
-  return who.status();
+ErrorRenderer Renderer(std::span<const CodeOverride> overrides) {
+  return [overrides](const absl::Status& s) { return RenderError(s, overrides); };
 }
 
-// Authenticate, parse the body, run `fn`, serialise. `allow_empty_body` for GET and
-// DELETE instance, which take no body (clients may still send "{}").
-Handler Wrap(const Context& ctx, bool allow_empty_body, Body fn) {
-  return [ctx, allow_empty_body, fn = std::move(fn)](const HttpRequest& req,
-                                                     const RouteParams& params) {
-    const std::string& project = params.at("project_id");
-    if (absl::Status s = Authenticate(ctx, req, project); !s.ok()) return ErrorResponse(s);
-    absl::StatusOr<json> body = ParseObject(req.body, allow_empty_body);
-    if (!body.ok()) return ErrorResponse(body.status());
-    absl::StatusOr<json> out = fn(project, params, *body);
-    if (!out.ok()) return ErrorResponse(out.status());
-    HttpResponse r;
-    r.body = Dump(*out);
-    return r;
+// A v1 route: authenticated by its project (the pipeline), then the body parsed, `fn`
+// run, the answer serialised. `allow_empty_body` for GET and DELETE instance, which take
+// no body (clients may still send "{}").
+Route V1Route(std::string method, std::string pattern, bool allow_empty_body, Body fn,
+              std::span<const CodeOverride> overrides = {}) {
+  Route r;
+  r.method = std::move(method);
+  r.pattern = std::move(pattern);
+  r.auth = AuthPolicy::kProject;
+  r.errors = Renderer(overrides);
+  r.handler = [allow_empty_body, overrides, fn = std::move(fn)](const Call& call) {
+    const std::string& project = call.params.at("project_id");
+    absl::StatusOr<json> body = ParseObject(call.request.body, allow_empty_body);
+    if (!body.ok()) return RenderError(body.status(), overrides);
+    absl::StatusOr<json> out = fn(project, call.params, *body);
+    if (!out.ok()) return RenderError(out.status(), overrides);
+    HttpResponse resp;
+    resp.body = Dump(*out);
+    return resp;
   };
+  return r;
 }
 
 absl::Status ValidateInstanceName(const std::string& name) {
-  if (name.empty()) return Error("IS.0003", "(`name` is empty)");
+  if (name.empty()) return CodeError(Code("IS.0003"), "(`name` is empty)");
   bool ok = name.size() <= kMaxNameLength && name[0] >= 'a' && name[0] <= 'z';
   for (char c : name) {
     ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_');
   }
   if (!ok) {
-    return Error("IS.0007",
-                 "(a name starts with a-z, then a-z, 0-9, '-' or '_', at most 16 characters)");
+    return CodeError(Code("IS.0007"),
+                     "(a name starts with a-z, then a-z, 0-9, '-' or '_', at most 16 characters)");
   }
   // DELETE /v1/{p}/service/image would be ambiguous for an instance named "service".
-  if (name == "service") return Error("IS.0007", "(`service` is reserved, see docs/api.md)");
+  if (name == "service")
+    return CodeError(Code("IS.0007"), "(`service` is reserved, see docs/api.md)");
   return absl::OkStatus();
 }
 
@@ -85,23 +84,23 @@ absl::Status ValidateInstanceName(const std::string& name) {
 // is reported as missing (IS.2019), never as a bad name.
 absl::Status CheckUrlInstance(const std::string& name) {
   if (!ValidateInstanceName(name).ok()) {
-    return Error("IS.2019", "(no instance named `" + name + "`)");
+    return CodeError(Code("IS.2019"), "(no instance named `" + name + "`)");
   }
   return absl::OkStatus();
 }
 
-json InstanceJson(const core::Instance& inst) {
-  return json{{"instanceName", inst.name},
-              {"domain", inst.domain},
-              {"desc", inst.description},
-              {"registerDate", inst.register_date_ms},
-              {"expiredDate", inst.expired_date_ms},
-              {"level", inst.level},
-              {"tags", inst.tags},
-              {"status", inst.status}};
+json InstanceJson(const model::Gallery& g) {
+  return json{{"instanceName", g.name},
+              {"domain", g.model_display_name},
+              {"desc", g.description},
+              {"registerDate", g.created_ms},
+              {"expiredDate", g.expires_ms},
+              {"level", g.capacity},
+              {"tags", g.tag_keys},
+              {"status", g.state == model::GalleryState::kNormal ? "NORMAL" : "ABNORMAL"}};
 }
 
-json TagsJson(const core::Tags& tags) {
+json TagsJson(const model::Tags& tags) {
   json t = json::object();
   for (const auto& [k, v] : tags) t[k] = v;
   return t;
@@ -111,9 +110,10 @@ json TagsJson(const core::Tags& tags) {
 // "Arguments of path can not be null." for both), at most 2048 characters.
 absl::StatusOr<std::string> RequiredPath(const json& body) {
   ASSIGN_OR_RETURN(std::optional<std::string> path, OptionalString(body, "path"));
-  if (!path || path->empty()) return Error("IS.0003", "Arguments of path can not be null.");
+  if (!path || path->empty())
+    return CodeError(Code("IS.0003"), "Arguments of path can not be null.");
   if (Utf8Length(*path) > kMaxPathLength) {
-    return Error("IS.0016", "(`path` is longer than 2048 characters)");
+    return CodeError(Code("IS.0016"), "(`path` is longer than 2048 characters)");
   }
   return *path;
 }
@@ -129,122 +129,125 @@ absl::StatusOr<std::optional<std::string>> OptionalFile(const json& body) {
   return std::optional<std::string>(std::move(bytes));
 }
 
-absl::StatusOr<json> CreateInstance(const Context& ctx, const std::string& project,
+absl::StatusOr<json> CreateInstance(engine::Engine* engine, const std::string& project,
                                     const json& body) {
   ASSIGN_OR_RETURN(std::optional<std::string> name, OptionalString(body, "name"));
-  if (!name) return Error("IS.0001", "(`name` is required)");
+  if (!name) return CodeError(Code("IS.0001"), "(`name` is required)");
   RETURN_IF_ERROR(ValidateInstanceName(*name));
   ASSIGN_OR_RETURN(std::optional<std::string> model, OptionalString(body, "model"));
-  if (!model) return Error("IS.0001", "(`model` is required)");
-  if (model->empty()) return Error("IS.0003", "(`model` is empty)");
+  if (!model) return CodeError(Code("IS.0001"), "(`model` is required)");
+  if (model->empty()) return CodeError(Code("IS.0003"), "(`model` is empty)");
   ASSIGN_OR_RETURN(std::optional<std::string> desc, OptionalString(body, "description"));
   if (desc && Utf8Length(*desc) > kMaxDescription) {
-    return Error("IS.3036", "(" + std::to_string(Utf8Length(*desc)) + " characters; at most 512)");
+    return CodeError(Code("IS.3036"),
+                     "(" + std::to_string(Utf8Length(*desc)) + " characters; at most 512)");
   }
   ASSIGN_OR_RETURN(std::optional<int64_t> level, OptionalInt(body, "level"));
   if (level && *level != kOnlyLevel) {
-    return Error("IS.3035", "(only level 30000000 is supported)");
+    return CodeError(Code("IS.3035"), "(only level 30000000 is supported)");
   }
   ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> tags, OptionalStringArray(body, "tags"));
-  core::InstanceSpec spec;
+  model::GallerySpec spec;
   spec.name = *name;
   spec.model = *model;
   spec.description = desc.value_or("");
-  spec.level = kOnlyLevel;
+  spec.capacity = kOnlyLevel;
   if (tags) {
     for (const std::string& t : *tags) {
-      if (t.empty()) return Error("IS.0003", "(an instance tag name is empty)");
+      if (t.empty()) return CodeError(Code("IS.0003"), "(an instance tag name is empty)");
       if (std::any_of(t.begin(), t.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
-        return Error("IS.3026", "(tag name `" + t + "` has upper-case letters; not allowed)");
+        return CodeError(Code("IS.3026"),
+                         "(tag name `" + t + "` has upper-case letters; not allowed)");
       }
-      if (std::find(spec.tags.begin(), spec.tags.end(), t) == spec.tags.end()) {
-        spec.tags.push_back(t);
+      if (std::find(spec.tag_keys.begin(), spec.tag_keys.end(), t) == spec.tag_keys.end()) {
+        spec.tag_keys.push_back(t);
       }
     }
-    if (spec.tags.size() > kMaxInstanceTags) {
-      return Error("IS.3024", "(" + std::to_string(spec.tags.size()) + " tags; at most 10)");
+    if (spec.tag_keys.size() > kMaxInstanceTags) {
+      return CodeError(Code("IS.3024"),
+                       "(" + std::to_string(spec.tag_keys.size()) + " tags; at most 10)");
     }
   }
-  ASSIGN_OR_RETURN(core::Instance inst, ctx.service->CreateInstance(project, spec));
-  return InstanceJson(inst);
+  ASSIGN_OR_RETURN(model::Gallery g, engine->CreateGallery(project, spec));
+  return InstanceJson(g);
 }
 
-absl::StatusOr<json> AddImage(const Context& ctx, const std::string& project,
+absl::StatusOr<json> AddImage(engine::Engine* engine, const std::string& project,
                               const std::string& instance, const json& body) {
   RETURN_IF_ERROR(CheckUrlInstance(instance));
   ASSIGN_OR_RETURN(std::string path, RequiredPath(body));
-  ASSIGN_OR_RETURN(auto tags, OptionalStringMap(body, "tags", "IS.1003"));
+  ASSIGN_OR_RETURN(auto tags, OptionalStringMap(body, "tags", Code("IS.1003")));
   ASSIGN_OR_RETURN(std::optional<std::string> file, OptionalFile(body));
-  if (!file && !fetch::Fetcher::LooksLikeUrl(path)) {
-    return Error("IS.2015", "(no `file`, and `path` is not an http(s) URL to download)");
+  if (!file && !engine->CanFetch(path)) {
+    return CodeError(Code("IS.2015"), "(no `file`, and `path` is not an http(s) URL to download)");
   }
-  core::AddImageRequest req;
-  req.path = std::move(path);
-  req.file = std::move(file);
-  if (tags) req.tags = std::move(*tags);
-  RETURN_IF_ERROR(ctx.service->AddImage(project, instance, req));
+  model::NewItem item;
+  item.key = std::move(path);
+  item.image = std::move(file);
+  if (tags) item.tags = std::move(*tags);
+  RETURN_IF_ERROR(engine->PutItem(project, instance, item));
   return json{{"result", "Success"}};
 }
 
-absl::StatusOr<features::Box> ParseBox(const json& body) {
+absl::StatusOr<model::Box> ParseBox(const json& body) {
   auto it = body.find("box");
   if (it == body.end() || it->is_null()) {
-    return Error("IS.0001", "(`is_crop` is true but `box` is missing)");
+    return CodeError(Code("IS.0001"), "(`is_crop` is true but `box` is missing)");
   }
-  if (!it->is_object()) return Error("IS.0002", "(`box` must be an object)");
+  if (!it->is_object()) return CodeError(Code("IS.0002"), "(`box` must be an object)");
   int64_t v[4];
   const char* keys[4] = {"x", "y", "width", "height"};
   for (int i = 0; i < 4; ++i) {
     ASSIGN_OR_RETURN(std::optional<int64_t> f, OptionalInt(*it, keys[i]));
-    if (!f) return Error("IS.0001", std::string("(`box.") + keys[i] + "` is required)");
+    if (!f) return CodeError(Code("IS.0001"), std::string("(`box.") + keys[i] + "` is required)");
     if (*f < 0 || *f > 1000000 || (i >= 2 && *f == 0)) {
-      return Error("IS.0002",
-                   std::string("(`box.") + keys[i] + "` must be >= 0, width and height > 0)");
+      return CodeError(Code("IS.0002"),
+                       std::string("(`box.") + keys[i] + "` must be >= 0, width and height > 0)");
     }
     v[i] = *f;
   }
-  return features::Box{int(v[0]), int(v[1]), int(v[2]), int(v[3])};
+  return model::Box{int(v[0]), int(v[1]), int(v[2]), int(v[3])};
 }
 
-absl::StatusOr<json> Search(const Context& ctx, const std::string& project,
+absl::StatusOr<json> Search(engine::Engine* engine, const std::string& project,
                             const std::string& instance, const json& body) {
   RETURN_IF_ERROR(CheckUrlInstance(instance));
-  core::SearchRequest req;
+  model::Query q;
   ASSIGN_OR_RETURN(std::optional<int64_t> limit, OptionalInt(body, "limit"));
   if (limit && (*limit < 1 || *limit > 100)) {
-    return Error("IS.1010", "(`limit` must be 1..100)");
+    return CodeError(Code("IS.1010"), "(`limit` must be 1..100)");
   }
   ASSIGN_OR_RETURN(std::optional<int64_t> offset, OptionalInt(body, "offset"));
   if (offset && (*offset < 0 || *offset > 1000000000)) {
-    return Error("IS.1011", "(`offset` must be >= 0)");
+    return CodeError(Code("IS.1011"), "(`offset` must be >= 0)");
   }
-  req.limit = int(limit.value_or(10));
-  req.offset = int(offset.value_or(0));
-  ASSIGN_OR_RETURN(auto tags, OptionalStringMap(body, "tags", "IS.1003"));
-  if (tags) req.tags = std::move(*tags);
+  q.limit = size_t(limit.value_or(kDefaultLimit));
+  q.offset = size_t(offset.value_or(0));
+  ASSIGN_OR_RETURN(auto tags, OptionalStringMap(body, "tags", Code("IS.1003")));
+  if (tags) q.filter = std::move(*tags);
   ASSIGN_OR_RETURN(std::optional<bool> is_crop, OptionalBool(body, "is_crop"));
   if (is_crop.value_or(false)) {
-    ASSIGN_OR_RETURN(features::Box box, ParseBox(body));
-    req.box = box;
+    ASSIGN_OR_RETURN(model::Box box, ParseBox(body));
+    q.crop = box;
   }
-  ASSIGN_OR_RETURN(req.file, OptionalFile(body));
+  ASSIGN_OR_RETURN(q.image, OptionalFile(body));
   ASSIGN_OR_RETURN(std::optional<std::string> path, OptionalString(body, "path"));
   if (path && !path->empty()) {
     if (Utf8Length(*path) > kMaxPathLength) {
-      return Error("IS.0016", "(`path` is longer than 2048 characters)");
+      return CodeError(Code("IS.0016"), "(`path` is longer than 2048 characters)");
     }
-    req.path = std::move(path);
+    q.key = std::move(path);
   }
-  if (!req.file && !req.path && req.tags.empty()) {
-    return Error("IS.2015", "(give `file`, `path` or `tags` to search with)");
+  if (!q.image && !q.key && q.filter.empty()) {
+    return CodeError(Code("IS.2015"), "(give `file`, `path` or `tags` to search with)");
   }
-  ASSIGN_OR_RETURN(core::SearchResult result, ctx.service->Search(project, instance, req));
+  ASSIGN_OR_RETURN(model::Page page, engine->Search(project, instance, q));
   json hits = json::array();
-  for (const core::SearchHit& h : result.hits) {
+  for (const model::Hit& h : page.hits) {
     // nlohmann writes doubles with a fraction ("1.0"), so `sim` is always a float.
-    hits.push_back(json{{"path", h.path}, {"sim", double(h.sim)}, {"tags", TagsJson(h.tags)}});
+    hits.push_back(json{{"path", h.key}, {"sim", double(h.score)}, {"tags", TagsJson(h.tags)}});
   }
-  return json{{"count", result.count}, {"result", std::move(hits)}};
+  return json{{"count", page.count}, {"result", std::move(hits)}};
 }
 
 // The image an operation names: the instance of the URL and the body's `path`.
@@ -261,90 +264,81 @@ absl::StatusOr<ImageRef> ImageRefOf(const RouteParams& params, const json& body)
   return ref;
 }
 
-void RegisterRoutes(Router* router, const Context& ctx) {
-  router->Add("POST", "/v1/{project_id}/service",
-              Wrap(ctx, false, [ctx](const std::string& p, const RouteParams&, const json& b) {
-                return CreateInstance(ctx, p, b);
-              }));
-  router->Add(
-      "GET", "/v1/{project_id}/service/{instance_name}",
-      Wrap(ctx, true,
-           [ctx](const std::string& p, const RouteParams& r, const json&) -> absl::StatusOr<json> {
-             const std::string& name = r.at("instance_name");
-             RETURN_IF_ERROR(CheckUrlInstance(name));
-             ASSIGN_OR_RETURN(core::Instance inst, ctx.service->GetInstance(p, name));
-             return InstanceJson(inst);
-           }));
-  router->Add(
-      "DELETE", "/v1/{project_id}/service/{instance_name}",
-      Wrap(ctx, true,
-           [ctx](const std::string& p, const RouteParams& r, const json&) -> absl::StatusOr<json> {
-             const std::string& name = r.at("instance_name");
-             RETURN_IF_ERROR(CheckUrlInstance(name));
-             RETURN_IF_ERROR(ctx.service->DeleteInstance(p, name));
-             return json{{"result", "success"}};
-           }));
-  router->Add("POST", "/v1/{project_id}/{instance_name}/image",
-              Wrap(ctx, false, [ctx](const std::string& p, const RouteParams& r, const json& b) {
-                return AddImage(ctx, p, r.at("instance_name"), b);
-              }));
-  router->Add("POST", "/v1/{project_id}/{instance_name}/image/search",
-              Wrap(ctx, false, [ctx](const std::string& p, const RouteParams& r, const json& b) {
-                return Search(ctx, p, r.at("instance_name"), b);
-              }));
-  router->Add(
-      "POST", "/v1/{project_id}/{instance_name}/image/check",
-      Wrap(
-          ctx, false,
-          [ctx](const std::string& p, const RouteParams& r, const json& b) -> absl::StatusOr<json> {
-            ASSIGN_OR_RETURN(ImageRef img, ImageRefOf(r, b));
-            ASSIGN_OR_RETURN(bool exists, ctx.service->CheckImage(p, img.instance, img.path));
-            return json{{"exist", exists ? "true" : "false"}};
-          }));
-  router->Add("DELETE", "/v1/{project_id}/{instance_name}/image",
-              Wrap(ctx, false,
-                   [ctx](const std::string& p, const RouteParams& r,
-                         const json& b) -> absl::StatusOr<json> {
-                     ASSIGN_OR_RETURN(ImageRef img, ImageRefOf(r, b));
-                     RETURN_IF_ERROR(ctx.service->DeleteImage(p, img.instance, img.path));
-                     return json{{"result", "Success"}};
-                   }));
-  // Beyond the cloud's API: the operator's view of an instance's index.
-  router->Add(
-      "GET", "/v1/{project_id}/{instance_name}/index",
-      Wrap(ctx, true,
-           [ctx](const std::string& p, const RouteParams& r, const json&) -> absl::StatusOr<json> {
-             const std::string& name = r.at("instance_name");
-             RETURN_IF_ERROR(CheckUrlInstance(name));
-             ASSIGN_OR_RETURN(core::IndexInfo i, ctx.service->GetIndexInfo(p, name));
-             return json{{"index",
-                          {{"tier", i.tier},
-                           {"vectors", i.vectors},
-                           {"ann_rows", i.ann_rows},
-                           {"buffer_rows", i.buffer_rows},
-                           {"nlist", i.nlist},
-                           {"ram_bytes", i.ram_bytes},
-                           {"disk_bytes", i.disk_bytes},
-                           {"restored", i.restored},
-                           {"preloaded_bytes", i.preloaded_bytes}}}};
-           }));
-  router->Add("PUT", "/v1/{project_id}/{instance_name}/image",
-              Wrap(ctx, false,
-                   [ctx](const std::string& p, const RouteParams& r,
-                         const json& b) -> absl::StatusOr<json> {
-                     ASSIGN_OR_RETURN(ImageRef img, ImageRefOf(r, b));
-                     ASSIGN_OR_RETURN(auto tags, OptionalStringMap(b, "tags", "IS.1003"));
-                     if (!tags) return Error("IS.2009", "(`tags` is required on modify)");
-                     RETURN_IF_ERROR(ctx.service->ModifyImage(p, img.instance, img.path, *tags));
-                     return json{{"result", "Success"}};
-                   }));
+json IndexJson(const model::IndexStats& i) {
+  return json{{"index",
+               {{"tier", i.tier},
+                {"vectors", i.vectors},
+                {"ann_rows", i.ann_rows},
+                {"buffer_rows", i.buffer_rows},
+                {"nlist", i.nlist},
+                {"ram_bytes", i.ram_bytes},
+                {"disk_bytes", i.disk_bytes},
+                {"restored", i.restored},
+                {"preloaded_bytes", i.preloaded_bytes}}}};
 }
 
 }  // namespace
 
-void RegisterV1Routes(Router* router, core::Service* service,
-                      const auth::Authenticator* authenticator) {
-  RegisterRoutes(router, Context{service, authenticator});
+void RegisterRoutes(Router* router, engine::Engine* e) {
+  using R = const RouteParams&;
+  using J = const json&;
+  using S = const std::string&;
+  router->Add(V1Route("POST", "/v1/{project_id}/service", false,
+                      [e](S p, R, J b) { return CreateInstance(e, p, b); }));
+  router->Add(V1Route(
+      "GET", "/v1/{project_id}/service/{instance_name}", true,
+      [e](S p, R r, J) -> absl::StatusOr<json> {
+        const std::string& name = r.at("instance_name");
+        RETURN_IF_ERROR(CheckUrlInstance(name));
+        ASSIGN_OR_RETURN(model::Gallery g, e->GetGallery(p, name));
+        return InstanceJson(g);
+      },
+      kInstanceRoutes));
+  router->Add(V1Route(
+      "DELETE", "/v1/{project_id}/service/{instance_name}", true,
+      [e](S p, R r, J) -> absl::StatusOr<json> {
+        const std::string& name = r.at("instance_name");
+        RETURN_IF_ERROR(CheckUrlInstance(name));
+        RETURN_IF_ERROR(e->DeleteGallery(p, name));
+        return json{{"result", "success"}};
+      },
+      kInstanceRoutes));
+  router->Add(V1Route("POST", "/v1/{project_id}/{instance_name}/image", false,
+                      [e](S p, R r, J b) { return AddImage(e, p, r.at("instance_name"), b); }));
+  router->Add(V1Route("POST", "/v1/{project_id}/{instance_name}/image/search", false,
+                      [e](S p, R r, J b) { return Search(e, p, r.at("instance_name"), b); }));
+  router->Add(V1Route("POST", "/v1/{project_id}/{instance_name}/image/check", false,
+                      [e](S p, R r, J b) -> absl::StatusOr<json> {
+                        ASSIGN_OR_RETURN(ImageRef img, ImageRefOf(r, b));
+                        ASSIGN_OR_RETURN(bool exists, e->HasItem(p, img.instance, img.path));
+                        return json{{"exist", exists ? "true" : "false"}};
+                      }));
+  router->Add(V1Route("DELETE", "/v1/{project_id}/{instance_name}/image", false,
+                      [e](S p, R r, J b) -> absl::StatusOr<json> {
+                        ASSIGN_OR_RETURN(ImageRef img, ImageRefOf(r, b));
+                        RETURN_IF_ERROR(e->RemoveItem(p, img.instance, img.path));
+                        return json{{"result", "Success"}};
+                      }));
+  router->Add(V1Route(
+      "PUT", "/v1/{project_id}/{instance_name}/image", false,
+      [e](S p, R r, J b) -> absl::StatusOr<json> {
+        ASSIGN_OR_RETURN(ImageRef img, ImageRefOf(r, b));
+        ASSIGN_OR_RETURN(auto tags, OptionalStringMap(b, "tags", Code("IS.1003")));
+        if (!tags) return CodeError(Code("IS.2009"), "(`tags` is required on modify)");
+        RETURN_IF_ERROR(e->SetItemTags(p, img.instance, img.path, *tags));
+        return json{{"result", "Success"}};
+      },
+      kModifyRoute));
+  // Beyond the cloud's API: the operator's view of an instance's index.
+  router->Add(V1Route("GET", "/v1/{project_id}/{instance_name}/index", true,
+                      [e](S p, R r, J) -> absl::StatusOr<json> {
+                        const std::string& name = r.at("instance_name");
+                        RETURN_IF_ERROR(CheckUrlInstance(name));
+                        ASSIGN_OR_RETURN(model::IndexStats i, e->GetIndexStats(p, name));
+                        return IndexJson(i);
+                      }));
 }
 
-}  // namespace iss::api
+HttpResponse RenderDefaultError(const absl::Status& status) { return RenderError(status); }
+
+}  // namespace iss::api::v1

@@ -1,0 +1,65 @@
+// One way through for every request, whatever its surface:
+//   request id (server) -> route -> limits (body size at header time; rate by source
+//   address) -> authenticate by the route's policy -> rate by credential -> handler ->
+//   metrics (server, when the answer is written).
+// Failures along the way are statuses with a reason (kRouteNotFound, kMethodNotAllowed,
+// kPayloadTooLarge, kRateLimited, kUnauthenticated, kPermissionDenied, kInternal for a
+// handler that threw); the route's surface renders them (Route::errors), or the default
+// renderer when no route matched.
+//
+//   Pipeline pipeline(&router, authenticator, {.default_errors = v1::RenderError});
+//   Router::Match m = pipeline.Lookup("POST", "/v1/p/service");
+//   HttpResponse r = pipeline.Handle(request, m);
+//
+// Thread contract: after construction every method is thread-safe; the router and the
+// authenticator must outlive the pipeline.
+#ifndef ISS_API_HTTP_PIPELINE_H_
+#define ISS_API_HTTP_PIPELINE_H_
+
+#include <memory>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "api/http/rate_limiter.h"
+#include "api/http/router.h"
+#include "common/clock.h"
+
+namespace iss::auth {
+class Authenticator;
+}
+
+namespace iss::api {
+
+struct PipelineOptions {
+  RateLimit address_limit;     // per source address, on authenticated routes, before auth
+  RateLimit credential_limit;  // per token user / access key, after auth
+  ErrorRenderer default_errors;  // for failures outside any route; required
+  const Clock* clock = Clock::Real();
+};
+
+class Pipeline {
+ public:
+  // `authenticator` nullptr: authentication is off (every policy passes, no principal).
+  Pipeline(const Router* router, const auth::Authenticator* authenticator,
+           PipelineOptions options);
+  ~Pipeline();
+
+  Router::Match Lookup(std::string_view method, std::string_view raw_path) const;
+  // The route's body limit (0: none of its own).
+  static int64_t BodyLimit(const Router::Match& m) { return m.route ? m.route->max_body_bytes : 0; }
+  // Everything after the body has arrived. Never throws.
+  HttpResponse Handle(const HttpRequest& request, const Router::Match& match) const;
+  // The error answer for `status` on `match`'s route (its renderer, else the default).
+  HttpResponse Reject(const absl::Status& status, const Router::Match* match) const;
+
+ private:
+  const Router* router_;
+  const auth::Authenticator* authenticator_;
+  PipelineOptions options_;
+  std::unique_ptr<RateLimiter> by_address_;
+  std::unique_ptr<RateLimiter> by_credential_;
+};
+
+}  // namespace iss::api
+
+#endif  // ISS_API_HTTP_PIPELINE_H_
