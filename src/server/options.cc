@@ -1,4 +1,4 @@
-#include "config/options.h"
+#include "server/options.h"
 
 #include <toml++/toml.h>
 
@@ -12,10 +12,30 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 
-namespace iss::config {
+namespace iss::server {
 namespace {
 
-using Target = std::variant<std::string*, int*, int64_t*, bool*, std::vector<std::string>*>;
+// HOST:PORT written into the HTTP server's options.
+struct Listen {
+  std::string* host;
+  uint16_t* port;
+};
+
+using Target = std::variant<std::string*, int*, int64_t*, bool*, std::vector<std::string>*,
+                            double*, size_t*, Listen>;
+
+// "HOST:PORT" ("[v6]:PORT" too) -> host, port; false when malformed or out of range.
+bool ParseListen(const std::string& v, std::string* host, int* port) {
+  const size_t colon = v.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string h = v.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (h.empty() || !absl::SimpleAtoi(v.substr(colon + 1), port) || *port < 0 || *port > 65535) {
+    return false;
+  }
+  *host = h;
+  return true;
+}
 
 struct Setting {
   std::string key;   // TOML "section.name" / flag "--name" is the part after the section
@@ -34,68 +54,82 @@ std::vector<Setting> Settings(ServerOptions* o) {
   return {
       {"server.data_dir", "--data-dir", "Data directory (RocksDB in DIR/db).", &o->data_dir},
       {"server.listen", "--listen", "HOST:PORT to listen on; port 0 picks a free port.",
-       &o->listen},
+       Listen{&o->http.host, &o->http.port}},
       {"server.port_file", "--port-file", "Write the bound port to this file.", &o->port_file},
       {"server.model_dir", "--model-dir", "Directory of model <name>.toml + ONNX files.",
        &o->model_dir},
       {"server.log_level", "--log-level", "trace|debug|info|warn|error|off.", &o->log_level},
-      {"http.io_threads", "--io-threads", "Socket/parsing threads.", &o->io_threads},
+      {"server.background_threads", "--background-threads",
+       "Threads for background index work (training, merges, snapshots), shared by every "
+       "instance.",
+       &o->background.threads},
+      {"server.compute_threads", "--compute-threads",
+       "Threads inside OpenMP/BLAS (index training, exact scans).", &o->compute_threads},
+      {"http.io_threads", "--io-threads", "Socket/parsing threads.", &o->http.io_threads},
       {"http.worker_threads", "--worker-threads", "Threads running handlers (inference).",
-       &o->worker_threads},
+       &o->http.worker_threads},
       {"http.inference_threads", "--inference-threads", "Threads inside one forward pass.",
-       &o->inference_threads},
+       &o->models.threads},
       {"http.max_body_bytes", "--max-body-bytes", "Largest request body (APIG.0201 above).",
-       &o->max_body_bytes},
+       &o->http.max_body_bytes},
       {"http.header_timeout_ms", "--header-timeout-ms", "Time to receive the headers.",
-       &o->header_timeout_ms},
+       &o->http.header_timeout_ms},
       {"http.body_timeout_ms", "--body-timeout-ms", "Time to receive the body.",
-       &o->body_timeout_ms},
+       &o->http.body_timeout_ms},
       {"http.idle_timeout_ms", "--idle-timeout-ms", "Idle keep-alive connection lifetime.",
-       &o->idle_timeout_ms},
+       &o->http.idle_timeout_ms},
       {"http.max_connections", "--max-connections", "Open connections at most.",
-       &o->max_connections},
+       &o->http.max_connections},
       {"http.drain_timeout_ms", "--drain-timeout-ms",
-       "On SIGTERM/SIGINT, wait this long for running requests.", &o->drain_timeout_ms},
+       "On SIGTERM/SIGINT, wait this long for running requests.", &o->http.drain_timeout_ms},
       {"fetch.allowed_hosts", "--fetch-allowed-hosts",
        "Hosts `path` downloads may use: host, host:port, *.domain, or * (comma-separated).",
-       &o->fetch_allowed_hosts},
+       &o->fetch.allowed_hosts},
       {"fetch.allow_private", "--fetch-allow-private",
        "Allow loopback/private/link-local addresses (for allowed hosts only).",
-       &o->fetch_allow_private},
-      {"fetch.max_bytes", "--fetch-max-bytes", "Largest download.", &o->fetch_max_bytes},
+       &o->fetch.allow_private},
+      {"fetch.max_bytes", "--fetch-max-bytes", "Largest download.", &o->fetch.max_bytes},
       {"fetch.timeout_ms", "--fetch-timeout-ms", "Time limit of one download.",
-       &o->fetch_timeout_ms},
+       &o->fetch.timeout_ms},
       {"fetch.max_redirects", "--fetch-max-redirects", "Redirects followed, each re-checked.",
-       &o->fetch_max_redirects},
+       &o->fetch.max_redirects},
       {"auth.enabled", "--auth-enabled",
-       "Authenticate /v1 requests (false: open to anyone, logged as a warning).", &o->auth_enabled},
+       "Authenticate /v1 requests (false: open to anyone, logged as a warning).",
+       &o->auth_enabled},
       {"auth.token_ttl_s", "--auth-token-ttl-s", "Lifetime of issued tokens, seconds.",
-       &o->auth_token_ttl_s},
+       &o->auth.token_ttl_s},
       {"auth.credential_rate", "--auth-credential-rate",
-       "Rate limit per token/AK, requests/s (APIG.0308 above).", &o->auth_credential_rate},
+       "Rate limit per token/AK, requests/s (APIG.0308 above).", &o->credential_limit.rate},
       {"auth.credential_burst", "--auth-credential-burst", "Burst allowed per token/AK.",
-       &o->auth_credential_burst},
+       &o->credential_limit.burst},
       {"auth.address_rate", "--auth-address-rate",
-       "Rate limit per source address, requests/s (APIG.0308 above).", &o->auth_address_rate},
+       "Rate limit per source address, requests/s (APIG.0308 above).", &o->address_limit.rate},
       {"auth.address_burst", "--auth-address-burst", "Burst allowed per source address.",
-       &o->auth_address_burst},
-      {"limits.max_instances_per_project", "--max-instances-per-project", "Instances per project.",
-       &o->max_instances_per_project},
+       &o->address_limit.burst},
+      {"auth.login_rate", "--auth-login-rate",
+       "Token requests/s per user name and per source address (APIG.0308 above).",
+       &o->iam.login_limit.rate},
+      {"auth.login_burst", "--auth-login-burst", "Burst of token requests allowed.",
+       &o->iam.login_limit.burst},
+      {"limits.max_instances_per_project", "--max-instances-per-project",
+       "Instances per project.", &o->engine.max_galleries_per_project},
       {"limits.max_images_per_instance", "--max-images-per-instance", "Images per instance.",
-       &o->max_images_per_instance},
+       &o->engine.max_items_per_gallery},
       {"limits.sync_writes", "--sync-writes", "fsync every write before acknowledging it.",
-       &o->sync_writes},
+       &o->store.sync_writes},
       {"index.exact_max", "--index-exact-max",
-       "Instances up to this many vectors are searched exactly (no ANN).", &o->index_exact_max},
+       "Instances up to this many vectors are searched exactly (no ANN).", &o->index.exact_max},
       {"index.merge_rows", "--index-merge-rows",
-       "Side-buffer rows that trigger a background merge into the ANN tier.", &o->index_merge_rows},
-      {"index.nprobe", "--index-nprobe", "Inverted lists probed per query.", &o->index_nprobe},
+       "Side-buffer rows that trigger a background merge into the ANN tier.",
+       &o->index.merge_rows},
+      {"index.nprobe", "--index-nprobe", "Inverted lists probed per query.", &o->index.nprobe},
       {"index.rerank", "--index-rerank",
-       "Candidates re-ranked exactly, as a multiple of the requested page size.", &o->index_rerank},
+       "Candidates re-ranked exactly, as a multiple of the requested page size.",
+       &o->index.rerank},
       {"index.preload", "--index-preload",
        "Read each instance's vector file into the page cache at start-up (in the background, "
        "when it fits in 3/4 of the available memory).",
-       &o->index_preload},
+       &o->index.preload},
   };
 }
 
@@ -127,6 +161,24 @@ absl::Status SetFromString(const Setting& s, const std::string& value, const std
       } else {
         return Bad(where, "not a boolean: `" + v + "`");
       }
+      return absl::OkStatus();
+    }
+    absl::Status operator()(double* p) const {
+      if (!absl::SimpleAtod(v, p)) return Bad(where, "not a number: `" + v + "`");
+      return absl::OkStatus();
+    }
+    absl::Status operator()(size_t* p) const {
+      uint64_t u = 0;
+      if (!absl::SimpleAtoi(v, &u)) return Bad(where, "not a non-negative integer: `" + v + "`");
+      *p = size_t(u);
+      return absl::OkStatus();
+    }
+    absl::Status operator()(Listen t) const {
+      std::string host;
+      int port = 0;
+      if (!ParseListen(v, &host, &port)) return Bad(where, "must be HOST:PORT, got `" + v + "`");
+      *t.host = host;
+      *t.port = uint16_t(port);
       return absl::OkStatus();
     }
     absl::Status operator()(std::vector<std::string>* p) const {
@@ -166,6 +218,27 @@ absl::Status SetFromToml(const Setting& s, const toml::node& node, const std::st
     absl::Status operator()(bool* p) const {
       if (!n.is_boolean()) return Bad(where, "must be a boolean");
       *p = *n.value<bool>();
+      return absl::OkStatus();
+    }
+    absl::Status operator()(double* p) const {
+      if (!n.is_number()) return Bad(where, "must be a number");
+      *p = *n.value<double>();
+      return absl::OkStatus();
+    }
+    absl::Status operator()(size_t* p) const {
+      if (!n.is_integer() || *n.value<int64_t>() < 0) {
+        return Bad(where, "must be a non-negative integer");
+      }
+      *p = size_t(*n.value<int64_t>());
+      return absl::OkStatus();
+    }
+    absl::Status operator()(Listen t) const {
+      auto v = n.value<std::string>();
+      std::string host;
+      int port = 0;
+      if (!v || !ParseListen(*v, &host, &port)) return Bad(where, "must be \"HOST:PORT\"");
+      *t.host = host;
+      *t.port = uint16_t(port);
       return absl::OkStatus();
     }
     absl::Status operator()(std::vector<std::string>* p) const {
@@ -213,50 +286,31 @@ absl::Status LoadToml(const std::string& file, const std::vector<Setting>& setti
 
 }  // namespace
 
-std::string ServerOptions::ListenHost() const {
-  size_t colon = listen.rfind(':');
-  std::string host = colon == std::string::npos ? listen : listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  return host;
-}
-
-int ServerOptions::ListenPort() const {
-  size_t colon = listen.rfind(':');
-  int port = -1;
-  if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port)) {
-    return -1;
-  }
-  return port;
-}
-
 absl::Status Validate(const ServerOptions& o) {
   if (o.data_dir.empty()) return Bad("data_dir", "must not be empty");
-  if (o.ListenHost().empty() || o.ListenPort() < 0 || o.ListenPort() > 65535) {
-    return Bad("listen", "must be HOST:PORT, got `" + o.listen + "`");
+  if (o.http.host.empty()) return Bad("listen", "must be HOST:PORT");
+  if (o.http.io_threads < 1 || o.http.worker_threads < 1 || o.models.threads < 1 ||
+      o.background.threads < 1 || o.compute_threads < 1) {
+    return Bad("threads", "io/worker/inference/background/compute threads must be >= 1");
   }
-  if (o.io_threads < 1 || o.worker_threads < 1 || o.inference_threads < 1) {
-    return Bad("threads", "io/worker/inference threads must be >= 1");
-  }
-  if (o.max_body_bytes < 1024) return Bad("max_body_bytes", "must be >= 1024");
-  if (o.header_timeout_ms < 1 || o.body_timeout_ms < 1 || o.idle_timeout_ms < 1 ||
-      o.drain_timeout_ms < 0 || o.fetch_timeout_ms < 1) {
+  if (o.http.max_body_bytes < 1024) return Bad("max_body_bytes", "must be >= 1024");
+  if (o.http.header_timeout_ms < 1 || o.http.body_timeout_ms < 1 || o.http.idle_timeout_ms < 1 ||
+      o.http.drain_timeout_ms < 0 || o.fetch.timeout_ms < 1) {
     return Bad("timeouts", "must be positive");
   }
-  if (o.max_connections < 1) return Bad("max_connections", "must be >= 1");
-  if (o.fetch_max_bytes < 1 || o.fetch_max_redirects < 0) {
+  if (o.http.max_connections < 1) return Bad("max_connections", "must be >= 1");
+  if (o.fetch.max_bytes < 1 || o.fetch.max_redirects < 0) {
     return Bad("fetch", "max_bytes must be >= 1 and max_redirects >= 0");
   }
-  if (o.auth_token_ttl_s < 60 || o.auth_credential_rate < 1 || o.auth_credential_burst < 1 ||
-      o.auth_address_rate < 1 || o.auth_address_burst < 1) {
-    return Bad("auth", "token_ttl_s must be >= 60 and rates/bursts >= 1");
+  for (const api::RateLimit* l : {&o.credential_limit, &o.address_limit, &o.iam.login_limit}) {
+    if (l->rate < 1 || l->burst < 1) return Bad("auth", "rates and bursts must be >= 1");
   }
-  if (o.max_instances_per_project < 1 || o.max_images_per_instance < 1) {
+  if (o.auth.token_ttl_s < 60) return Bad("auth", "token_ttl_s must be >= 60");
+  if (o.engine.max_galleries_per_project < 1 || o.engine.max_items_per_gallery < 1) {
     return Bad("limits", "must be >= 1");
   }
-  if (o.index_exact_max < 64 || o.index_merge_rows < 1 || o.index_nprobe < 1 ||
-      o.index_rerank < 1) {
+  if (o.index.exact_max < 64 || o.index.merge_rows < 1 || o.index.nprobe < 1 ||
+      o.index.rerank < 1) {
     return Bad("index", "exact_max must be >= 64 and merge_rows, nprobe, rerank >= 1");
   }
   return absl::OkStatus();
@@ -307,4 +361,4 @@ absl::StatusOr<ServerOptions> LoadOptions(int argc, const char* const* argv) {
   return options;
 }
 
-}  // namespace iss::config
+}  // namespace iss::server

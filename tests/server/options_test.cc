@@ -1,4 +1,4 @@
-#include "config/options.h"
+#include "server/options.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-namespace iss::config {
+namespace iss::server {
 namespace {
 
 class OptionsTest : public ::testing::Test {
@@ -39,11 +39,11 @@ TEST_F(OptionsTest, DefaultsAndTheTwoOperatorFlags) {
   auto o = Load({"--data-dir", "/tmp/x", "--listen", "127.0.0.1:0"});
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->data_dir, "/tmp/x");
-  EXPECT_EQ(o->ListenHost(), "127.0.0.1");
-  EXPECT_EQ(o->ListenPort(), 0);
-  EXPECT_EQ(o->max_body_bytes, 32 << 20);
+  EXPECT_EQ(o->http.host, "127.0.0.1");
+  EXPECT_EQ(o->http.port, 0);
+  EXPECT_EQ(o->http.max_body_bytes, 32 << 20);
   EXPECT_TRUE(o->auth_enabled);
-  EXPECT_TRUE(o->fetch_allowed_hosts.empty());
+  EXPECT_TRUE(o->fetch.allowed_hosts.empty());
   EXPECT_EQ(o->model_dir, ISS_MODEL_DIR);
 }
 
@@ -53,19 +53,19 @@ TEST_F(OptionsTest, TomlThenEnvThenFlags) {
       "[http]\nworker_threads = 4\n[auth]\nenabled = false\n");
   auto o = Load({"--config", file});
   ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->listen, "127.0.0.1:1000");
-  EXPECT_EQ(o->fetch_allowed_hosts, (std::vector<std::string>{"a.com", "b.com"}));
-  EXPECT_EQ(o->worker_threads, 4);
+  EXPECT_EQ(o->http.port, 1000);
+  EXPECT_EQ(o->fetch.allowed_hosts, (std::vector<std::string>{"a.com", "b.com"}));
+  EXPECT_EQ(o->http.worker_threads, 4);
   EXPECT_FALSE(o->auth_enabled);
   setenv("ISS_LISTEN", "127.0.0.1:2000", 1);
   setenv("ISS_FETCH_ALLOWED_HOSTS", "c.com, d.com:81", 1);
   o = Load({"--config", file});
   ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->listen, "127.0.0.1:2000");
-  EXPECT_EQ(o->fetch_allowed_hosts, (std::vector<std::string>{"c.com", "d.com:81"}));
+  EXPECT_EQ(o->http.port, 2000);
+  EXPECT_EQ(o->fetch.allowed_hosts, (std::vector<std::string>{"c.com", "d.com:81"}));
   o = Load({"--config", file, "--listen", "127.0.0.1:3000"});
   ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->listen, "127.0.0.1:3000");
+  EXPECT_EQ(o->http.port, 3000);
 }
 
 TEST_F(OptionsTest, RefusesBadInput) {
@@ -83,9 +83,24 @@ TEST_F(OptionsTest, RefusesBadInput) {
 TEST_F(OptionsTest, ExampleFileLoads) {
   auto o = Load({"--config", std::string(ISS_SOURCE_DIR) + "/config/imagesearchd.example.toml"});
   ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->listen, "127.0.0.1:8080");
-  EXPECT_EQ(o->max_body_bytes, 32 << 20);
+  EXPECT_EQ(o->http.host, "127.0.0.1");
+  EXPECT_EQ(o->http.port, 8080);
+  EXPECT_EQ(o->http.max_body_bytes, 32 << 20);
+}
+
+TEST_F(OptionsTest, NestedComponentOptionsKeepTheirOwnDefaults) {
+  auto o = Load({"--index-exact-max", "1000", "--auth-address-rate", "7.5",
+                 "--max-images-per-instance", "5"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->index.exact_max, 1000u);
+  EXPECT_EQ(o->index.merge_rows, index::TieredOptions{}.merge_rows);
+  EXPECT_EQ(o->address_limit.rate, 7.5);
+  EXPECT_EQ(o->address_limit.burst, api::RateLimit{}.burst);
+  EXPECT_EQ(o->engine.max_items_per_gallery, 5);
+  EXPECT_EQ(o->engine.max_galleries_per_project, engine::EngineOptions{}.max_galleries_per_project);
+  EXPECT_EQ(o->http.io_threads, api::HttpServerOptions{}.io_threads);
+  EXPECT_TRUE(o->store.sync_writes);
 }
 
 }  // namespace
-}  // namespace iss::config
+}  // namespace iss::server

@@ -1,0 +1,172 @@
+#include "server/server.h"
+
+#include <dlfcn.h>
+#include <omp.h>
+#include <spdlog/spdlog.h>
+
+#include <vector>
+
+#include "api/admin/routes.h"
+#include "api/http/http_server.h"
+#include "api/http/metrics.h"
+#include "api/http/pipeline.h"
+#include "api/http/router.h"
+#include "api/iam/routes.h"
+#include "api/v1/routes.h"
+#include "blob/http_source.h"
+#include "common/env.h"
+#include "common/executor.h"
+#include "common/status.h"
+#include "common/status_macros.h"
+#include "engine/engine.h"
+#include "features/model_registry.h"
+#include "index/local_snapshot_store.h"
+#include "index/shard_factory.h"
+#include "server/auth_setup.h"
+#include "store/kv.h"
+#include "store/rocks_catalog.h"
+
+namespace iss::server {
+
+void CapComputeThreads(int threads) {
+  omp_set_num_threads(threads);
+  // OpenBLAS, when it is the BLAS the process loaded (Debian's alternatives decide).
+  using SetThreads = void (*)(int);
+  if (auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    fn(threads);
+  }
+}
+
+// Members in the order they are built; destroyed in reverse.
+struct Server::Parts {
+  std::unique_ptr<store::Database> db;
+  std::unique_ptr<engine::ModelRegistry> models;
+  std::unique_ptr<blob::HttpSource> blobs;
+  std::unique_ptr<Executor> background;
+  std::unique_ptr<engine::CatalogStore> catalog;
+  std::unique_ptr<index::LocalSnapshotStore> snapshots;
+  std::unique_ptr<index::ShardFactory> shards;
+  std::unique_ptr<engine::Engine> engine;
+  std::unique_ptr<auth::AuthService> auth;
+  api::Metrics metrics;
+  api::Router router;
+  std::unique_ptr<api::Pipeline> pipeline;
+  std::unique_ptr<api::HttpServer> http;
+  bool shut_down = false;
+};
+
+Server::Server(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+Server::~Server() { Shutdown(); }
+
+uint16_t Server::port() const { return parts_->http->port(); }
+
+void Server::Shutdown() {
+  Parts& p = *parts_;
+  if (p.shut_down) return;
+  p.shut_down = true;
+  if (p.http) p.http->Shutdown();
+  p.http.reset();
+  p.pipeline.reset();
+  p.engine.reset();  // shards stop their work and write their final snapshots
+  if (p.background) p.background->Shutdown();
+}
+
+namespace {
+
+absl::Status StartFailed(const std::string& what, const absl::Status& s) {
+  return absl::Status(s.code(), what + ": " + std::string(s.message()));
+}
+
+void RegisterOperatorRoutes(Server::Parts& p) {
+  // Liveness for load balancers and orchestrators: no credentials, no state revealed.
+  p.router.Add("GET", "/health", [](const api::Call&) {
+    api::HttpResponse r;
+    r.body = R"({"status":"ok"})";
+    return r;
+  });
+  // Operator metrics (Prometheus text format): requests and latencies by route, totals.
+  engine::Engine* e = p.engine.get();
+  api::RegisterMetricsRoute(&p.router, &p.metrics, [e] {
+    const model::EngineStats s = e->Stats();
+    return std::vector<api::Metrics::Gauge>{
+        {"instances", "Instances (galleries) over all projects.", double(s.galleries)},
+        {"images", "Images over all instances.", double(s.items)},
+        {"index_ram_bytes", "Heap held by the indexes: codes, ids, maps.",
+         double(s.index_ram_bytes)},
+        {"index_disk_bytes", "Index files on disk: vector files and snapshots.",
+         double(s.index_disk_bytes)}};
+  });
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
+  auto parts = std::make_unique<Parts>();
+  Parts& p = *parts;
+  CapComputeThreads(o.compute_threads);
+  Env* env = Env::Default();
+  if (absl::Status s = env->CreateDirs(o.data_dir); !s.ok()) {
+    return StartFailed("data dir " + o.data_dir, s);
+  }
+
+  auto db = store::Database::Open(o.data_dir + "/db", o.store);
+  if (!db.ok()) return StartFailed("opening the database", db.status());
+  p.db = std::move(*db);
+
+  auto models = features::OpenModelRegistry(o.model_dir, o.models);
+  if (!models.ok()) return StartFailed("loading models from " + o.model_dir, models.status());
+  p.models = std::move(*models);
+
+  p.blobs = std::make_unique<blob::HttpSource>(o.fetch);
+  p.background = std::make_unique<Executor>(o.background);
+
+  auto catalog = store::OpenCatalog(p.db.get());
+  if (!catalog.ok()) return StartFailed("opening the catalog", catalog.status());
+  p.catalog = std::move(*catalog);
+  p.snapshots = std::make_unique<index::LocalSnapshotStore>(o.data_dir + "/index", env);
+  p.shards = std::make_unique<index::ShardFactory>(o.index, p.background.get(), env,
+                                                   p.snapshots.get());
+
+  engine::EnginePorts ports;
+  ports.catalog = p.catalog.get();
+  ports.index = p.shards.get();
+  ports.models = p.models.get();
+  ports.blobs = p.blobs.get();
+  ports.snapshots = p.snapshots.get();
+  auto engine = engine::Engine::Open(o.engine, ports);
+  if (!engine.ok()) return StartFailed("opening the engine", engine.status());
+  p.engine = std::move(*engine);
+
+  const auth::Authenticator* authenticator = nullptr;
+  if (o.auth_enabled) {
+    auto made = MakeAuthenticator(p.db.get(), o.data_dir, o.auth);
+    if (!made.ok()) return StartFailed("starting authentication", made.status());
+    p.auth = std::move(*made);
+    authenticator = p.auth.get();
+    api::iam::RegisterRoutes(&p.router, p.auth.get(), o.iam);
+  } else {
+    spdlog::warn(
+        "*** AUTHENTICATION IS DISABLED: anyone who can reach {}:{} may read and change every "
+        "project ***",
+        o.http.host, o.http.port);
+  }
+  api::v1::RegisterRoutes(&p.router, p.engine.get());
+  api::admin::RegisterRoutes(&p.router, p.engine.get());
+  RegisterOperatorRoutes(p);
+
+  api::PipelineOptions pipeline;
+  pipeline.address_limit = o.address_limit;
+  pipeline.credential_limit = o.credential_limit;
+  pipeline.default_errors = api::v1::RenderDefaultError;
+  p.pipeline = std::make_unique<api::Pipeline>(&p.router, authenticator, pipeline);
+
+  auto http = api::HttpServer::Start(o.http, p.pipeline.get(), &p.metrics);
+  if (!http.ok()) return StartFailed("starting the HTTP server", http.status());
+  p.http = std::move(*http);
+  spdlog::info("imagesearchd listening on {}:{} (data {}, models {})", o.http.host,
+               p.http->port(), o.data_dir, o.model_dir);
+  return std::unique_ptr<Server>(new Server(std::move(parts)));
+}
+
+}  // namespace iss::server
