@@ -13,7 +13,7 @@
 
 #include "auth/crypto.h"
 #include "auth/signer.h"
-#include "common/error.h"
+#include "common/status.h"
 #include "common/status_macros.h"
 #include "store/kv.h"
 
@@ -30,7 +30,9 @@ int64_t NowS() {
 
 std::string NewId() { return Hex(RandomBytes(16)); }
 
-absl::Status AuthFail(const std::string& why) { return Error("APIG.0301", "(" + why + ")"); }
+absl::Status AuthFail(const std::string& why) {
+  return Fail(Reason::kUnauthenticated, "(" + why + ")");
+}
 
 // X-Sdk-Date "YYYYMMDDTHHMMSSZ" -> epoch seconds.
 std::optional<int64_t> ParseSdkDate(const std::string& s) {
@@ -150,7 +152,7 @@ struct AuthService::Impl {
     ASSIGN_OR_RETURN(std::optional<std::string> v, kv->Get(key));
     if (!v) return std::optional<json>();
     json j = json::parse(*v, nullptr, false);
-    if (j.is_discarded()) return Error("IS.0009", "(corrupt auth record " + key + ")");
+    if (j.is_discarded()) return Fail(Reason::kCorrupt, "(corrupt auth record " + key + ")");
     return std::optional<json>(std::move(j));
   }
   absl::StatusOr<std::string> Lookup(const std::string& key) const {
@@ -168,9 +170,9 @@ struct AuthService::Impl {
   }
   absl::StatusOr<json> NeedUser(const std::string& domain, const std::string& name) const {
     ASSIGN_OR_RETURN(std::string did, DomainId(domain));
-    if (did.empty()) return Error("IS.3007", "(domain `" + domain + "`)");
+    if (did.empty()) return Fail(Reason::kIdentityNotFound, "(domain `" + domain + "`)");
     ASSIGN_OR_RETURN(std::optional<json> u, UserByName(did, name));
-    if (!u) return Error("IS.3007", "(user `" + name + "`)");
+    if (!u) return Fail(Reason::kIdentityNotFound, "(user `" + name + "`)");
     return *u;
   }
 
@@ -236,15 +238,15 @@ AuthService::~AuthService() = default;
 absl::StatusOr<Principal> AuthService::Authenticate(const RequestFacts& r,
                                                     std::string_view url_project) const {
   const Impl& m = *impl_;
-  if (!m.by_address.Take("addr:" + r.remote_addr)) return Error("APIG.0308");
+  if (!m.by_address.Take("addr:" + r.remote_addr)) return Fail(Reason::kRateLimited);
   const std::string project(url_project);
   if (const std::string* token = FindHeader(r.headers, "X-Auth-Token")) {
     ASSIGN_OR_RETURN(auto checked, m.CheckToken(*token));
     const json& user = *checked.first;
     const std::string cred = "token:" + user.value("id", "");
-    if (!m.by_credential.Take(cred)) return Error("APIG.0308");
+    if (!m.by_credential.Take(cred)) return Fail(Reason::kRateLimited);
     if (checked.second != project || !Impl::Member(user, project)) {
-      return Error("APIG.0302", "(the token is not scoped to this project)");
+      return Fail(Reason::kPermissionDenied, "(the token is not scoped to this project)");
     }
     return m.MakePrincipal(user, project, cred);
   }
@@ -252,7 +254,7 @@ absl::StatusOr<Principal> AuthService::Authenticate(const RequestFacts& r,
   if (authz == nullptr) return AuthFail("no X-Auth-Token or Authorization header");
   ASSIGN_OR_RETURN(ParsedAuthorization a, ParseAuthorization(*authz));
   if (r.body.size() > m.options.max_signed_body) {
-    return Error("APIG.0201", "(signed requests may carry at most 12 MB; use a token)");
+    return Fail(Reason::kPayloadTooLarge, "(signed requests may carry at most 12 MB; use a token)");
   }
   const std::string* date = FindHeader(r.headers, "X-Sdk-Date");
   if (date == nullptr) return AuthFail("X-Sdk-Date is missing");
@@ -287,25 +289,26 @@ absl::StatusOr<Principal> AuthService::Authenticate(const RequestFacts& r,
     return AuthFail("the signature does not match");
   }
   const std::string cred = "ak:" + a.access_key;
-  if (!m.by_credential.Take(cred)) return Error("APIG.0308");
+  if (!m.by_credential.Take(cred)) return Fail(Reason::kRateLimited);
   ASSIGN_OR_RETURN(std::shared_ptr<const json> user,
                    m.CachedJson("user/" + key->value("user_id", "")));
   if (!user) return AuthFail("the access key's user no longer exists");
   if (const std::string* pid = FindHeader(r.headers, "X-Project-Id")) {
-    if (*pid != project) return Error("APIG.0302", "(X-Project-Id differs from the URL)");
+    if (*pid != project)
+      return Fail(Reason::kPermissionDenied, "(X-Project-Id differs from the URL)");
   }
   if (const std::string* did = FindHeader(r.headers, "X-Domain-Id")) {
     if (*did != user->value("domain_id", "")) return AuthFail("X-Domain-Id does not match");
   }
   if (!Impl::Member(*user, project)) {
-    return Error("APIG.0302", "(the key's user may not use this project)");
+    return Fail(Reason::kPermissionDenied, "(the key's user may not use this project)");
   }
   return m.MakePrincipal(*user, project, cred);
 }
 
 absl::StatusOr<TokenGrant> AuthService::IssueToken(const TokenRequest& q) const {
   const Impl& m = *impl_;
-  if (!m.by_address.Take("iam:" + q.user_name)) return Error("APIG.0308");
+  if (!m.by_address.Take("iam:" + q.user_name)) return Fail(Reason::kRateLimited);
   std::string did = q.domain_id;
   if (did.empty()) {
     ASSIGN_OR_RETURN(did, m.DomainId(q.domain_name));
@@ -327,7 +330,7 @@ absl::StatusOr<TokenGrant> AuthService::IssueToken(const TokenRequest& q) const 
   }
   ASSIGN_OR_RETURN(std::optional<json> project, m.GetJson("project/" + pid));
   if (!project || !Impl::Member(*user, pid)) {
-    return Error("APIG.0302", "(the user may not use that project)");
+    return Fail(Reason::kPermissionDenied, "(the user may not use that project)");
   }
   TokenGrant g;
   g.issued_at = NowS();
@@ -359,7 +362,7 @@ absl::StatusOr<std::string> AuthService::MintToken(const std::string& user_id,
                                                    const std::string& project_id, int64_t iat,
                                                    int64_t exp) const {
   ASSIGN_OR_RETURN(std::optional<json> user, impl_->GetJson("user/" + user_id));
-  if (!user) return Error("IS.3007");
+  if (!user) return Fail(Reason::kIdentityNotFound);
   return impl_->Mint(user_id, project_id, user->value("gen", int64_t{0}), iat, exp);
 }
 
@@ -377,12 +380,12 @@ absl::StatusOr<std::string> AuthService::CreateUser(const std::string& domain,
                                                     const std::string& name,
                                                     const std::string& password) {
   if (name.empty() || password.size() < 8) {
-    return Error("IS.0003", "(a user name and a password of at least 8 characters)");
+    return Fail(Reason::kInvalidArgument, "(a user name and a password of at least 8 characters)");
   }
   ASSIGN_OR_RETURN(std::string did, CreateDomain(domain));
   std::lock_guard<std::mutex> lock(impl_->admin_mu);
   ASSIGN_OR_RETURN(std::optional<json> existing, impl_->UserByName(did, name));
-  if (existing) return Error("IS.3000", "(user `" + name + "` exists)");
+  if (existing) return Fail(Reason::kIdentityExists, "(user `" + name + "` exists)");
   ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
   std::string id = NewId();
   json u = {{"id", id},     {"name", name}, {"domain_id", did},
@@ -394,7 +397,8 @@ absl::StatusOr<std::string> AuthService::CreateUser(const std::string& domain,
 
 absl::Status AuthService::SetPassword(const std::string& domain, const std::string& name,
                                       const std::string& password) {
-  if (password.size() < 8) return Error("IS.0003", "(passwords have at least 8 characters)");
+  if (password.size() < 8)
+    return Fail(Reason::kInvalidArgument, "(passwords have at least 8 characters)");
   std::lock_guard<std::mutex> lock(impl_->admin_mu);
   ASSIGN_OR_RETURN(json u, impl_->NeedUser(domain, name));
   ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
@@ -425,7 +429,7 @@ absl::Status AuthService::DeleteUser(const std::string& domain, const std::strin
 
 absl::StatusOr<std::string> AuthService::CreateProject(const std::string& domain,
                                                        const std::string& name) {
-  if (name.empty()) return Error("IS.0003", "(project name)");
+  if (name.empty()) return Fail(Reason::kInvalidArgument, "(project name)");
   ASSIGN_OR_RETURN(std::string did, CreateDomain(domain));
   std::lock_guard<std::mutex> lock(impl_->admin_mu);
   ASSIGN_OR_RETURN(std::string existing, impl_->Lookup("project_by_name/" + did + "/" + name));
@@ -443,7 +447,7 @@ absl::Status AuthService::Grant(const std::string& domain, const std::string& us
   ASSIGN_OR_RETURN(json u, impl_->NeedUser(domain, user));
   ASSIGN_OR_RETURN(std::string pid, impl_->Lookup("project_by_name/" + u.value("domain_id", "") +
                                                   "/" + project_name));
-  if (pid.empty()) return Error("IS.0003", "(no project `" + project_name + "`)");
+  if (pid.empty()) return Fail(Reason::kInvalidArgument, "(no project `" + project_name + "`)");
   if (Impl::Member(u, pid)) return absl::OkStatus();
   u["projects"].push_back(pid);
   absl::Status written = impl_->kv->Put("user/" + u.value("id", ""), u.dump());
@@ -486,7 +490,7 @@ absl::StatusOr<std::vector<std::string>> AuthService::ListKeys(const std::string
 
 absl::Status AuthService::DeleteKey(const std::string& ak) {
   ASSIGN_OR_RETURN(std::optional<std::string> v, impl_->kv->Get("key/" + ak));
-  if (!v) return Error("IS.0003", "(no access key `" + ak + "`)");
+  if (!v) return Fail(Reason::kInvalidArgument, "(no access key `" + ak + "`)");
   absl::Status written = impl_->kv->Delete("key/" + ak);
   impl_->Invalidate();  // cached records and SKs may be stale now
   return written;
@@ -538,17 +542,17 @@ absl::StatusOr<std::string> LoadOrCreateServerKey(const std::string& data_dir) {
     std::string key = RandomBytes(32);
     bool ok = ::write(fd, key.data(), key.size()) == ssize_t(key.size()) && ::fsync(fd) == 0;
     ::close(fd);
-    if (!ok) return Error("IS.0009", "(cannot write " + path + ")");
+    if (!ok) return Fail(Reason::kStorage, "(cannot write " + path + ")");
     return key;
   }
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   std::string key = ss.str();
-  if (key.size() != 32) return Error("IS.0009", "(" + path + " is not a 32-byte key)");
+  if (key.size() != 32) return Fail(Reason::kCorrupt, "(" + path + " is not a 32-byte key)");
   struct stat st;
   if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-    return Error("IS.0009", "(" + path + " must be readable by its owner only: chmod 600)");
+    return Fail(Reason::kStorage, "(" + path + " must be readable by its owner only: chmod 600)");
   }
   return key;
 }

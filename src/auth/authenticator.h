@@ -3,10 +3,10 @@
 //   auth::Principal who;
 //   ASSIGN_OR_RETURN(who, authenticator.Authenticate(facts, url_project_id));
 //
-// Failures carry the gateway's codes (common/error.h): APIG.0301 (401) for missing, bad,
-// expired or forged credentials; APIG.0302 (403) for a valid credential that may not use
-// the project of the URL; APIG.0308 (429) when rate limited (Principal not returned;
-// retry_after_s set on the status message is not needed: api/ adds Retry-After).
+// Failures carry a reason (common/status.h), which each API surface maps to its own code:
+// kUnauthenticated for missing, bad, expired or forged credentials; kPermissionDenied for a
+// valid credential that may not use the project of the URL; kPayloadTooLarge for a signed
+// body above the limit; kRateLimited when rate limited.
 // Never reveals whether an instance exists: it is called before any routing to core/.
 // Thread contract: Authenticate() is thread-safe.
 #ifndef ISS_AUTH_AUTHENTICATOR_H_

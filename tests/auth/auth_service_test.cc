@@ -9,8 +9,13 @@
 
 #include "auth/crypto.h"
 #include "auth/signer.h"
-#include "common/error.h"
+#include "common/status.h"
 #include "store/kv.h"
+
+namespace iss {
+// Failed expectations print the reason's name.
+void PrintTo(Reason reason, std::ostream* os) { *os << ReasonName(reason); }
+}  // namespace iss
 
 namespace iss::auth {
 namespace {
@@ -87,37 +92,38 @@ TEST_F(AuthServiceTest, BootstrapIsIdempotentAndKeyFileIsPrivate) {
 TEST_F(AuthServiceTest, TokensWorkUntilExpiryPasswordChangeOrDeletion) {
   auto id = auth_->Bootstrap();
   ASSERT_TRUE(id.ok());
-  EXPECT_EQ(ApiCode(auth_->IssueToken(Login("wrong password")).status()), "APIG.0301");
+  EXPECT_EQ(ReasonOf(auth_->IssueToken(Login("wrong password")).status()),
+            Reason::kUnauthenticated);
   auto grant = auth_->IssueToken(Login(id->password));
   ASSERT_TRUE(grant.ok()) << grant.status();
   EXPECT_EQ(grant->expires_at - grant->issued_at, 24 * 3600);
   EXPECT_TRUE(auth_->Authenticate(TokenRequestFacts(grant->token), id->project_id).ok());
   // Another project: refused.
-  EXPECT_EQ(ApiCode(auth_->Authenticate(TokenRequestFacts(grant->token), "other").status()),
-            "APIG.0302");
+  EXPECT_EQ(ReasonOf(auth_->Authenticate(TokenRequestFacts(grant->token), "other").status()),
+            Reason::kPermissionDenied);
   // Forged: one byte changed.
   std::string forged = grant->token;
   forged[10] = forged[10] == 'A' ? 'B' : 'A';
-  EXPECT_EQ(ApiCode(auth_->Authenticate(TokenRequestFacts(forged), id->project_id).status()),
-            "APIG.0301");
+  EXPECT_EQ(ReasonOf(auth_->Authenticate(TokenRequestFacts(forged), id->project_id).status()),
+            Reason::kUnauthenticated);
   // Expired.
   auto old = auth_->MintToken(grant->user_id, id->project_id, Now() - 90000, Now() - 3600);
   ASSERT_TRUE(old.ok());
-  EXPECT_EQ(ApiCode(auth_->Authenticate(TokenRequestFacts(*old), id->project_id).status()),
-            "APIG.0301");
+  EXPECT_EQ(ReasonOf(auth_->Authenticate(TokenRequestFacts(*old), id->project_id).status()),
+            Reason::kUnauthenticated);
   // Survives a restart (same server key).
   Reopen();
   EXPECT_TRUE(auth_->Authenticate(TokenRequestFacts(grant->token), id->project_id).ok());
   // Password change ends it.
   ASSERT_TRUE(auth_->SetPassword("admin", "admin", "a new password").ok());
-  EXPECT_EQ(ApiCode(auth_->Authenticate(TokenRequestFacts(grant->token), id->project_id).status()),
-            "APIG.0301");
+  EXPECT_EQ(ReasonOf(auth_->Authenticate(TokenRequestFacts(grant->token), id->project_id).status()),
+            Reason::kUnauthenticated);
   auto fresh = auth_->IssueToken(Login("a new password"));
   ASSERT_TRUE(fresh.ok());
   // Deletion ends it.
   ASSERT_TRUE(auth_->DeleteUser("admin", "admin").ok());
-  EXPECT_EQ(ApiCode(auth_->Authenticate(TokenRequestFacts(fresh->token), id->project_id).status()),
-            "APIG.0301");
+  EXPECT_EQ(ReasonOf(auth_->Authenticate(TokenRequestFacts(fresh->token), id->project_id).status()),
+            Reason::kUnauthenticated);
 }
 
 TEST_F(AuthServiceTest, SignedRequestsVerifyAndTamperingIsRefused) {
@@ -154,18 +160,22 @@ TEST_F(AuthServiceTest, SignedRequestsVerifyAndTamperingIsRefused) {
   RequestFacts tampered = f;
   const std::string other_body = R"({"path": "b.jpg"})";
   tampered.body = other_body;
-  EXPECT_EQ(ApiCode(auth_->Authenticate(tampered, id->project_id).status()), "APIG.0301");
+  EXPECT_EQ(ReasonOf(auth_->Authenticate(tampered, id->project_id).status()),
+            Reason::kUnauthenticated);
   tampered = f;
   tampered.raw_path = "/v1/" + id->project_id + "/other/image/check";
-  EXPECT_EQ(ApiCode(auth_->Authenticate(tampered, id->project_id).status()), "APIG.0301");
+  EXPECT_EQ(ReasonOf(auth_->Authenticate(tampered, id->project_id).status()),
+            Reason::kUnauthenticated);
   tampered = f;
   tampered.raw_query = "x=1";
-  EXPECT_EQ(ApiCode(auth_->Authenticate(tampered, id->project_id).status()), "APIG.0301");
-  EXPECT_EQ(ApiCode(auth_->Authenticate(f, "another-project").status()), "APIG.0302");
+  EXPECT_EQ(ReasonOf(auth_->Authenticate(tampered, id->project_id).status()),
+            Reason::kUnauthenticated);
+  EXPECT_EQ(ReasonOf(auth_->Authenticate(f, "another-project").status()),
+            Reason::kPermissionDenied);
   // A grant made after the key's records were cached takes effect at once.
   auto second = auth_->CreateProject("admin", "second");
   ASSERT_TRUE(second.ok()) << second.status();
-  EXPECT_EQ(ApiCode(auth_->Authenticate(f, *second).status()), "APIG.0302");
+  EXPECT_EQ(ReasonOf(auth_->Authenticate(f, *second).status()), Reason::kPermissionDenied);
   ASSERT_TRUE(auth_->Grant("admin", "admin", "second").ok());
   EXPECT_TRUE(auth_->Authenticate(f, *second).ok());
   // Stale or future X-Sdk-Date (outside 15 minutes) and Host left unsigned: refused.
@@ -174,14 +184,16 @@ TEST_F(AuthServiceTest, SignedRequestsVerifyAndTamperingIsRefused) {
     for (auto& [k, v] : tampered.headers) {
       if (k == "X-Sdk-Date") v = bad_date;
     }
-    EXPECT_EQ(ApiCode(auth_->Authenticate(tampered, id->project_id).status()), "APIG.0301")
+    EXPECT_EQ(ReasonOf(auth_->Authenticate(tampered, id->project_id).status()),
+              Reason::kUnauthenticated)
         << bad_date;
   }
   tampered = f;
   tampered.headers.erase(tampered.headers.begin() + 1);  // Host, which was signed
-  EXPECT_EQ(ApiCode(auth_->Authenticate(tampered, id->project_id).status()), "APIG.0301");
+  EXPECT_EQ(ReasonOf(auth_->Authenticate(tampered, id->project_id).status()),
+            Reason::kUnauthenticated);
   ASSERT_TRUE(auth_->DeleteKey(id->ak).ok());
-  EXPECT_EQ(ApiCode(auth_->Authenticate(f, id->project_id).status()), "APIG.0301");
+  EXPECT_EQ(ReasonOf(auth_->Authenticate(f, id->project_id).status()), Reason::kUnauthenticated);
 }
 
 TEST_F(AuthServiceTest, RateLimitAnswers0308) {
@@ -193,7 +205,7 @@ TEST_F(AuthServiceTest, RateLimitAnswers0308) {
   RequestFacts f = TokenRequestFacts("garbage");
   int limited = 0;
   for (int i = 0; i < 10; ++i) {
-    limited += ApiCode((*a)->Authenticate(f, "p").status()) == "APIG.0308";
+    limited += ReasonOf((*a)->Authenticate(f, "p").status()) == Reason::kRateLimited;
   }
   EXPECT_GE(limited, 6);
 }
