@@ -1,5 +1,6 @@
 // Identities (domains, users, projects, access keys), IAM-compatible tokens, AK/SK
-// signature verification, authorization by project, and rate limits.
+// signature verification and authorization by project. Rate limits are the HTTP
+// pipeline's (by address, by Principal::credential, by user name on token issue).
 //
 //   ASSIGN_OR_RETURN(auto auth, auth::OpenAuth(options, db, data_dir));
 //   ASSIGN_OR_RETURN(auth::Principal who, auth->Authenticate(facts, url_project_id));
@@ -16,10 +17,8 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -36,12 +35,6 @@ struct AuthOptions {
   int64_t token_ttl_s = 24 * 3600;     // Default: 24 h, as the cloud's IAM
   int64_t max_clock_skew_s = 15 * 60;  // Default: 15 min for X-Sdk-Date
   size_t max_signed_body = 12u << 20;  // Default: 12 MiB (larger bodies need a token)
-  // Generous on purpose: above what one server answers (~21k check/s on 2 cores), so they
-  // stop floods and runaway clients without throttling benchmarks or normal use.
-  double credential_rate = 50000;    // Default: requests/s per credential ...
-  double credential_burst = 100000;  // ... with this burst
-  double address_rate = 50000;       // Default: requests/s per source address ...
-  double address_burst = 100000;     // ... with this burst
 };
 
 struct Project {
@@ -80,8 +73,6 @@ class AuthService : public Authenticator {
   // The projects the token's user may use (name filter optional).
   absl::StatusOr<std::vector<Project>> ListProjects(const std::string& token,
                                                     const std::string& name_filter) const;
-  // Retry-After seconds for a rate-limited caller.
-  static int RetryAfterSeconds() { return 1; }
 
   // Operator commands (admin CLI).
   absl::StatusOr<BootstrapIdentity> Bootstrap();  // idempotent

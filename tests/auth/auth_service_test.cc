@@ -196,19 +196,5 @@ TEST_F(AuthServiceTest, SignedRequestsVerifyAndTamperingIsRefused) {
   EXPECT_EQ(ReasonOf(auth_->Authenticate(f, id->project_id).status()), Reason::kUnauthenticated);
 }
 
-TEST_F(AuthServiceTest, RateLimitAnswers0308) {
-  AuthOptions o;
-  o.address_rate = 1;
-  o.address_burst = 3;
-  auto a = OpenAuth(o, db_.get(), dir_);
-  ASSERT_TRUE(a.ok());
-  RequestFacts f = TokenRequestFacts("garbage");
-  int limited = 0;
-  for (int i = 0; i < 10; ++i) {
-    limited += ReasonOf((*a)->Authenticate(f, "p").status()) == Reason::kRateLimited;
-  }
-  EXPECT_GE(limited, 6);
-}
-
 }  // namespace
 }  // namespace iss::auth
