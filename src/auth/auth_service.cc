@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <ctime>
 #include <fstream>
 #include <mutex>
@@ -23,12 +22,6 @@ namespace iss::auth {
 namespace {
 
 using json = nlohmann::json;
-
-int64_t NowS() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string NewId() { return Hex(RandomBytes(16)); }
 
@@ -172,7 +165,8 @@ struct AuthService::Impl {
     ASSIGN_OR_RETURN(std::string payload, Base64UrlDecode(body));
     json p = json::parse(payload, nullptr, false);
     if (p.is_discarded() || !p.is_object()) return AuthFail("the token cannot be decrypted");
-    if (p.value("exp", int64_t{0}) <= NowS()) return AuthFail("the token has expired");
+    if (p.value("exp", int64_t{0}) <= options.clock->NowS())
+      return AuthFail("the token has expired");
     ASSIGN_OR_RETURN(std::shared_ptr<const json> user, CachedJson("user/" + p.value("u", "")));
     if (!user) return AuthFail("the token's user no longer exists");
     if (user->value("gen", int64_t{0}) != p.value("g", int64_t{-1})) {
@@ -231,7 +225,7 @@ absl::StatusOr<Principal> AuthService::Authenticate(const RequestFacts& r,
   if (date == nullptr) return AuthFail("X-Sdk-Date is missing");
   std::optional<int64_t> when = ParseSdkDate(*date);
   if (!when) return AuthFail("X-Sdk-Date is malformed");
-  if (std::llabs(*when - NowS()) > m.options.max_clock_skew_s) {
+  if (std::llabs(*when - m.options.clock->NowS()) > m.options.max_clock_skew_s) {
     return AuthFail("X-Sdk-Date is more than 15 minutes from the server's clock");
   }
   if (std::find(a.signed_headers.begin(), a.signed_headers.end(), "host") ==
@@ -302,7 +296,7 @@ absl::StatusOr<TokenGrant> AuthService::IssueToken(const TokenRequest& q) const 
     return Fail(Reason::kPermissionDenied, "(the user may not use that project)");
   }
   TokenGrant g;
-  g.issued_at = NowS();
+  g.issued_at = m.options.clock->NowS();
   g.expires_at = g.issued_at + m.options.token_ttl_s;
   ASSIGN_OR_RETURN(g.token, m.Mint(user->value("id", ""), pid, user->value("gen", int64_t{0}),
                                    g.issued_at, g.expires_at));
@@ -438,7 +432,7 @@ absl::StatusOr<AccessKey> AuthService::CreateKey(const std::string& domain,
   RETURN_IF_ERROR(impl_->kv->Put("key/" + k.ak, json{{"ak", k.ak},
                                                      {"user_id", k.user_id},
                                                      {"sk", Base64UrlEncode(sealed)},
-                                                     {"created", NowS()}}
+                                                     {"created", impl_->options.clock->NowS()}}
                                                     .dump()));
   return k;
 }

@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "auth/authenticator.h"
+#include "common/clock.h"
 
 namespace iss::store {
 class Database;
@@ -35,6 +36,9 @@ struct AuthOptions {
   int64_t token_ttl_s = 24 * 3600;     // Default: 24 h, as the cloud's IAM
   int64_t max_clock_skew_s = 15 * 60;  // Default: 15 min for X-Sdk-Date
   size_t max_signed_body = 12u << 20;  // Default: 12 MiB (larger bodies need a token)
+  // Token times and expiry, X-Sdk-Date skew, key creation times. Not owned; outlives the
+  // service. Default: the process's clock.
+  const Clock* clock = Clock::Real();
 };
 
 struct Project {

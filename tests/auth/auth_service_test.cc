@@ -1,14 +1,18 @@
-// Identities, tokens and signatures on a real database in a temp dir.
+// Identities, tokens and signatures on a real database in a temp dir, under a manual clock.
 #include "auth/auth_service.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <chrono>
+#include <atomic>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "auth/crypto.h"
 #include "auth/signer.h"
+#include "common/clock.h"
 #include "common/status.h"
 #include "store/kv.h"
 
@@ -20,10 +24,35 @@ void PrintTo(Reason reason, std::ostream* os) { *os << ReasonName(reason); }
 namespace iss::auth {
 namespace {
 
-int64_t Now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+// 2026-01-01T12:00:00Z.
+constexpr int64_t kStartS = 1767268800;
+
+// Time that moves only when a test moves it.
+class FakeClock : public Clock {
+ public:
+  explicit FakeClock(int64_t now_ms) : now_ms_(now_ms) {}
+  int64_t NowMs() const override { return now_ms_.load(); }
+  int64_t MonotonicNs() const override { return now_ms_.load() * 1000000; }
+  void SetS(int64_t now_s) { now_ms_.store(now_s * 1000); }
+
+ private:
+  std::atomic<int64_t> now_ms_;
+};
+
+// "YYYYMMDDTHHMMSSZ" for epoch seconds.
+std::string SdkDate(int64_t epoch_s) {
+  std::time_t t = std::time_t(epoch_s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char date[20];
+  std::strftime(date, sizeof date, "%Y%m%dT%H%M%SZ", &tm);
+  return date;
+}
+
+void SetHeader(RequestFacts& f, const std::string& name, const std::string& value) {
+  for (auto& [k, v] : f.headers) {
+    if (k == name) v = value;
+  }
 }
 
 class AuthServiceTest : public ::testing::Test {
@@ -47,9 +76,16 @@ class AuthServiceTest : public ::testing::Test {
     auto db = store::Database::Open(dir_ + "/db", {});
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
-    auto a = OpenAuth(AuthOptions{}, db_.get(), dir_);
+    AuthOptions options;
+    options.clock = &clock_;
+    auto a = OpenAuth(options, db_.get(), dir_);
     ASSERT_TRUE(a.ok()) << a.status();
     auth_ = std::move(*a);
+  }
+  store::Kv* Records() {
+    auto kv = db_->Namespace("auth");
+    EXPECT_TRUE(kv.ok()) << kv.status();
+    return kv.ok() ? *kv : nullptr;
   }
   TokenRequest Login(const std::string& password) {
     TokenRequest q;
@@ -67,7 +103,39 @@ class AuthServiceTest : public ::testing::Test {
     f.remote_addr = "127.0.0.1";
     return f;
   }
+  // A POST signed with `ak`/`sk` now (by clock_), as the official SDKs sign it; the body is
+  // body_, `extra` headers are signed too.
+  RequestFacts SignedFacts(const std::string& ak, const std::string& sk, const std::string& path,
+                           const Headers& extra = {}) {
+    const std::string date = SdkDate(clock_.NowS());
+    Headers headers = {
+        {"Content-Type", "application/json"}, {"Host", "localhost:8080"}, {"X-Sdk-Date", date}};
+    std::vector<std::string> names = {"content-type", "host", "x-sdk-date"};
+    for (const auto& [k, v] : extra) {
+      headers.emplace_back(k, v);
+      std::string lower = k;
+      for (char& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
+      names.push_back(lower);
+    }
+    std::sort(names.begin(), names.end());
+    std::string list;
+    for (const std::string& n : names) list += (list.empty() ? "" : ";") + n;
+    const std::string cr =
+        CanonicalRequest("POST", path, "", headers, names, list, Sha256Hex(body_));
+    headers.emplace_back("Authorization", "SDK-HMAC-SHA256 Access=" + ak +
+                                              ", SignedHeaders=" + list +
+                                              ", Signature=" + Sign(sk, StringToSign(date, cr)));
+    RequestFacts f;
+    f.method = "POST";
+    f.raw_path = path;
+    f.headers = headers;
+    f.body = body_;
+    f.remote_addr = "127.0.0.1";
+    return f;
+  }
 
+  FakeClock clock_{kStartS * 1000};
+  const std::string body_ = R"({"path": "a.jpg"})";
   std::string dir_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<AuthService> auth_;
@@ -107,7 +175,7 @@ TEST_F(AuthServiceTest, TokensWorkUntilExpiryPasswordChangeOrDeletion) {
   EXPECT_EQ(ReasonOf(auth_->Authenticate(TokenRequestFacts(forged), id->project_id).status()),
             Reason::kUnauthenticated);
   // Expired.
-  auto old = auth_->MintToken(grant->user_id, id->project_id, Now() - 90000, Now() - 3600);
+  auto old = auth_->MintToken(grant->user_id, id->project_id, kStartS - 90000, kStartS - 3600);
   ASSERT_TRUE(old.ok());
   EXPECT_EQ(ReasonOf(auth_->Authenticate(TokenRequestFacts(*old), id->project_id).status()),
             Reason::kUnauthenticated);
@@ -129,29 +197,8 @@ TEST_F(AuthServiceTest, TokensWorkUntilExpiryPasswordChangeOrDeletion) {
 TEST_F(AuthServiceTest, SignedRequestsVerifyAndTamperingIsRefused) {
   auto id = auth_->Bootstrap();
   ASSERT_TRUE(id.ok());
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char date[20];
-  std::strftime(date, sizeof date, "%Y%m%dT%H%M%SZ", &tm);
-  const std::string body = R"({"path": "a.jpg"})";
   const std::string path = "/v1/" + id->project_id + "/inst/image/check";
-  Headers headers = {
-      {"Content-Type", "application/json"}, {"Host", "localhost:8080"}, {"X-Sdk-Date", date}};
-  const std::vector<std::string> signed_headers = {"content-type", "host", "x-sdk-date"};
-  std::string cr = CanonicalRequest("POST", path, "", headers, signed_headers,
-                                    "content-type;host;x-sdk-date", Sha256Hex(body));
-  std::string sig = Sign(id->sk, StringToSign(date, cr));
-  headers.emplace_back("Authorization", "SDK-HMAC-SHA256 Access=" + id->ak +
-                                            ", SignedHeaders=content-type;host;x-sdk-date, "
-                                            "Signature=" +
-                                            sig);
-  RequestFacts f;
-  f.method = "POST";
-  f.raw_path = path;
-  f.headers = headers;
-  f.body = body;
-  f.remote_addr = "127.0.0.1";
+  RequestFacts f = SignedFacts(id->ak, id->sk, path);
   auto who = auth_->Authenticate(f, id->project_id);
   ASSERT_TRUE(who.ok()) << who.status();
   EXPECT_EQ(who->user_name, "admin");
@@ -181,9 +228,7 @@ TEST_F(AuthServiceTest, SignedRequestsVerifyAndTamperingIsRefused) {
   // Stale or future X-Sdk-Date (outside 15 minutes) and Host left unsigned: refused.
   for (const char* bad_date : {"20000101T000000Z", "29990101T000000Z", "garbage"}) {
     tampered = f;
-    for (auto& [k, v] : tampered.headers) {
-      if (k == "X-Sdk-Date") v = bad_date;
-    }
+    SetHeader(tampered, "X-Sdk-Date", bad_date);
     EXPECT_EQ(ReasonOf(auth_->Authenticate(tampered, id->project_id).status()),
               Reason::kUnauthenticated)
         << bad_date;
@@ -194,6 +239,80 @@ TEST_F(AuthServiceTest, SignedRequestsVerifyAndTamperingIsRefused) {
             Reason::kUnauthenticated);
   ASSERT_TRUE(auth_->DeleteKey(id->ak).ok());
   EXPECT_EQ(ReasonOf(auth_->Authenticate(f, id->project_id).status()), Reason::kUnauthenticated);
+}
+
+TEST_F(AuthServiceTest, TokenExpiryFollowsTheInjectedClock) {
+  auto id = auth_->Bootstrap();
+  ASSERT_TRUE(id.ok()) << id.status();
+  auto grant = auth_->IssueToken(Login(id->password));
+  ASSERT_TRUE(grant.ok()) << grant.status();
+  EXPECT_EQ(grant->issued_at, kStartS);
+  EXPECT_EQ(grant->expires_at, kStartS + 24 * 3600);
+  const RequestFacts f = TokenRequestFacts(grant->token);
+  clock_.SetS(grant->expires_at - 1);  // the last second it is valid
+  EXPECT_TRUE(auth_->Authenticate(f, id->project_id).ok());
+  clock_.SetS(grant->expires_at);  // expired at exp itself
+  absl::Status expired = auth_->Authenticate(f, id->project_id).status();
+  EXPECT_EQ(ReasonOf(expired), Reason::kUnauthenticated);
+  EXPECT_EQ(expired.message(), "(the token has expired)");
+  EXPECT_EQ(ReasonOf(auth_->ListProjects(grant->token, "").status()), Reason::kUnauthenticated);
+}
+
+TEST_F(AuthServiceTest, SdkDateSkewFollowsTheInjectedClock) {
+  auto id = auth_->Bootstrap();
+  ASSERT_TRUE(id.ok()) << id.status();
+  const RequestFacts f = SignedFacts(id->ak, id->sk, "/v1/" + id->project_id + "/inst/image");
+  for (int64_t skew : {-900, 0, 900}) {  // 15 minutes either way: accepted
+    clock_.SetS(kStartS + skew);
+    EXPECT_TRUE(auth_->Authenticate(f, id->project_id).ok()) << skew;
+  }
+  for (int64_t skew : {-901, 901}) {
+    clock_.SetS(kStartS + skew);
+    absl::Status s = auth_->Authenticate(f, id->project_id).status();
+    EXPECT_EQ(ReasonOf(s), Reason::kUnauthenticated) << skew;
+    EXPECT_EQ(s.message(), "(X-Sdk-Date is more than 15 minutes from the server's clock)");
+  }
+}
+
+TEST_F(AuthServiceTest, KeysRecordTheirCreationTimeFromTheClock) {
+  ASSERT_TRUE(auth_->Bootstrap().ok());
+  clock_.SetS(kStartS + 42);
+  auto key = auth_->CreateKey("admin", "admin");
+  ASSERT_TRUE(key.ok()) << key.status();
+  auto stored = Records()->Get("key/" + key->ak);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  nlohmann::json record = nlohmann::json::parse(**stored);
+  EXPECT_EQ(record["created"], kStartS + 42);
+  EXPECT_EQ(record["user_id"], key->user_id);
+}
+
+// The token format is a wire contract: tokens minted before an upgrade must still verify.
+TEST_F(AuthServiceTest, TokensAreStableForAFixedServerKey) {
+  auth_.reset();
+  const std::string key_path = dir_ + "/server.key";
+  std::filesystem::remove(key_path);
+  {
+    std::ofstream out(key_path, std::ios::binary);
+    out << std::string(32, '\x2a');
+  }
+  std::filesystem::permissions(
+      key_path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  Reopen();
+  ASSERT_TRUE(Records()
+                  ->Put("user/u1", R"({"domain_id":"d1","gen":3,"id":"u1","name":"alice",)"
+                                   R"("projects":["p1"]})")
+                  .ok());
+  auto token = auth_->MintToken("u1", "p1", kStartS - 60, kStartS + 60);
+  ASSERT_TRUE(token.ok()) << token.status();
+  // Computed apart (Python hmac/hashlib/base64): HMAC-SHA256 under
+  // HMAC-SHA256(server key, "imagesearch token key") over the base64url JSON payload.
+  EXPECT_EQ(*token,
+            "ISS1.eyJleHAiOjE3NjcyNjg4NjAsImciOjMsImlhdCI6MTc2NzI2ODc0MCwicCI6InAxIiwidSI6InUxIn0."
+            "2cxUe5_W5epD_m_32dW3TkrlIYsGjww4Ya1Ex7Q9X18");
+  auto who = auth_->Authenticate(TokenRequestFacts(*token), "p1");
+  ASSERT_TRUE(who.ok()) << who.status();
+  EXPECT_EQ(who->user_name, "alice");
+  EXPECT_EQ(who->credential, "token:u1");
 }
 
 }  // namespace
