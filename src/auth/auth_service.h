@@ -1,28 +1,36 @@
-// Identities (domains, users, projects, access keys), IAM-compatible tokens, AK/SK
-// signature verification and authorization by project. Rate limits are the HTTP
-// pipeline's (by address, by Principal::credential, by user name on token issue).
+// The auth façade: authenticates requests (IAM tokens or AK/SK signatures) and authorizes
+// them by project, issues tokens (POST /v3/auth/tokens), lists a token's projects, and
+// carries the operator commands over the identity records. It composes IdentityStore
+// (records), Tokens (ISS1 tokens) and SignatureVerifier (AK/SK), and owns them.
 //
 //   ASSIGN_OR_RETURN(auto auth, auth::OpenAuth(options, db, data_dir));
 //   ASSIGN_OR_RETURN(auth::Principal who, auth->Authenticate(facts, url_project_id));
 //   ASSIGN_OR_RETURN(auth::TokenGrant t, auth->IssueToken(request));   // POST /v3/auth/tokens
 //
-// Storage: the "auth" namespace of the server's database. Passwords are argon2id hashes;
-// secret keys and the bootstrap password are sealed (AES-256-GCM) under the server key file
-// DATA_DIR/server.key (32 random bytes, mode 0600, made on first start). Tokens are
-// "ISS1.<payload>.<HMAC>" under a key derived from the server key; a token names the
-// user's credential generation, which a password change or deletion ends.
+// Storage: the "auth" namespace of the server's database (auth/identity_store.h). Secret
+// keys and the bootstrap password are sealed under the server key file DATA_DIR/server.key
+// (32 random bytes, mode 0600, made on first start); tokens are MACed under a key derived
+// from it (auth/tokens.h). A token names the user's credential generation, which a
+// password change or deletion ends.
+// No rate limits here: the HTTP pipeline limits by source address, by
+// Principal::credential and, on token issue, by user name and address.
 // Thread contract: every method is thread-safe.
 #ifndef ISS_AUTH_AUTH_SERVICE_H_
 #define ISS_AUTH_AUTH_SERVICE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "auth/authenticator.h"
+#include "auth/identity_store.h"
+#include "auth/signature_verifier.h"
+#include "auth/tokens.h"
 #include "common/clock.h"
 
 namespace iss::store {
@@ -41,10 +49,6 @@ struct AuthOptions {
   const Clock* clock = Clock::Real();
 };
 
-struct Project {
-  std::string id, name, domain_id;
-};
-
 struct TokenRequest {
   std::string user_name, password;
   std::string domain_name, domain_id;    // one of them
@@ -58,27 +62,23 @@ struct TokenGrant {
   Project project;
 };
 
-struct BootstrapIdentity {
-  std::string domain, user, password, project_id, project_name, ak, sk;
-};
-
-struct AccessKey {
-  std::string ak, sk, user_id;
-};
-
 class AuthService : public Authenticator {
  public:
   ~AuthService() override;
+  AuthService(const AuthService&) = delete;
+  AuthService& operator=(const AuthService&) = delete;
 
   absl::StatusOr<Principal> Authenticate(const RequestFacts& request,
                                          std::string_view project_id) const override;
 
+  // kUnauthenticated for a wrong user, domain or password (one answer for all three);
+  // kPermissionDenied when the user may not use the project.
   absl::StatusOr<TokenGrant> IssueToken(const TokenRequest& request) const;
   // The projects the token's user may use (name filter optional).
   absl::StatusOr<std::vector<Project>> ListProjects(const std::string& token,
                                                     const std::string& name_filter) const;
 
-  // Operator commands (admin CLI).
+  // Operator commands (admin CLI); see IdentityStore for each.
   absl::StatusOr<BootstrapIdentity> Bootstrap();  // idempotent
   absl::StatusOr<std::string> CreateDomain(const std::string& name);
   absl::StatusOr<std::string> CreateUser(const std::string& domain, const std::string& name,
@@ -101,11 +101,28 @@ class AuthService : public Authenticator {
  private:
   friend absl::StatusOr<std::unique_ptr<AuthService>> OpenAuth(const AuthOptions&, store::Database*,
                                                                const std::string&);
-  AuthService(AuthOptions options, store::Kv* kv, std::string server_key);
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  AuthService(const AuthOptions& options, store::Kv* kv, const std::string& server_key);
+
+  struct Caller {
+    std::shared_ptr<const UserRecord> user;
+    std::string project_id;  // the token's scope; empty for a signature
+    std::string credential;  // "token:<user_id>" or "ak:<AK>"
+  };
+  // A token that is authentic, unexpired, of an existing user and current generation.
+  absl::StatusOr<Caller> CheckToken(const std::string& token) const;
+  // A signed request whose key and user exist.
+  absl::StatusOr<Caller> CheckSignature(const RequestFacts& request,
+                                        const std::string& authorization) const;
+  absl::StatusOr<Principal> MakePrincipal(const UserRecord& user, const std::string& project_id,
+                                          const std::string& credential) const;
+
+  const AuthOptions options_;
+  IdentityStore identities_;
+  const Tokens tokens_;
+  const SignatureVerifier verifier_;
 };
 
+// The service over `db`'s "auth" namespace, with DATA_DIR/server.key (made when missing).
 absl::StatusOr<std::unique_ptr<AuthService>> OpenAuth(const AuthOptions& options,
                                                       store::Database* db,
                                                       const std::string& data_dir);

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "auth/crypto.h"
@@ -313,6 +314,50 @@ TEST_F(AuthServiceTest, TokensAreStableForAFixedServerKey) {
   ASSERT_TRUE(who.ok()) << who.status();
   EXPECT_EQ(who->user_name, "alice");
   EXPECT_EQ(who->credential, "token:u1");
+}
+
+// The records are the data dir's format: exact bytes for those without secrets, exact
+// field sets for the others.
+TEST_F(AuthServiceTest, StoredRecordsKeepTheirFormat) {
+  clock_.SetS(kStartS + 7);
+  auto id = auth_->Bootstrap();
+  ASSERT_TRUE(id.ok()) << id.status();
+  std::map<std::string, std::string> records;
+  ASSERT_TRUE(Records()
+                  ->Scan("",
+                         [&](std::string_view k, std::string_view v) {
+                           records.emplace(std::string(k), std::string(v));
+                           return true;
+                         })
+                  .ok());
+  const std::string did = records["domain_by_name/admin"];
+  const std::string uid = records["user_by_name/" + did + "/admin"];
+  ASSERT_EQ(did.size(), 32u);
+  ASSERT_EQ(uid.size(), 32u);
+  EXPECT_EQ(records["project_by_name/" + did + "/default"], id->project_id);
+  EXPECT_EQ(records["domain/" + did], R"({"id":")" + did + R"(","name":"admin"})");
+  EXPECT_EQ(records["project/" + id->project_id],
+            R"({"domain_id":")" + did + R"(","id":")" + id->project_id + R"(","name":"default"})");
+  auto keys_of = [](const std::string& text) {
+    std::vector<std::string> keys;
+    const nlohmann::json record = nlohmann::json::parse(text);
+    for (const auto& [k, v] : record.items()) keys.push_back(k);
+    return keys;
+  };
+  using Keys = std::vector<std::string>;
+  const nlohmann::json user = nlohmann::json::parse(records["user/" + uid]);
+  EXPECT_EQ(keys_of(records["user/" + uid]),
+            (Keys{"domain_id", "gen", "hash", "id", "name", "projects"}));
+  EXPECT_EQ(user["gen"], 1);
+  EXPECT_EQ(user["projects"], nlohmann::json::array({id->project_id}));
+  EXPECT_EQ(user["hash"].get<std::string>().rfind("$argon2id$", 0), 0u);
+  const nlohmann::json key = nlohmann::json::parse(records["key/" + id->ak]);
+  EXPECT_EQ(keys_of(records["key/" + id->ak]), (Keys{"ak", "created", "sk", "user_id"}));
+  EXPECT_EQ(key["created"], kStartS + 7);
+  EXPECT_EQ(key["user_id"], uid);
+  EXPECT_EQ(keys_of(records["bootstrap"]),
+            (Keys{"ak", "domain", "password", "project_id", "project_name", "user"}));
+  EXPECT_EQ(records.size(), 8u);  // nothing else
 }
 
 }  // namespace
