@@ -1,4 +1,4 @@
-#include "auth/admin_cli.h"
+#include "server/admin_cli.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -16,9 +16,13 @@
 #include "common/status_macros.h"
 #include "store/kv.h"
 
-namespace iss::auth {
+namespace iss::server {
 namespace {
 
+using auth::AuthOptions;
+using auth::AuthService;
+using auth::BootstrapIdentity;
+using auth::OpenAuth;
 using json = nlohmann::json;
 
 json IdentityJson(const BootstrapIdentity& id) {
@@ -160,4 +164,4 @@ int RunAdminCommand(int argc, char** argv) {
   return 0;
 }
 
-}  // namespace iss::auth
+}  // namespace iss::server
