@@ -84,6 +84,7 @@ absl::StatusOr<Principal> AuthService::MakePrincipal(const UserRecord& user,
   if (d) who.domain_name = d->name;
   who.project_id = project_id;
   who.credential = credential;
+  who.is_operator = user.is_operator;
   return who;
 }
 
@@ -112,6 +113,20 @@ absl::StatusOr<Principal> AuthService::Authenticate(const RequestFacts& r,
     return Fail(Reason::kPermissionDenied, "(the key's user may not use this project)");
   }
   return MakePrincipal(*c.user, project, c.credential);
+}
+
+absl::StatusOr<Principal> AuthService::AuthenticateIdentity(const RequestFacts& r) const {
+  if (const std::string* token = FindHeader(r.headers, "X-Auth-Token")) {
+    ASSIGN_OR_RETURN(Caller c, CheckToken(*token));
+    return MakePrincipal(*c.user, "", c.credential);
+  }
+  const std::string* authz = FindHeader(r.headers, "Authorization");
+  if (authz == nullptr) return Refuse("no X-Auth-Token or Authorization header");
+  ASSIGN_OR_RETURN(Caller c, CheckSignature(r, *authz));
+  if (const std::string* did = FindHeader(r.headers, "X-Domain-Id")) {
+    if (*did != c.user->domain_id) return Refuse("X-Domain-Id does not match");
+  }
+  return MakePrincipal(*c.user, "", c.credential);
 }
 
 absl::StatusOr<TokenGrant> AuthService::IssueToken(const TokenRequest& q) const {
@@ -178,7 +193,8 @@ absl::StatusOr<BootstrapIdentity> AuthService::Bootstrap() {
   id.user = "admin";
   id.project_name = "default";
   id.password = Base64UrlEncode(RandomBytes(18));
-  RETURN_IF_ERROR(identities_.CreateUser(id.domain, id.user, id.password).status());
+  RETURN_IF_ERROR(
+      identities_.CreateUser(id.domain, id.user, id.password, /*is_operator=*/true).status());
   ASSIGN_OR_RETURN(id.project_id, identities_.CreateProject(id.domain, id.project_name));
   RETURN_IF_ERROR(identities_.Grant(id.domain, id.user, id.project_name));
   ASSIGN_OR_RETURN(AccessKey key, identities_.CreateKey(id.domain, id.user));
@@ -203,6 +219,10 @@ absl::Status AuthService::SetPassword(const std::string& domain, const std::stri
 absl::Status AuthService::DeleteUser(const std::string& domain, const std::string& name) {
   return identities_.DeleteUser(domain, name);
 }
+absl::Status AuthService::SetOperator(const std::string& domain, const std::string& name,
+                                      bool is_operator) {
+  return identities_.SetOperator(domain, name, is_operator);
+}
 absl::StatusOr<std::string> AuthService::CreateProject(const std::string& domain,
                                                        const std::string& name) {
   return identities_.CreateProject(domain, name);
@@ -226,7 +246,9 @@ absl::StatusOr<std::unique_ptr<AuthService>> OpenAuth(const AuthOptions& options
                                                       const std::string& data_dir) {
   ASSIGN_OR_RETURN(store::Kv * kv, db->Namespace("auth"));
   ASSIGN_OR_RETURN(std::string key, LoadOrCreateServerKey(data_dir));
-  return std::unique_ptr<AuthService>(new AuthService(options, kv, key));
+  std::unique_ptr<AuthService> service(new AuthService(options, kv, key));
+  RETURN_IF_ERROR(service->identities_.EnsureBootstrapOperator());
+  return service;
 }
 
 }  // namespace iss::auth

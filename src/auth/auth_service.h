@@ -70,6 +70,8 @@ class AuthService : public Authenticator {
 
   absl::StatusOr<Principal> Authenticate(const RequestFacts& request,
                                          std::string_view project_id) const override;
+  // For operator routes: see Authenticator. Principal::project_id is empty.
+  absl::StatusOr<Principal> AuthenticateIdentity(const RequestFacts& request) const override;
 
   // kUnauthenticated for a wrong user, domain or password (one answer for all three);
   // kPermissionDenied when the user may not use the project.
@@ -79,13 +81,15 @@ class AuthService : public Authenticator {
                                                     const std::string& name_filter) const;
 
   // Operator commands (admin CLI); see IdentityStore for each.
-  absl::StatusOr<BootstrapIdentity> Bootstrap();  // idempotent
+  // Idempotent. The first call makes the admin user, an operator, its project and key.
+  absl::StatusOr<BootstrapIdentity> Bootstrap();
   absl::StatusOr<std::string> CreateDomain(const std::string& name);
   absl::StatusOr<std::string> CreateUser(const std::string& domain, const std::string& name,
                                          const std::string& password);
   absl::Status SetPassword(const std::string& domain, const std::string& name,
                            const std::string& password);
   absl::Status DeleteUser(const std::string& domain, const std::string& name);
+  absl::Status SetOperator(const std::string& domain, const std::string& name, bool is_operator);
   absl::StatusOr<std::string> CreateProject(const std::string& domain, const std::string& name);
   absl::Status Grant(const std::string& domain, const std::string& user,
                      const std::string& project_name);
@@ -123,6 +127,7 @@ class AuthService : public Authenticator {
 };
 
 // The service over `db`'s "auth" namespace, with DATA_DIR/server.key (made when missing).
+// Migrates the records on the way: a bootstrap user made before operators becomes one.
 absl::StatusOr<std::unique_ptr<AuthService>> OpenAuth(const AuthOptions& options,
                                                       store::Database* db,
                                                       const std::string& data_dir);

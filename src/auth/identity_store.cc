@@ -151,7 +151,8 @@ absl::StatusOr<std::string> IdentityStore::CreateDomain(const std::string& name)
 
 absl::StatusOr<std::string> IdentityStore::CreateUser(const std::string& domain,
                                                       const std::string& name,
-                                                      const std::string& password) {
+                                                      const std::string& password,
+                                                      bool is_operator) {
   if (name.empty() || password.size() < 8) {
     return Fail(Reason::kInvalidArgument, "(a user name and a password of at least 8 characters)");
   }
@@ -166,6 +167,7 @@ absl::StatusOr<std::string> IdentityStore::CreateUser(const std::string& domain,
   std::string id = NewId();
   json u = {{"id", id},     {"name", name}, {"domain_id", did},
             {"hash", hash}, {"gen", 1},     {"projects", json::array()}};
+  if (is_operator) u["operator"] = true;
   RETURN_IF_ERROR(kv_->Write({{"user/" + id, u.dump()}, {"user_by_name/" + did + "/" + name, id}}));
   return id;
 }
@@ -184,6 +186,24 @@ absl::Status IdentityStore::SetPassword(const std::string& domain, const std::st
   u["gen"] = gen + 1;  // ends every token issued before
   absl::Status written = kv_->Put("user/" + Str(u, "id"), u.dump());
   Invalidate();  // cached records and SKs may be stale now
+  return written;
+}
+
+absl::Status IdentityStore::SetOperator(const std::string& domain, const std::string& name,
+                                        bool is_operator) {
+  absl::MutexLock lock(&admin_mu_);
+  ASSIGN_OR_RETURN(json u, NeedUser(*kv_, domain, name));
+  auto it = u.find("operator");
+  if ((it != u.end() && it->is_boolean() && it->get<bool>()) == is_operator) {
+    return absl::OkStatus();
+  }
+  if (is_operator) {
+    u["operator"] = true;
+  } else {
+    u.erase("operator");
+  }
+  absl::Status written = kv_->Put("user/" + Str(u, "id"), u.dump());
+  Invalidate();  // cached records may be stale now
   return written;
 }
 
@@ -307,6 +327,18 @@ absl::Status IdentityStore::WriteBootstrap(const BootstrapIdentity& id) {
                                     {"project_name", id.project_name},
                                     {"ak", id.ak}}
                                    .dump());
+}
+
+absl::Status IdentityStore::EnsureBootstrapOperator() {
+  ASSIGN_OR_RETURN(std::optional<json> b, GetJson(*kv_, "bootstrap"));
+  if (!b) return absl::OkStatus();
+  std::string domain, user;
+  if (!b->is_object() || !ReadField(*b, "domain", &domain) || !ReadField(*b, "user", &user)) {
+    return Corrupt("bootstrap");
+  }
+  absl::Status made = SetOperator(domain, user, true);
+  if (Is(made, Reason::kIdentityNotFound)) return absl::OkStatus();  // deleted since
+  return made;
 }
 
 }  // namespace iss::auth

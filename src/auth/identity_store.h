@@ -8,7 +8,8 @@
 //
 // Records are JSON under these keys (the stored format; data dirs depend on it):
 //   domain/ID         {"id","name"}                 domain_by_name/NAME -> ID
-//   user/ID           {"id","name","domain_id","hash","gen","projects":[...]}
+//   user/ID           {"id","name","domain_id","hash","gen","projects":[...]}, and
+//                     "operator": true for operators (absent otherwise)
 //                     user_by_name/DOMAIN_ID/NAME -> ID
 //   project/ID        {"id","name","domain_id"}     project_by_name/DOMAIN_ID/NAME -> ID
 //   key/AK            {"ak","user_id","sk","created"}  ("sk": base64url of the sealed SK)
@@ -52,6 +53,7 @@ struct UserRecord {
   std::string password_hash;          // "hash": argon2id, PHC string format
   int64_t generation = 0;             // "gen"
   std::vector<std::string> projects;  // the projects the user may use
+  bool is_operator = false;           // "operator": true
   bool MayUse(std::string_view project_id) const;
 };
 
@@ -106,7 +108,9 @@ class IdentityStore {
   // kIdentityExists when the domain has a user of that name. REQUIRES: a password of at
   // least 8 characters (else kInvalidArgument).
   absl::StatusOr<std::string> CreateUser(const std::string& domain, const std::string& name,
-                                         const std::string& password);
+                                         const std::string& password, bool is_operator = false);
+  // Makes the user an operator or not (no write when it already is as asked).
+  absl::Status SetOperator(const std::string& domain, const std::string& name, bool is_operator);
   absl::Status SetPassword(const std::string& domain, const std::string& name,
                            const std::string& password);  // ends the user's tokens
   absl::Status DeleteUser(const std::string& domain, const std::string& name);  // and keys
@@ -125,6 +129,9 @@ class IdentityStore {
   absl::StatusOr<std::optional<BootstrapIdentity>> ReadBootstrap() const;
   // Records `id` (the password sealed; the SK stays in its key record only).
   absl::Status WriteBootstrap(const BootstrapIdentity& id);
+  // Migration for data dirs made before operators: the bootstrap record's user, when it
+  // still exists, becomes an operator. Idempotent; OK when there is no bootstrap yet.
+  absl::Status EnsureBootstrapOperator();
 
  private:
   struct Cache {

@@ -347,7 +347,8 @@ TEST_F(AuthServiceTest, StoredRecordsKeepTheirFormat) {
   using Keys = std::vector<std::string>;
   const nlohmann::json user = nlohmann::json::parse(records["user/" + uid]);
   EXPECT_EQ(keys_of(records["user/" + uid]),
-            (Keys{"domain_id", "gen", "hash", "id", "name", "projects"}));
+            (Keys{"domain_id", "gen", "hash", "id", "name", "operator", "projects"}));
+  EXPECT_EQ(user["operator"], true);
   EXPECT_EQ(user["gen"], 1);
   EXPECT_EQ(user["projects"], nlohmann::json::array({id->project_id}));
   EXPECT_EQ(user["hash"].get<std::string>().rfind("$argon2id$", 0), 0u);
@@ -358,6 +359,150 @@ TEST_F(AuthServiceTest, StoredRecordsKeepTheirFormat) {
   EXPECT_EQ(keys_of(records["bootstrap"]),
             (Keys{"ak", "domain", "password", "project_id", "project_name", "user"}));
   EXPECT_EQ(records.size(), 8u);  // nothing else
+  // Users other than the bootstrap one keep the record they always had.
+  auto bob = auth_->CreateUser("admin", "bob", "bob's password");
+  ASSERT_TRUE(bob.ok()) << bob.status();
+  auto bob_record = Records()->Get("user/" + *bob);
+  ASSERT_TRUE(bob_record.ok() && bob_record->has_value());
+  EXPECT_EQ(keys_of(**bob_record), (Keys{"domain_id", "gen", "hash", "id", "name", "projects"}));
+}
+
+TEST_F(AuthServiceTest, TheBootstrapUserIsAnOperatorAndOthersAreNot) {
+  auto id = auth_->Bootstrap();
+  ASSERT_TRUE(id.ok()) << id.status();
+  auto grant = auth_->IssueToken(Login(id->password));
+  ASSERT_TRUE(grant.ok()) << grant.status();
+  auto admin = auth_->Authenticate(TokenRequestFacts(grant->token), id->project_id);
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  EXPECT_TRUE(admin->is_operator);
+  auto signed_admin = auth_->Authenticate(
+      SignedFacts(id->ak, id->sk, "/v1/" + id->project_id + "/i/image"), id->project_id);
+  ASSERT_TRUE(signed_admin.ok()) << signed_admin.status();
+  EXPECT_TRUE(signed_admin->is_operator);
+
+  ASSERT_TRUE(auth_->CreateUser("admin", "bob", "bob's password").ok());
+  ASSERT_TRUE(auth_->Grant("admin", "bob", "default").ok());
+  auto bob_key = auth_->CreateKey("admin", "bob");
+  ASSERT_TRUE(bob_key.ok()) << bob_key.status();
+  const RequestFacts bob =
+      SignedFacts(bob_key->ak, bob_key->sk, "/v1/" + id->project_id + "/i/image");
+  auto plain = auth_->Authenticate(bob, id->project_id);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_FALSE(plain->is_operator);
+  // Made an operator (the cached record is dropped), and back.
+  ASSERT_TRUE(auth_->SetOperator("admin", "bob", true).ok());
+  EXPECT_TRUE(auth_->Authenticate(bob, id->project_id)->is_operator);
+  ASSERT_TRUE(auth_->SetOperator("admin", "bob", false).ok());
+  EXPECT_FALSE(auth_->Authenticate(bob, id->project_id)->is_operator);
+  EXPECT_EQ(ReasonOf(auth_->SetOperator("admin", "nobody", true)), Reason::kIdentityNotFound);
+}
+
+TEST_F(AuthServiceTest, OpeningAnOlderDataDirMakesItsBootstrapUserAnOperator) {
+  auto id = auth_->Bootstrap();
+  ASSERT_TRUE(id.ok()) << id.status();
+  ASSERT_TRUE(auth_->CreateUser("admin", "bob", "bob's password").ok());
+  ASSERT_TRUE(auth_->Grant("admin", "bob", "default").ok());
+  auto grant = auth_->IssueToken(Login(id->password));
+  ASSERT_TRUE(grant.ok()) << grant.status();
+  // Rewrite the admin's record as a version before operators wrote it.
+  const std::string user_key = "user/" + grant->user_id;
+  auto stored = Records()->Get(user_key);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  nlohmann::json old = nlohmann::json::parse(**stored);
+  ASSERT_EQ(old.erase("operator"), 1u);
+  ASSERT_TRUE(Records()->Put(user_key, old.dump()).ok());
+
+  Reopen();
+  auto migrated = Records()->Get(user_key);
+  ASSERT_TRUE(migrated.ok() && migrated->has_value());
+  nlohmann::json now = nlohmann::json::parse(**migrated);
+  EXPECT_EQ(now["operator"], true);
+  now.erase("operator");
+  EXPECT_EQ(now, old);  // nothing else changed: same hash, generation and projects
+  auto who = auth_->Authenticate(TokenRequestFacts(grant->token), id->project_id);
+  ASSERT_TRUE(who.ok()) << who.status();  // the token still holds
+  EXPECT_TRUE(who->is_operator);
+  auto bob = auth_->IssueToken([&] {
+    TokenRequest q = Login("bob's password");
+    q.user_name = "bob";
+    return q;
+  }());
+  ASSERT_TRUE(bob.ok()) << bob.status();
+  EXPECT_FALSE(auth_->Authenticate(TokenRequestFacts(bob->token), id->project_id)->is_operator);
+  // Idempotent, and a data dir whose bootstrap user was deleted still opens.
+  Reopen();
+  EXPECT_EQ(*Records()->Get(user_key), *migrated);
+  ASSERT_TRUE(auth_->DeleteUser("admin", "admin").ok());
+  Reopen();
+  ASSERT_NE(auth_, nullptr);
+}
+
+TEST_F(AuthServiceTest, AuthenticateIdentityNeedsNoProject) {
+  auto id = auth_->Bootstrap();
+  ASSERT_TRUE(id.ok()) << id.status();
+  auto grant = auth_->IssueToken(Login(id->password));
+  ASSERT_TRUE(grant.ok()) << grant.status();
+  // A token, whatever its project.
+  auto who = auth_->AuthenticateIdentity(TokenRequestFacts(grant->token));
+  ASSERT_TRUE(who.ok()) << who.status();
+  EXPECT_EQ(who->user_name, "admin");
+  EXPECT_EQ(who->domain_name, "admin");
+  EXPECT_EQ(who->credential, "token:" + grant->user_id);
+  EXPECT_TRUE(who->project_id.empty());
+  EXPECT_TRUE(who->is_operator);
+  // A signature without X-Project-Id, and one whose X-Project-Id names another project.
+  const std::string path = "/v1/admin/galleries";
+  auto signed_who = auth_->AuthenticateIdentity(SignedFacts(id->ak, id->sk, path));
+  ASSERT_TRUE(signed_who.ok()) << signed_who.status();
+  EXPECT_EQ(signed_who->credential, "ak:" + id->ak);
+  EXPECT_TRUE(signed_who->project_id.empty());
+  EXPECT_TRUE(signed_who->is_operator);
+  EXPECT_TRUE(
+      auth_->AuthenticateIdentity(SignedFacts(id->ak, id->sk, path, {{"X-Project-Id", "other"}}))
+          .ok());
+  // A user who is not an operator authenticates too: deciding is the route's job.
+  ASSERT_TRUE(auth_->CreateUser("admin", "bob", "bob's password").ok());
+  auto bob_key = auth_->CreateKey("admin", "bob");
+  ASSERT_TRUE(bob_key.ok()) << bob_key.status();
+  auto bob = auth_->AuthenticateIdentity(SignedFacts(bob_key->ak, bob_key->sk, path));
+  ASSERT_TRUE(bob.ok()) << bob.status();
+  EXPECT_FALSE(bob->is_operator);
+
+  // Everything else is checked as for Authenticate().
+  auto refused = [&](const RequestFacts& f) {
+    return ReasonOf(auth_->AuthenticateIdentity(f).status());
+  };
+  RequestFacts none = TokenRequestFacts("");
+  none.headers.clear();
+  EXPECT_EQ(refused(none), Reason::kUnauthenticated);
+  std::string forged = grant->token;
+  forged[10] = forged[10] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(refused(TokenRequestFacts(forged)), Reason::kUnauthenticated);
+  RequestFacts tampered = SignedFacts(id->ak, id->sk, path);
+  tampered.raw_path = "/v1/admin/other";
+  EXPECT_EQ(refused(tampered), Reason::kUnauthenticated);
+  EXPECT_EQ(refused(SignedFacts(id->ak, id->sk, path, {{"X-Domain-Id", "not-the-domain"}})),
+            Reason::kUnauthenticated);
+  clock_.SetS(grant->expires_at);
+  EXPECT_EQ(refused(TokenRequestFacts(grant->token)), Reason::kUnauthenticated);
+  clock_.SetS(kStartS);
+  ASSERT_TRUE(auth_->SetPassword("admin", "admin", "a new password").ok());
+  EXPECT_EQ(refused(TokenRequestFacts(grant->token)), Reason::kUnauthenticated);
+}
+
+// An authenticator that knows no identities refuses operator routes.
+TEST(AuthenticatorTest, AuthenticateIdentityRefusesByDefault) {
+  class ProjectsOnly : public Authenticator {
+   public:
+    absl::StatusOr<Principal> Authenticate(const RequestFacts&,
+                                           std::string_view project_id) const override {
+      Principal p;
+      p.project_id = std::string(project_id);
+      return p;
+    }
+  } authenticator;
+  EXPECT_EQ(ReasonOf(authenticator.AuthenticateIdentity(RequestFacts{}).status()),
+            Reason::kUnauthenticated);
 }
 
 }  // namespace

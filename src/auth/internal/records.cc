@@ -29,6 +29,10 @@ absl::StatusOr<UserRecord> ToUser(const json& j, const std::string& key) {
       !ReadField(j, "gen", &u.generation)) {
     return Corrupt(key);
   }
+  if (auto op = j.find("operator"); op != j.end()) {
+    if (!op->is_boolean()) return Corrupt(key);
+    u.is_operator = op->get<bool>();
+  }
   auto it = j.find("projects");
   if (it != j.end() && it->is_array()) {
     for (const json& p : *it) {
