@@ -45,7 +45,7 @@ struct AuthOptions {
   int64_t max_clock_skew_s = 15 * 60;  // Default: 15 min for X-Sdk-Date
   size_t max_signed_body = 12u << 20;  // Default: 12 MiB (larger bodies need a token)
   // Token times and expiry, X-Sdk-Date skew, key creation times. Not owned; outlives the
-  // service. Default: the process's clock.
+  // service; never null. Default: the process's clock.
   const Clock* clock = Clock::Real();
 };
 

@@ -9,7 +9,8 @@
 // Failures carry a reason (common/status.h), which each API surface maps to its own code:
 // kUnauthenticated for missing, bad, expired or forged credentials; kPermissionDenied for a
 // valid credential that may not use the project of the URL; kPayloadTooLarge for a signed
-// body above the limit; kRateLimited when rate limited.
+// body above the limit. No rate limits here: the HTTP pipeline keys them on
+// RequestFacts::remote_addr and Principal::credential.
 // Never reveals whether an instance exists: it is called before any routing to core/.
 // Thread contract: Authenticate() and AuthenticateIdentity() are thread-safe.
 #ifndef ISS_AUTH_AUTHENTICATOR_H_

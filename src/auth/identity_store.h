@@ -105,8 +105,8 @@ class IdentityStore {
   // kIdentityNotFound, bad input kInvalidArgument.
   // The domain's id; created when new.
   absl::StatusOr<std::string> CreateDomain(const std::string& name);
-  // kIdentityExists when the domain has a user of that name. REQUIRES: a password of at
-  // least 8 characters (else kInvalidArgument).
+  // kIdentityExists when the domain has a user of that name. REQUIRES: a name and a
+  // password of at least 8 characters (else kInvalidArgument). Creates the domain if new.
   absl::StatusOr<std::string> CreateUser(const std::string& domain, const std::string& name,
                                          const std::string& password, bool is_operator = false);
   // Makes the user an operator or not (no write when it already is as asked).
