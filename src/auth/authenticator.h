@@ -2,13 +2,17 @@
 //
 //   auth::Principal who;
 //   ASSIGN_OR_RETURN(who, authenticator.Authenticate(facts, url_project_id));
+//   // operator routes (no project in the URL): who is it, whatever the project?
+//   ASSIGN_OR_RETURN(who, authenticator.AuthenticateIdentity(facts));
+//   if (!who.is_operator) return Fail(Reason::kPermissionDenied, "(operators only)");
 //
-// Failures carry the gateway's codes (common/error.h): APIG.0301 (401) for missing, bad,
-// expired or forged credentials; APIG.0302 (403) for a valid credential that may not use
-// the project of the URL; APIG.0308 (429) when rate limited (Principal not returned;
-// retry_after_s set on the status message is not needed: api/ adds Retry-After).
+// Failures carry a reason (common/status.h), which each API surface maps to its own code:
+// kUnauthenticated for missing, bad, expired or forged credentials; kPermissionDenied for a
+// valid credential that may not use the project of the URL; kPayloadTooLarge for a signed
+// body above the limit. No rate limits here: the HTTP pipeline keys them on
+// RequestFacts::remote_addr and Principal::credential.
 // Never reveals whether an instance exists: it is called before any routing to core/.
-// Thread contract: Authenticate() is thread-safe.
+// Thread contract: Authenticate() and AuthenticateIdentity() are thread-safe.
 #ifndef ISS_AUTH_AUTHENTICATOR_H_
 #define ISS_AUTH_AUTHENTICATOR_H_
 
@@ -18,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/status.h"
 
 namespace iss::auth {
 
@@ -36,8 +41,9 @@ struct Principal {
   std::string domain_name;
   std::string user_id;
   std::string user_name;
-  std::string project_id;
-  std::string credential;  // "token:<user_id>" or "ak:<AK>": the rate-limit key
+  std::string project_id;    // the project authorized; empty from AuthenticateIdentity()
+  std::string credential;    // "token:<user_id>" or "ak:<AK>": the rate-limit key
+  bool is_operator = false;  // the user's record says "operator": true
 };
 
 class Authenticator {
@@ -45,7 +51,16 @@ class Authenticator {
   virtual ~Authenticator() = default;
   virtual absl::StatusOr<Principal> Authenticate(const RequestFacts& request,
                                                  std::string_view project_id) const = 0;
+  // The caller's identity, with no project scope (operator routes): a token is checked as
+  // usual but its project need not match anything, a signature is verified the same way,
+  // and X-Project-Id is neither required nor looked at. Authorizes nothing by itself.
+  // Default: refuses everyone (kUnauthenticated), for authenticators without identities.
+  virtual absl::StatusOr<Principal> AuthenticateIdentity(const RequestFacts& request) const;
 };
+
+inline absl::StatusOr<Principal> Authenticator::AuthenticateIdentity(const RequestFacts&) const {
+  return Fail(Reason::kUnauthenticated, "(this server has no operator identities)");
+}
 
 }  // namespace iss::auth
 

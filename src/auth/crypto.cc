@@ -10,7 +10,7 @@
 #include <cstring>
 #include <memory>
 
-#include "common/error.h"
+#include "common/status.h"
 
 namespace iss::auth {
 
@@ -95,7 +95,7 @@ absl::StatusOr<std::string> Base64UrlDecode(std::string_view text) {
     else if (c == '_')
       v = 63;
     else
-      return Error("APIG.0301", "(malformed token)");
+      return Fail(Reason::kUnauthenticated, "(malformed token)");
     acc = (acc << 6) | uint32_t(v);
     bits += 6;
     if (bits >= 8) {
@@ -117,7 +117,7 @@ struct CtxDeleter {
 }  // namespace
 
 absl::StatusOr<std::string> Seal(std::string_view key, std::string_view plaintext) {
-  if (key.size() != 32) return Error("IS.0009", "(bad key size)");
+  if (key.size() != 32) return Fail(Reason::kInternal, "(bad key size)");
   std::string nonce = RandomBytes(12);
   std::unique_ptr<EVP_CIPHER_CTX, CtxDeleter> ctx(EVP_CIPHER_CTX_new());
   std::string out = nonce;
@@ -130,18 +130,18 @@ absl::StatusOr<std::string> Seal(std::string_view key, std::string_view plaintex
       EVP_EncryptUpdate(ctx.get(), o, &len,
                         reinterpret_cast<const unsigned char*>(plaintext.data()),
                         int(plaintext.size())) != 1) {
-    return Error("IS.0009", "(encryption failed)");
+    return Fail(Reason::kInternal, "(encryption failed)");
   }
   total = len;
   if (EVP_EncryptFinal_ex(ctx.get(), o + total, &len) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, 16, o + total + len) != 1) {
-    return Error("IS.0009", "(encryption failed)");
+    return Fail(Reason::kInternal, "(encryption failed)");
   }
   return out;
 }
 
 absl::StatusOr<std::string> Open(std::string_view key, std::string_view sealed) {
-  if (key.size() != 32 || sealed.size() < 28) return Error("IS.0009", "(bad sealed data)");
+  if (key.size() != 32 || sealed.size() < 28) return Fail(Reason::kCorrupt, "(bad sealed data)");
   std::string_view nonce = sealed.substr(0, 12);
   std::string_view body = sealed.substr(12, sealed.size() - 28);
   std::string tag(sealed.substr(sealed.size() - 16));
@@ -156,7 +156,7 @@ absl::StatusOr<std::string> Open(std::string_view key, std::string_view sealed) 
                         int(body.size())) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, 16, tag.data()) != 1 ||
       EVP_DecryptFinal_ex(ctx.get(), o + len, &len) != 1) {
-    return Error("IS.0009", "(decryption failed: wrong server key or corrupt data)");
+    return Fail(Reason::kCorrupt, "(decryption failed: wrong server key or corrupt data)");
   }
   return out;
 }
@@ -169,7 +169,7 @@ absl::StatusOr<std::string> HashPassword(std::string_view password) {
   int rc = argon2id_hash_encoded(t, m, p, password.data(), password.size(), salt.data(),
                                  salt.size(), 32, encoded.data(), len);
   if (rc != ARGON2_OK)
-    return Error("IS.0009", std::string("(argon2: ") + argon2_error_message(rc) + ")");
+    return Fail(Reason::kInternal, std::string("(argon2: ") + argon2_error_message(rc) + ")");
   encoded.resize(std::strlen(encoded.c_str()));
   return encoded;
 }

@@ -5,7 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "auth/crypto.h"
-#include "common/error.h"
+#include "common/status.h"
 
 namespace iss::auth {
 namespace {
@@ -70,7 +70,7 @@ const std::string* FindHeader(const Headers& headers, std::string_view name) {
 absl::StatusOr<ParsedAuthorization> ParseAuthorization(std::string_view h) {
   constexpr std::string_view kScheme = "SDK-HMAC-SHA256 ";
   if (h.substr(0, kScheme.size()) != kScheme) {
-    return Error("APIG.0301", "(Authorization is not SDK-HMAC-SHA256)");
+    return Fail(Reason::kUnauthenticated, "(Authorization is not SDK-HMAC-SHA256)");
   }
   h.remove_prefix(kScheme.size());
   ParsedAuthorization out;
@@ -89,7 +89,8 @@ absl::StatusOr<ParsedAuthorization> ParseAuthorization(std::string_view h) {
       out.signature = Lower(value);
   }
   if (out.access_key.empty() || out.signed_headers_text.empty() || out.signature.empty()) {
-    return Error("APIG.0301", "(Authorization lacks Access, SignedHeaders or Signature)");
+    return Fail(Reason::kUnauthenticated,
+                "(Authorization lacks Access, SignedHeaders or Signature)");
   }
   std::string_view list = out.signed_headers_text;
   while (!list.empty()) {

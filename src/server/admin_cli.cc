@@ -1,4 +1,4 @@
-#include "auth/admin_cli.h"
+#include "server/admin_cli.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -12,13 +12,17 @@
 #include <sstream>
 
 #include "auth/auth_service.h"
-#include "common/error.h"
+#include "common/status.h"
 #include "common/status_macros.h"
 #include "store/kv.h"
 
-namespace iss::auth {
+namespace iss::server {
 namespace {
 
+using auth::AuthOptions;
+using auth::AuthService;
+using auth::BootstrapIdentity;
+using auth::OpenAuth;
 using json = nlohmann::json;
 
 json IdentityJson(const BootstrapIdentity& id) {
@@ -31,8 +35,29 @@ json IdentityJson(const BootstrapIdentity& id) {
           {"sk", id.sk}};
 }
 
-int Fail(const absl::Status& s) {
-  std::fprintf(stderr, "imagesearchd admin: %s\n", std::string(s.message()).c_str());
+// The sentence printed before a failure's detail: the wording these commands have always
+// printed (the API's default messages for the codes the reasons used to be).
+std::string_view Wording(Reason reason) {
+  switch (reason) {
+    case Reason::kIdentityNotFound:
+      return "The user does not exist.";
+    case Reason::kIdentityExists:
+      return "The service name already exists.";
+    case Reason::kInvalidArgument:
+      return "The request parameter cannot be empty.";
+    case Reason::kUnauthenticated:
+      return "Incorrect IAM authentication information.";
+    case Reason::kPermissionDenied:
+      return "The IAM user is not authorized to access the API.";
+    default:
+      return "The request failed due to an internal error.";
+  }
+}
+
+int ExitWith(const absl::Status& s) {
+  std::string text(Wording(ReasonOf(s)));
+  if (!s.message().empty()) text.append(" ").append(std::string(s.message()));
+  std::fprintf(stderr, "imagesearchd admin: %s\n", text.c_str());
   return 1;
 }
 
@@ -42,12 +67,12 @@ absl::Status WriteBootstrapFile(AuthService& auth, const std::string& data_dir) 
   ASSIGN_OR_RETURN(BootstrapIdentity id, auth.Bootstrap());
   const std::string path = data_dir + "/bootstrap.json", tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) return Error("IS.0009", "(cannot write " + tmp + ")");
+  if (fd < 0) return Fail(Reason::kStorage, "(cannot write " + tmp + ")");
   std::string text = IdentityJson(id).dump() + "\n";
   bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size()) && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return Error("IS.0009", "(cannot write " + path + ")");
+    return Fail(Reason::kStorage, "(cannot write " + path + ")");
   }
   return absl::OkStatus();
 }
@@ -104,39 +129,39 @@ int RunAdminCommand(int argc, char** argv) {
     return 1;
   }
   auto auth = OpenAuth(AuthOptions{}, db->get(), data_dir);
-  if (!auth.ok()) return Fail(auth.status());
+  if (!auth.ok()) return ExitWith(auth.status());
   AuthService& a = **auth;
   if (*boot) {
-    if (absl::Status s = WriteBootstrapFile(a, data_dir); !s.ok()) return Fail(s);
+    if (absl::Status s = WriteBootstrapFile(a, data_dir); !s.ok()) return ExitWith(s);
     auto id = a.Bootstrap();
-    if (!id.ok()) return Fail(id.status());
+    if (!id.ok()) return ExitWith(id.status());
     std::cout << IdentityJson(*id).dump() << "\n";
   } else if (*user_add) {
     auto id = a.CreateUser(domain, user, password);
-    if (!id.ok()) return Fail(id.status());
+    if (!id.ok()) return ExitWith(id.status());
     std::cout << json{{"user_id", *id}}.dump() << "\n";
   } else if (*passwd) {
-    if (auto s = a.SetPassword(domain, user, password); !s.ok()) return Fail(s);
+    if (auto s = a.SetPassword(domain, user, password); !s.ok()) return ExitWith(s);
   } else if (*user_del) {
-    if (auto s = a.DeleteUser(domain, user); !s.ok()) return Fail(s);
+    if (auto s = a.DeleteUser(domain, user); !s.ok()) return ExitWith(s);
   } else if (*project_add) {
     auto id = a.CreateProject(domain, project);
-    if (!id.ok()) return Fail(id.status());
+    if (!id.ok()) return ExitWith(id.status());
     std::cout << json{{"project_id", *id}, {"project_name", project}}.dump() << "\n";
   } else if (*grant) {
-    if (auto s = a.Grant(domain, user, project); !s.ok()) return Fail(s);
+    if (auto s = a.Grant(domain, user, project); !s.ok()) return ExitWith(s);
   } else if (*key_add) {
     auto k = a.CreateKey(domain, user);
-    if (!k.ok()) return Fail(k.status());
+    if (!k.ok()) return ExitWith(k.status());
     std::cout << json{{"ak", k->ak}, {"sk", k->sk}}.dump() << "\n";
   } else if (*key_list) {
     auto keys = a.ListKeys(domain, user);
-    if (!keys.ok()) return Fail(keys.status());
+    if (!keys.ok()) return ExitWith(keys.status());
     std::cout << json(*keys).dump() << "\n";
   } else if (*key_del) {
-    if (auto s = a.DeleteKey(ak); !s.ok()) return Fail(s);
+    if (auto s = a.DeleteKey(ak); !s.ok()) return ExitWith(s);
   }
   return 0;
 }
 
-}  // namespace iss::auth
+}  // namespace iss::server

@@ -8,23 +8,26 @@
 // The commands open the database directly, so they need the server stopped (RocksDB
 // allows one process per data directory); `bootstrap` alone also works while the server
 // runs, by reading DIR/bootstrap.json (mode 0600) that the first start wrote.
-#ifndef ISS_AUTH_ADMIN_CLI_H_
-#define ISS_AUTH_ADMIN_CLI_H_
+// Thread contract: for the process's main thread (a command runs alone, then exits).
+#ifndef ISS_SERVER_ADMIN_CLI_H_
+#define ISS_SERVER_ADMIN_CLI_H_
 
 #include <string>
 
 #include "absl/status/status.h"
 
 namespace iss::auth {
-
 class AuthService;
+}  // namespace iss::auth
+
+namespace iss::server {
 
 // argv[0] == "admin". Returns the process exit code.
 int RunAdminCommand(int argc, char** argv);
 
 // Bootstraps (if new) and writes DIR/bootstrap.json (0600) with the admin identity.
-absl::Status WriteBootstrapFile(AuthService& auth, const std::string& data_dir);
+absl::Status WriteBootstrapFile(auth::AuthService& auth, const std::string& data_dir);
 
-}  // namespace iss::auth
+}  // namespace iss::server
 
-#endif  // ISS_AUTH_ADMIN_CLI_H_
+#endif  // ISS_SERVER_ADMIN_CLI_H_
