@@ -1,14 +1,16 @@
-// store::Database on RocksDB: one database per server, one column family per
-// namespace.
+// store::Database on RocksDB: one database per server, one column family per namespace.
 //
-// Every write uses WriteOptions::sync (WAL fsync before OK) unless a benchmark
-// turned DatabaseOptions::sync_writes off, so an acknowledged write survives
-// kill -9. RocksDB reports failures as rocksdb::Status (it does not throw);
-// they become IS.0009 with the RocksDB message as detail. Column families are
-// listed and reopened at Open(); a new namespace creates its column family on
-// first use. Thread contract: Database and every Kv are thread-safe (RocksDB's
-// own guarantees; the namespace map is guarded by a mutex).
+// Every write uses WriteOptions::sync (WAL fsync before OK) unless a benchmark turned
+// DatabaseOptions::sync_writes off. RocksDB reports failures as rocksdb::Status (it does
+// not throw); they become iss::Fail with a Reason (kStorage, kNoSpace, kCorrupt, or
+// kUnavailable at Open) and the RocksDB message as detail. Column families are listed and
+// reopened at Open(); a new namespace creates its column family on first use.
+//
+// Thread contract: Database and every Kv are thread-safe (RocksDB's own guarantees; the
+// namespace map is guarded by a mutex).
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
@@ -21,21 +23,31 @@
 #include <string>
 #include <vector>
 
-#include "common/error.h"
+#include "common/status.h"
 #include "store/kv.h"
 
 namespace iss::store {
 namespace {
 
+bool IsNoSpace(const rocksdb::Status& s) {
+  if (s.ok()) return false;
+  if (s.IsNoSpace() || s.subcode() == rocksdb::Status::kSpaceLimit) return true;
+  // An IOError made from a bare errno (ENOSPC) without the subcode.
+  return s.IsIOError() && s.ToString().find("No space left on device") != std::string::npos;
+}
+
 absl::Status FromRocks(const rocksdb::Status& s, const char* what) {
   if (s.ok()) return absl::OkStatus();
-  return Error("IS.0009", std::string("(storage ") + what + ": " + s.ToString() + ")");
+  std::string detail = std::string("(storage ") + what + ": " + s.ToString() + ")";
+  if (IsNoSpace(s)) return Fail(Reason::kNoSpace, detail);
+  if (s.IsCorruption()) return Fail(Reason::kCorrupt, detail);
+  return Fail(Reason::kStorage, detail);
 }
 
 rocksdb::Slice S(std::string_view v) { return rocksdb::Slice(v.data(), v.size()); }
 
-// The smallest key greater than every key starting with `prefix`; empty when
-// none exists (prefix is all 0xff bytes), meaning "no upper bound".
+// The smallest key greater than every key starting with `prefix`; empty when none exists
+// (prefix is all 0xff bytes), meaning "no upper bound".
 std::string PrefixSuccessor(std::string_view prefix) {
   std::string out(prefix);
   while (!out.empty()) {
@@ -64,11 +76,11 @@ class RocksKv : public Kv {
   }
 
   absl::Status Put(std::string_view key, std::string_view value) override {
-    return FromRocks(db_->Put(wo_, cf_, S(key), S(value)), "put");
+    return Done(db_->Put(wo_, cf_, S(key), S(value)), "put");
   }
 
   absl::Status Delete(std::string_view key) override {
-    return FromRocks(db_->Delete(wo_, cf_, S(key)), "delete");
+    return Done(db_->Delete(wo_, cf_, S(key)), "delete");
   }
 
   absl::Status Write(
@@ -78,20 +90,19 @@ class RocksKv : public Kv {
       rocksdb::Status s = value ? batch.Put(cf_, key, *value) : batch.Delete(cf_, key);
       if (!s.ok()) return FromRocks(s, "batch");
     }
-    return FromRocks(db_->Write(wo_, &batch), "write");
+    return Done(db_->Write(wo_, &batch), "write");
   }
 
   absl::Status DeleteRange(std::string_view begin, std::string_view end) override {
     if (!(S(begin).compare(S(end)) < 0)) return absl::OkStatus();  // empty range
-    return FromRocks(db_->DeleteRange(wo_, cf_, S(begin), S(end)), "delete range");
+    return Done(db_->DeleteRange(wo_, cf_, S(begin), S(end)), "delete range");
   }
 
   void CompactRange(std::string_view begin, std::string_view end) override {
     rocksdb::Slice bs = S(begin), es = S(end);
     rocksdb::CompactRangeOptions options;
     options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-    // Best effort by contract: a failed compaction only delays reclaiming
-    // space.
+    // Best effort by contract: a failed compaction only delays reclaiming space.
     (void)db_->CompactRange(options, cf_, &bs, &es);
   }
 
@@ -113,6 +124,8 @@ class RocksKv : public Kv {
   }
 
  private:
+  absl::Status Done(const rocksdb::Status& s, const char* what) { return FromRocks(s, what); }
+
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* cf_;
   rocksdb::WriteOptions wo_;
@@ -130,8 +143,9 @@ rocksdb::ColumnFamilyOptions FamilyOptions() {
 
 class RocksDatabase : public Database {
  public:
-  RocksDatabase(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles, bool sync)
-      : db_(db), sync_(sync) {
+  RocksDatabase(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles, bool sync,
+                std::unique_ptr<rocksdb::Env> env)
+      : env_(std::move(env)), db_(db), sync_(sync) {
     for (rocksdb::ColumnFamilyHandle* h : handles) handles_[h->GetName()] = h;
   }
 
@@ -144,7 +158,7 @@ class RocksDatabase : public Database {
   }
 
   absl::StatusOr<Kv*> Namespace(const std::string& name) override {
-    if (name.empty()) return Error("IS.0009", "(empty namespace name)");
+    if (name.empty()) return Fail(Reason::kInvalidArgument, "(empty namespace name)");
     std::lock_guard<std::mutex> lock(mu_);
     auto& kv = namespaces_[name];
     if (kv) return kv.get();
@@ -162,24 +176,25 @@ class RocksDatabase : public Database {
   }
 
  private:
-  rocksdb::DB* db_;  // owned; deleted after its column family handles
+  std::unique_ptr<rocksdb::Env> env_;  // null: Env::Default(); outlives db_
+  rocksdb::DB* db_;                    // owned; deleted after its column family handles
   bool sync_;
   std::mutex mu_;
   std::map<std::string, rocksdb::ColumnFamilyHandle*> handles_;  // guarded by mu_
   std::map<std::string, std::unique_ptr<RocksKv>> namespaces_;   // guarded by mu_
 };
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& dir,
-                                                         const DatabaseOptions& options) {
+absl::StatusOr<std::unique_ptr<Database>> OpenWith(const std::string& dir,
+                                                   const DatabaseOptions& options,
+                                                   std::unique_ptr<rocksdb::Env> env) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);  // parents too; RocksDB makes only the leaf
   if (ec) {
-    return Error("IS.2105",
-                 "(cannot create the database directory " + dir + ": " + ec.message() + ")");
+    return Fail(Reason::kUnavailable,
+                "(cannot create the database directory " + dir + ": " + ec.message() + ")");
   }
   rocksdb::DBOptions db_opts;
+  if (env) db_opts.env = env.get();
   db_opts.create_if_missing = true;
   db_opts.create_missing_column_families = true;
   db_opts.max_background_jobs = 2;
@@ -194,11 +209,29 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& dir,
   rocksdb::DB* raw = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   s = rocksdb::DB::Open(db_opts, dir, families, &handles, &raw);
+  if (s.IsCorruption()) {
+    std::string detail =
+        "(the database in " + dir + " is damaged, refusing to open it: " + s.ToString() + ")";
+    return Fail(Reason::kCorrupt, detail);
+  }
+  if (IsNoSpace(s)) {
+    return Fail(Reason::kNoSpace,
+                "(cannot open the database in " + dir + ": " + s.ToString() + ")");
+  }
   if (!s.ok()) {
     // A second process on the same data dir fails here with a lock error.
-    return Error("IS.2105", "(cannot open the database in " + dir + ": " + s.ToString() + ")");
+    return Fail(Reason::kUnavailable,
+                "(cannot open the database in " + dir + ": " + s.ToString() + ")");
   }
-  return std::unique_ptr<Database>(new RocksDatabase(raw, std::move(handles), options.sync_writes));
+  return std::unique_ptr<Database>(
+      new RocksDatabase(raw, std::move(handles), options.sync_writes, std::move(env)));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& dir,
+                                                         const DatabaseOptions& options) {
+  return OpenWith(dir, options, nullptr);
 }
 
 }  // namespace iss::store
