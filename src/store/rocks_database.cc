@@ -25,6 +25,7 @@
 
 #include "common/status.h"
 #include "store/kv.h"
+#include "store/rocks_testing.h"
 
 namespace iss::store {
 namespace {
@@ -232,6 +233,12 @@ absl::StatusOr<std::unique_ptr<Database>> OpenWith(const std::string& dir,
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& dir,
                                                          const DatabaseOptions& options) {
   return OpenWith(dir, options, nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<Database>> OpenDatabaseForTest(
+    const std::string& dir, const DatabaseOptions& options,
+    std::shared_ptr<rocksdb::FileSystem> fs) {
+  return OpenWith(dir, options, rocksdb::NewCompositeEnv(fs));
 }
 
 }  // namespace iss::store
