@@ -5,12 +5,14 @@
 //   RETURN_IF_ERROR(auth->Put("user/alice", bytes));              // synced: on disk when OK
 //   ASSIGN_OR_RETURN(std::optional<std::string> v, auth->Get("user/alice"));
 //
-// store/ owns RocksDB; other modules use these namespaces and never see rocksdb:: types.
-// Every write is synced (WAL fsync) before it returns OK, so an acknowledged write survives
-// kill -9.
+// store/ owns RocksDB; other modules use these namespaces (or the adapters built on them:
+// rocks_catalog.h, rocks_job_store.h) and never see rocksdb:: types. Every write is synced
+// (WAL fsync) before it returns OK, so an acknowledged write survives kill -9 and power loss
+// (tests/store/durability_test.cc drops every unsynced byte to prove it).
 //
 // Failures carry an iss::Reason (common/status.h): kStorage (an I/O or RocksDB failure),
-// kNoSpace (the disk is full), kCorrupt (stored data failed its checks), kUnavailable
+// kNoSpace (the disk is full: writes fail, reads keep working, and writes resume by
+// themselves once space is back), kCorrupt (stored data failed its checks), kUnavailable
 // (the database cannot be opened, e.g. another process holds it). The message is the detail.
 //
 // Thread contract: all methods are thread-safe.
@@ -55,6 +57,10 @@ class Kv {
 struct DatabaseOptions {
   // Default: true. Only benchmarks may turn it off: unsynced writes are lost on power loss.
   bool sync_writes = true;
+  // After a write failed for lack of disk space, the next write first tries to resume the
+  // database (DB::Resume: flush the memtables, clear the error), at most once per this many
+  // milliseconds; writes fail with kNoSpace until one succeeds. Default: 1000.
+  int64_t no_space_retry_ms = 1000;
 };
 
 class Database {

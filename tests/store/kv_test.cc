@@ -184,10 +184,12 @@ TEST_F(KvTest, SecondOpenOfSameDirFails) {
   EXPECT_EQ(ReasonOf(second.status()), Reason::kUnavailable) << second.status();
 }
 
-TEST_F(KvTest, EmptyNamespaceNameIsRefused) {
+TEST_F(KvTest, EmptyAndReservedNamespaceNamesAreRefused) {
   auto kv = db_->Namespace("");
   ASSERT_FALSE(kv.ok());
   EXPECT_EQ(ReasonOf(kv.status()), Reason::kInvalidArgument);
+  // RocksDB's default column family is the store's own (the no-space sentinel lives there).
+  EXPECT_EQ(ReasonOf(db_->Namespace("default").status()), Reason::kInvalidArgument);
 }
 
 }  // namespace

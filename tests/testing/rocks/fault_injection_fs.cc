@@ -33,12 +33,15 @@ absl::Status FromIo(const IOStatus& s, const std::string& what) {
 class FaultInjectionFs::TrackedFile : public rocksdb::FSWritableFileOwnerWrapper {
  public:
   TrackedFile(std::unique_ptr<rocksdb::FSWritableFile> target, FaultInjectionFs* fs,
-              std::shared_ptr<FileState> state)
-      : FSWritableFileOwnerWrapper(std::move(target)), fs_(fs), state_(std::move(state)) {}
+              std::shared_ptr<FileState> state, std::string path)
+      : FSWritableFileOwnerWrapper(std::move(target)),
+        fs_(fs),
+        state_(std::move(state)),
+        path_(std::move(path)) {}
 
   IOStatus Append(const Slice& data, const IOOptions& options, IODebugContext* dbg) override {
     if (!fs_->IsActive()) return IOStatus::OK();
-    if (fs_->no_space_.load()) {
+    if (fs_->NoSpaceFor(path_)) {
       fs_->no_space_failures_.fetch_add(1);
       return IOStatus::NoSpace("injected: no space left on device");
     }
@@ -53,7 +56,7 @@ class FaultInjectionFs::TrackedFile : public rocksdb::FSWritableFileOwnerWrapper
   IOStatus PositionedAppend(const Slice& data, uint64_t offset, const IOOptions& options,
                             IODebugContext* dbg) override {
     if (!fs_->IsActive()) return IOStatus::OK();
-    if (fs_->no_space_.load()) {
+    if (fs_->NoSpaceFor(path_)) {
       fs_->no_space_failures_.fetch_add(1);
       return IOStatus::NoSpace("injected: no space left on device");
     }
@@ -111,6 +114,7 @@ class FaultInjectionFs::TrackedFile : public rocksdb::FSWritableFileOwnerWrapper
  private:
   FaultInjectionFs* fs_;
   std::shared_ptr<FileState> state_;
+  const std::string path_;  // as opened (a rename does not matter for the filter)
 };
 
 // A file opened after the machine died: accepts everything, keeps nothing, touches no disk.
@@ -167,6 +171,18 @@ FaultInjectionFs::FaultInjectionFs(std::shared_ptr<rocksdb::FileSystem> base)
     : FileSystemWrapper(base) {}
 
 FaultInjectionFs::~FaultInjectionFs() = default;
+
+void FaultInjectionFs::SetNoSpace(bool no_space, const std::string& only_paths_containing) {
+  std::lock_guard<std::mutex> lock(mu_);
+  no_space_filter_ = only_paths_containing;
+  no_space_.store(no_space);
+}
+
+bool FaultInjectionFs::NoSpaceFor(const std::string& path) const {
+  if (!no_space_.load()) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  return no_space_filter_.empty() || path.find(no_space_filter_) != std::string::npos;
+}
 
 bool FaultInjectionFs::IsNewLocked(const std::string& path) const {
   auto it = new_entries_.find(DirOf(path));
@@ -246,7 +262,7 @@ IOStatus FaultInjectionFs::NewWritableFile(const std::string& fname,
   IOStatus s = target()->NewWritableFile(fname, opts, &file, dbg);
   if (!s.ok()) return s;
   // An existing file is truncated: its entry stays (as durable as it was), its bytes are new.
-  *result = std::make_unique<TrackedFile>(std::move(file), this, Track(path, !existed, 0, 0));
+  *result = std::make_unique<TrackedFile>(std::move(file), this, Track(path, !existed, 0, 0), path);
   return IOStatus::OK();
 }
 
@@ -271,7 +287,7 @@ IOStatus FaultInjectionFs::ReopenWritableFile(const std::string& fname,
   }
   // A file we did not write is durable as it is.
   if (state == nullptr) state = Track(path, !existed, size, size);
-  *result = std::make_unique<TrackedFile>(std::move(file), this, std::move(state));
+  *result = std::make_unique<TrackedFile>(std::move(file), this, std::move(state), path);
   return IOStatus::OK();
 }
 

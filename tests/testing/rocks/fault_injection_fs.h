@@ -28,8 +28,8 @@
 //
 // SetActive(false): every later Append, Sync, Fsync, RangeSync, Truncate, Allocate, file
 // creation, rename, link, delete and directory fsync silently succeeds without touching the
-// disk. SetNoSpace(true): every Append / PositionedAppend fails with IOStatus::NoSpace and
-// writes nothing, until SetNoSpace(false).
+// disk. SetNoSpace(true): every Append / PositionedAppend (to the files chosen) fails with
+// IOStatus::NoSpace and writes nothing, until SetNoSpace(false).
 //
 // Thread contract: thread-safe (one mutex over the bookkeeping; RocksDB calls from many
 // threads). DropUnsyncedData() REQUIRES that no file is open for writing through this file
@@ -65,8 +65,10 @@ class FaultInjectionFs : public rocksdb::FileSystemWrapper {
   // false: the machine is dead from now on (see the file comment). Default: true.
   void SetActive(bool active) { active_.store(active); }
   bool IsActive() const { return active_.load(); }
-  // true: appends fail with IOStatus::NoSpace until cleared. Default: false.
-  void SetNoSpace(bool no_space) { no_space_.store(no_space); }
+  // true: appends fail with IOStatus::NoSpace until cleared; only to files whose path
+  // contains `only_paths_containing` when that is not empty (".log": the WAL, ".sst": table
+  // files, "MANIFEST"). Default: false.
+  void SetNoSpace(bool no_space, const std::string& only_paths_containing = "");
   // Appends refused by SetNoSpace so far.
   int64_t no_space_failures() const { return no_space_failures_.load(); }
 
@@ -135,7 +137,10 @@ class FaultInjectionFs : public rocksdb::FileSystemWrapper {
   void MarkSynced(FileState* state, uint64_t upto);
 
   std::atomic<bool> active_{true};
+  bool NoSpaceFor(const std::string& path) const;
+
   std::atomic<bool> no_space_{false};
+  std::string no_space_filter_;  // guarded by mu_
   std::atomic<int64_t> no_space_failures_{0};
 
   mutable std::mutex mu_;

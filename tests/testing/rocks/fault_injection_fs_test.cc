@@ -212,6 +212,19 @@ TEST_F(FaultInjectionFsTest, NoSpaceFailsAppendsAndWritesNothing) {
   EXPECT_EQ(Read("a.log"), "ok+more");
 }
 
+TEST_F(FaultInjectionFsTest, NoSpaceCanBeLimitedToSomeFiles) {
+  auto wal = Create("000004.log");
+  auto sst = Create("000005.sst");
+  fs_->SetNoSpace(true, ".sst");
+  Append(wal.get(), "fine");
+  EXPECT_TRUE(sst->Append("full", IOOptions(), nullptr).IsNoSpace());
+  fs_->SetNoSpace(false);
+  Append(sst.get(), "fine");
+  ASSERT_TRUE(wal->Close(IOOptions(), nullptr).ok());
+  ASSERT_TRUE(sst->Close(IOOptions(), nullptr).ok());
+  EXPECT_EQ(Read("000005.sst"), "fine");
+}
+
 TEST_F(FaultInjectionFsTest, RecreatingAFileLosesItsUnsyncedNewBytes) {
   auto f = Create("OPTIONS");
   Append(f.get(), "v1");
