@@ -20,6 +20,10 @@
 // deletions disabled around it). RocksDB's default column family is the store's own: no
 // namespace may use it.
 //
+// A damaged WAL: DatabaseOptions::wal_recovery (kv.h) picks RocksDB's kAbsoluteConsistency
+// (default) or kTolerateCorruptedTailRecords, never the silent kPointInTimeRecovery; a
+// refusal is kCorrupt with what to do. paranoid_checks stays on.
+//
 // Thread contract: Database and every Kv are thread-safe (RocksDB's own guarantees; the
 // namespace map is guarded by a mutex; the gate is atomics).
 #include <rocksdb/db.h>
@@ -385,6 +389,12 @@ absl::StatusOr<std::unique_ptr<Database>> OpenWith(const std::string& dir,
   db_opts.create_missing_column_families = true;
   db_opts.max_background_jobs = 2;
   db_opts.keep_log_file_num = 5;
+  // A damaged WAL record must never open the database with fewer acknowledged writes than
+  // were made (RocksDB's default, kPointInTimeRecovery, replays up to the damage and drops
+  // the rest, silently): see WalRecovery.
+  db_opts.wal_recovery_mode = options.wal_recovery == WalRecovery::kStrict
+                                  ? rocksdb::WALRecoveryMode::kAbsoluteConsistency
+                                  : rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   // Stop writing at the first I/O error rather than carry on past it (RocksDB's default;
   // the no-space handling above relies on it).
   db_opts.paranoid_checks = true;
@@ -405,6 +415,13 @@ absl::StatusOr<std::unique_ptr<Database>> OpenWith(const std::string& dir,
   if (s.IsCorruption()) {
     std::string detail =
         "(the database in " + dir + " is damaged, refusing to open it: " + s.ToString() + ")";
+    if (options.wal_recovery == WalRecovery::kStrict) {
+      detail.pop_back();
+      detail +=
+          "; nothing was changed. If the machine lost power or the disk filled up during a "
+          "write, the damage may be a torn last write-ahead-log record: opening once with "
+          "wal_recovery = kTolerateTornTail accepts it)";
+    }
     return Fail(Reason::kCorrupt, detail);
   }
   if (IsNoSpace(s)) {
