@@ -102,7 +102,10 @@ constexpr char kSentinelKey[] = "iss/resume-sentinel";
 // back whenever that memtable is sealed; Resume() then always has a memtable to switch,
 // which opens a new WAL. As a last guard it never resumes while the WAL a write failed on
 // is still the current one and every memtable is empty: writes then keep failing with
-// kNoSpace (no abort) until a restart.
+// kNoSpace (no abort) until a restart. Costs of the sentinel: a write that skipped the WAL
+// makes RocksDB flush the memtables at Close (a clean shutdown leaves no WAL to replay),
+// and the default family, never empty, keeps old WAL files alive until their total
+// passes max_total_wal_size (as any rarely written namespace, e.g. "auth", already does).
 class NoSpaceGate {
  public:
   NoSpaceGate(int64_t retry_ms, std::shared_ptr<rocksdb::Logger> log)

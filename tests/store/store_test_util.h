@@ -1,5 +1,10 @@
 // Helpers shared by the store suites: a fresh directory per test, hex fixtures, and reading
 // every key of a namespace.
+//
+//   std::string dir = testutil::FreshDir(testutil::CurrentTestName());
+//   EXPECT_EQ(EncodeItem(item), testutil::FromHex("03 2a00000000000000 ..."));
+//
+// Thread contract: FreshDir is thread-safe; the rest are pure or read a thread-safe Kv.
 #ifndef ISS_TESTS_STORE_STORE_TEST_UTIL_H_
 #define ISS_TESTS_STORE_STORE_TEST_UTIL_H_
 
