@@ -1,7 +1,12 @@
-// kill -9 safety: a child process writes synced records, reporting each
-// acknowledged key through a pipe, and is SIGKILLed mid-stream; after
-// reopening, every acknowledged key is there with its value (and batches are
-// all-or-nothing).
+// kill -9 safety: a child process writes synced records, reporting each acknowledged key
+// through a pipe, and is SIGKILLed mid-stream; after reopening, every acknowledged key is
+// there with its value (and batches are all-or-nothing).
+//
+// What this does NOT show: that writes are durable. A killed process's writes are already
+// in the kernel's page cache, which survives the kill, so this test passes even with
+// DatabaseOptions::sync_writes = false (no fsync at all). Power-loss durability is shown by
+// durability_test.cc, which drops every byte not fsynced (tests/testing/rocks/) and fails
+// with sync off.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "common/error.h"
+#include "common/status.h"
 
 namespace iss::store {
 namespace {
@@ -181,10 +181,16 @@ TEST_F(KvTest, DeleteRangeAndCompactFreeTheRange) {
 TEST_F(KvTest, SecondOpenOfSameDirFails) {
   auto second = Database::Open(dir_ + "/db", {});
   ASSERT_FALSE(second.ok());
-  EXPECT_EQ(ApiCode(second.status()), "IS.2105");
+  EXPECT_EQ(ReasonOf(second.status()), Reason::kUnavailable) << second.status();
 }
 
-TEST_F(KvTest, EmptyNamespaceNameIsRefused) { EXPECT_FALSE(db_->Namespace("").ok()); }
+TEST_F(KvTest, EmptyAndReservedNamespaceNamesAreRefused) {
+  auto kv = db_->Namespace("");
+  ASSERT_FALSE(kv.ok());
+  EXPECT_EQ(ReasonOf(kv.status()), Reason::kInvalidArgument);
+  // RocksDB's default column family is the store's own (the no-space sentinel lives there).
+  EXPECT_EQ(ReasonOf(db_->Namespace("default").status()), Reason::kInvalidArgument);
+}
 
 }  // namespace
 }  // namespace iss::store
