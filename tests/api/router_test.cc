@@ -13,11 +13,11 @@ Handler Named(std::string name) {
   };
 }
 
-std::string Call(const Router& router, const char* method, const char* path) {
+std::string Dispatch(const Router& router, const char* method, const char* path) {
   Router::Match m = router.Find(method, path);
   if (m.route == nullptr) return m.path_matched ? "<method>" : "<none>";
   HttpRequest req;
-  return m.route->handler(Call{req, m.params}).body;
+  return m.route->handler(iss::api::Call{req, m.params}).body;
 }
 
 class RouterTest : public ::testing::Test {
@@ -35,39 +35,39 @@ class RouterTest : public ::testing::Test {
 
 TEST_F(RouterTest, MatchesAndExtractsParams) {
   Router::Match m = router_.Find("GET", "/v1/p1/service/shoes");
-  ASSERT_NE(m.handler, nullptr);
+  ASSERT_NE(m.route, nullptr);
   EXPECT_EQ(m.params.at("project_id"), "p1");
   EXPECT_EQ(m.params.at("instance_name"), "shoes");
-  EXPECT_EQ(Call(router_, "POST", "/v1/p1/shoes/image/search"), "search");
+  EXPECT_EQ(Dispatch(router_, "POST", "/v1/p1/shoes/image/search"), "search");
 }
 
 TEST_F(RouterTest, UnknownPathAndWrongMethod) {
-  EXPECT_EQ(Call(router_, "GET", "/v2/p1/service"), "<none>");
-  EXPECT_EQ(Call(router_, "GET", "/v1/p1/shoes/image/nope"), "<none>");
-  EXPECT_EQ(Call(router_, "PUT", "/v1/p1/service"), "<method>");
-  EXPECT_EQ(Call(router_, "POST", "/v1//service"), "<none>");  // empty parameter
+  EXPECT_EQ(Dispatch(router_, "GET", "/v2/p1/service"), "<none>");
+  EXPECT_EQ(Dispatch(router_, "GET", "/v1/p1/shoes/image/nope"), "<none>");
+  EXPECT_EQ(Dispatch(router_, "PUT", "/v1/p1/service"), "<method>");
+  EXPECT_EQ(Dispatch(router_, "POST", "/v1//service"), "<none>");  // empty parameter
 }
 
 TEST_F(RouterTest, LiteralSegmentsWin) {
   // Both "delete instance `image`" and "delete images of instance `service`" match.
-  EXPECT_EQ(Call(router_, "DELETE", "/v1/p/service/image"), "delete-inst");
-  EXPECT_EQ(Call(router_, "DELETE", "/v1/p/shoes/image"), "delete-img");
-  EXPECT_EQ(Call(router_, "POST", "/v1/p/service/image"), "add");
+  EXPECT_EQ(Dispatch(router_, "DELETE", "/v1/p/service/image"), "delete-inst");
+  EXPECT_EQ(Dispatch(router_, "DELETE", "/v1/p/shoes/image"), "delete-img");
+  EXPECT_EQ(Dispatch(router_, "POST", "/v1/p/service/image"), "add");
   // Registration order does not matter.
   Router reversed;
   reversed.Add("DELETE", "/v1/{project_id}/{instance_name}/image", Named("delete-img"));
   reversed.Add("DELETE", "/v1/{project_id}/service/{instance_name}", Named("delete-inst"));
-  EXPECT_EQ(Call(reversed, "DELETE", "/v1/p/service/image"), "delete-inst");
+  EXPECT_EQ(Dispatch(reversed, "DELETE", "/v1/p/service/image"), "delete-inst");
 }
 
 TEST_F(RouterTest, PercentDecodesSegmentsAfterSplitting) {
   Router::Match m = router_.Find("GET", "/v1/p%2F1/service/sh%6Fes");
-  ASSERT_NE(m.handler, nullptr);
+  ASSERT_NE(m.route, nullptr);
   EXPECT_EQ(m.params.at("project_id"), "p/1");
   EXPECT_EQ(m.params.at("instance_name"), "shoes");
-  EXPECT_EQ(Call(router_, "POST", "/v1/p/%73ervice"), "create");
+  EXPECT_EQ(Dispatch(router_, "POST", "/v1/p/%73ervice"), "create");
   // A malformed escape matches no route.
-  EXPECT_EQ(Call(router_, "GET", "/v1/p/service/a%zz"), "<none>");
+  EXPECT_EQ(Dispatch(router_, "GET", "/v1/p/service/a%zz"), "<none>");
 }
 
 }  // namespace

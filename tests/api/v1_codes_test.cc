@@ -41,7 +41,9 @@ TEST(V1CodesTest, EveryCodeIsAReferenceCodeWithItsMessage) {
     if (c.code != "APIG.0301") {  // the reference's text lists three causes; we answer one
       EXPECT_EQ(it->second, c.message) << c.code;
     }
-    if (c.code.substr(0, 3) == "IS.") EXPECT_EQ(c.http_status, 400) << c.code;
+    if (c.code.substr(0, 3) == "IS.") {
+      EXPECT_EQ(c.http_status, 400) << c.code;
+    }
   }
 }
 
@@ -74,9 +76,8 @@ TEST(V1CodesTest, SurfaceCodesAndOverridesWin) {
 TEST(V1CodesTest, TheAnswerCarriesCodeMessageAndDetail) {
   HttpResponse r = RenderError(Fail(Reason::kItemNotFound, "(no image with path `a`)"));
   EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(r.body,
-            R"({"error_code":"IS.2006","error_msg":"The image is not indexed. (no image with )"
-            R"(path `a`)"})");
+  EXPECT_EQ(r.body, R"j({"error_code":"IS.2006","error_msg":"The image is not indexed. )j"
+                    R"j((no image with path `a`)"})j");
   r = RenderError(Fail(Reason::kRateLimited));
   EXPECT_EQ(r.status, 429);
   ASSERT_EQ(r.headers.size(), 1u);

@@ -50,7 +50,7 @@ TEST_F(EnvTest, FailuresCarryTheStorageReason) {
 }
 
 TEST_F(EnvTest, RowFileAppendsAreVisibleThroughTheMap) {
-  for (const std::string path : {dir_ + "/rows", std::string()}) {  // named and temporary
+  for (const std::string& path : {dir_ + "/rows", std::string()}) {  // named and temporary
     auto f = env_->OpenRowFile(path);
     ASSERT_TRUE(f.ok()) << f.status();
     auto map = (*f)->Map(1 << 20);

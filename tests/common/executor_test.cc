@@ -22,9 +22,13 @@ TEST(ExecutorTest, RunsEveryTaskOnItsThreads) {
 
 TEST(ExecutorTest, ShutdownRunsWhatIsQueuedAndTasksMaySubmit) {
   Executor executor({.threads = 1});
-  absl::Notification release;
+  absl::Notification started, release;
   std::atomic<int> done{0};
-  executor.Submit([&] { release.WaitForNotification(); });
+  executor.Submit([&] {
+    started.Notify();
+    release.WaitForNotification();
+  });
+  started.WaitForNotification();
   for (int i = 0; i < 10; ++i) {
     executor.Submit([&] {
       ++done;
