@@ -4,7 +4,7 @@
 //                          [--image FILE] [--model-dir DIR] [--skip-images]
 //
 // Starts the production stack in-process (RocksDB in a temp dir, the model registry, the
-// core service, the v1 routes, api::HttpServer on 127.0.0.1:0, auth off), creates an
+// engine, the v1 routes and pipeline, api::HttpServer on 127.0.0.1:0, auth off), creates an
 // instance, then drives it with wrk:
 //   check   POST .../image/check           (no inference: the server's own overhead)
 //   add     POST .../image  with a 1024-px JPEG (re-adding one path: replace)
@@ -28,15 +28,13 @@
 #include <string>
 #include <vector>
 
-#include "api/http_server.h"
-#include "api/metrics.h"
-#include "api/router.h"
-#include "api/v1_routes.h"
+#include "api/http/http_server.h"
+#include "api/http/metrics.h"
+#include "api/http/pipeline.h"
+#include "api/http/router.h"
+#include "api/v1/routes.h"
 #include "bench.h"
-#include "core/service.h"
-#include "features/embedder.h"
-#include "fetch/fetcher.h"
-#include "store/kv.h"
+#include "stack.h"
 
 namespace iss::bench {
 namespace {
@@ -164,42 +162,41 @@ ISS_BENCH_COMMAND(http, "http [--seconds S] [--connections C] [--image F]: wrk o
   std::filesystem::create_directories(dir);
   int rc = 1;
   {
-    auto db = store::Database::Open(dir + "/db", {});
-    if (!db.ok()) return std::fprintf(stderr, "db: %s\n", db.status().ToString().c_str()), 1;
-    auto models = features::ModelRegistry::Open(model_dir, {});
+    auto models = features::OpenModelRegistry(model_dir, {});
     if (!models.ok())
       return std::fprintf(stderr, "models: %s\n", models.status().ToString().c_str()), 1;
-    fetch::Fetcher fetcher(fetch::FetchOptions{});
-    auto service = core::OpenService({}, db->get(), models->get(), &fetcher);
-    if (!service.ok())
-      return std::fprintf(stderr, "service: %s\n", service.status().ToString().c_str()), 1;
+    auto stack = Stack::Open(dir, models->get());
+    if (!stack.ok())
+      return std::fprintf(stderr, "stack: %s\n", stack.status().ToString().c_str()), 1;
+    engine::Engine* engine = (*stack)->engine.get();
     spdlog::set_level(spdlog::level::warn);  // no access log lines in the measurement
     api::Router router;
-    api::RegisterV1Routes(&router, service->get(), nullptr);
+    api::v1::RegisterRoutes(&router, engine);
+    api::Pipeline pipeline(&router, nullptr,
+                           api::PipelineOptions{.default_errors = api::v1::RenderDefaultError});
     api::Metrics metrics;
     api::HttpServerOptions http;
     http.port = 0;
     http.worker_threads = workers;
-    http.metrics = &metrics;
-    auto server = api::HttpServer::Start(http, &router);
+    auto server = api::HttpServer::Start(http, &pipeline, &metrics);
     if (!server.ok())
       return std::fprintf(stderr, "server: %s\n", server.status().ToString().c_str()), 1;
-    http.metrics = nullptr;
-    auto bare = api::HttpServer::Start(http, &router);
+    auto bare = api::HttpServer::Start(http, &pipeline, nullptr);
     if (!bare.ok())
       return std::fprintf(stderr, "server: %s\n", bare.status().ToString().c_str()), 1;
     const std::string base = "http://127.0.0.1:" + std::to_string((*server)->port()) + "/v1/p";
     const std::string bare_base = "http://127.0.0.1:" + std::to_string((*bare)->port()) + "/v1/p";
-    core::InstanceSpec spec;
+    model::GallerySpec spec;
     spec.name = "bench";
     spec.model = "common-search";
-    if (!(*service)->CreateInstance("p", spec).ok()) return 1;
+    spec.capacity = 30000000;
+    if (!engine->CreateGallery("p", spec).ok()) return 1;
     const std::string jpeg = bench::Jpeg1024(image);
     if (jpeg.empty()) return std::fprintf(stderr, "cannot read %s\n", image.c_str()), 1;
-    core::AddImageRequest add;
-    add.path = "seed.jpg";
-    add.file = jpeg;
-    if (!(*service)->AddImage("p", "bench", add).ok()) return 1;
+    model::NewItem add;
+    add.key = "seed.jpg";
+    add.image = jpeg;
+    if (!engine->PutItem("p", "bench", add).ok()) return 1;
     const std::string file = bench::Base64(jpeg);
     std::printf(
         "wrk_threads=%d\nwrk_connections=%d\nseconds=%d\nworker_threads=%d\n"

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "bench.h"
-#include "features/embedder.h"
+#include "features/model_registry.h"
 
 namespace fs = std::filesystem;
 
@@ -73,12 +73,12 @@ ISS_BENCH_COMMAND(quality, "quality DIR [--model NAME] [--model-dir DIR]: recall
     std::fprintf(stderr, "usage: imagesearch-bench quality DIR [--model NAME]\n");
     return 2;
   }
-  auto registry = iss::features::ModelRegistry::Open(model_dir, {.threads = 2});
+  auto registry = iss::features::OpenModelRegistry(model_dir, {.threads = 2});
   if (!registry.ok()) {
     std::fprintf(stderr, "%s\n", registry.status().ToString().c_str());
     return 1;
   }
-  const iss::features::Embedder* e = (*registry)->Find(model);
+  const iss::engine::Embedder* e = (*registry)->Find(model);
   if (!e) {
     std::fprintf(stderr, "no model %s\n", model.c_str());
     return 1;
@@ -119,7 +119,7 @@ ISS_BENCH_COMMAND(quality, "quality DIR [--model NAME] [--model-dir DIR]: recall
     std::string transform = it.value().value("transform", "?");
     if (transform.rfind("combo", 0) == 0) transform = "combo";
     auto emb = e->Embed(ReadFile(fs::path(dir) / "queries" / qname),
-                        {.purpose = iss::features::Purpose::kQuery});
+                        {.purpose = iss::engine::Purpose::kQuery});
     int rank = 0;
     if (emb.ok()) {
       for (size_t g = 0; g < gallery.size(); ++g) {

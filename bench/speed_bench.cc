@@ -98,7 +98,7 @@ ISS_BENCH_COMMAND(speed, "speed [--model NAME] [--images DIR] [--n N]: decode/fo
       auto t2 = Clock::now();
       (void)(*e)->Forward(blob);
       auto t3 = Clock::now();
-      (void)(*e)->Embed(j, {.purpose = iss::features::Purpose::kQuery});
+      (void)(*e)->Embed(j, {.purpose = iss::engine::Purpose::kQuery});
       auto t4 = Clock::now();
       decode.push_back(Ms(t0, t1));
       rest.push_back(Ms(t1, t2));

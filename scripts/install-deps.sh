@@ -2,7 +2,7 @@
 # Installs every Debian 12 package the build, the server and the tests need. Idempotent.
 set -euo pipefail
 PKGS=(
-  build-essential cmake ninja-build pkg-config git ca-certificates curl
+  build-essential cmake ninja-build pkg-config git ca-certificates curl clang-format
   libfaiss-dev libopenblas-dev liblapack-dev      # vector index (+ fast BLAS)
   zlib1g-dev                                      # CRC-32 of index snapshots
   libopencv-dev                                   # DNN (ONNX), imgcodecs, imgproc

@@ -45,7 +45,7 @@ struct Server::Parts {
   std::unique_ptr<Executor> background;
   std::unique_ptr<engine::CatalogStore> catalog;
   std::unique_ptr<index::LocalSnapshotStore> snapshots;
-  std::unique_ptr<index::ShardFactory> shards;
+  std::unique_ptr<index::TieredShardFactory> shards;
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<auth::AuthService> auth;
   api::Metrics metrics;
@@ -125,7 +125,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
   if (!catalog.ok()) return StartFailed("opening the catalog", catalog.status());
   p.catalog = std::move(*catalog);
   p.snapshots = std::make_unique<index::LocalSnapshotStore>(o.data_dir + "/index", env);
-  p.shards = std::make_unique<index::ShardFactory>(o.index, p.background.get(), env,
+  p.shards = std::make_unique<index::TieredShardFactory>(o.index, p.background.get(), env,
                                                    p.snapshots.get());
 
   engine::EnginePorts ports;

@@ -93,7 +93,7 @@ class EngineTest : public testing::Test {
     catalog_ = std::move(*catalog);
     executor_ = std::make_unique<Executor>(ExecutorOptions{.threads = 1});
     snapshots_ = std::make_unique<index::LocalSnapshotStore>(dir_ + "/index", Env::Default());
-    shards_ = std::make_unique<index::ShardFactory>(index::TieredOptions{}, executor_.get(),
+    shards_ = std::make_unique<index::TieredShardFactory>(index::TieredOptions{}, executor_.get(),
                                                     Env::Default(), snapshots_.get());
     EnginePorts ports;
     ports.catalog = catalog_.get();
@@ -158,7 +158,7 @@ class EngineTest : public testing::Test {
   std::unique_ptr<CatalogStore> catalog_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<index::LocalSnapshotStore> snapshots_;
-  std::unique_ptr<index::ShardFactory> shards_;
+  std::unique_ptr<index::TieredShardFactory> shards_;
   std::unique_ptr<Engine> engine_;
 };
 
