@@ -248,6 +248,10 @@ class TieredIndex::Impl {
   absl::Status Restore() {
     ASSIGN_OR_RETURN(internal::LoadedSnapshot s, internal::LoadSnapshot(opt_.env, opt_.dir, dim_));
     internal::SnapshotTables& st = s.tables;
+    if (!opt_.env->FileExists(VectorPath(st.vgen))) {
+      return Fail(Reason::kCorrupt,
+                  "(index snapshot: missing " + internal::VectorFileName(st.vgen) + ")");
+    }
     ASSIGN_OR_RETURN(std::unique_ptr<VectorFile> file,
                      VectorFile::Open(opt_.env, VectorPath(st.vgen), dim_, st.rows));
     const bool ann = s.ann != nullptr;

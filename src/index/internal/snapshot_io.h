@@ -6,8 +6,9 @@
 //                     the tombstone bitset, and the CRC-32 of everything before it
 //   vectors-<g>.q16   the vector file (vector_file.h), synced before meta is written
 // Each file goes to <name>.tmp, is synced, renamed and its directory synced; meta's rename
-// is the commit point. Loading checks the counts and the CRC-32s; a snapshot that fails a
-// check is rejected (kCorrupt).
+// is the commit point. Loading checks every count against the file's real size and the
+// CRC-32s before it allocates or deserialises anything, so a corrupt or foreign snapshot is
+// rejected (kCorrupt) instead of sizing tables from garbage.
 //
 //   ASSIGN_OR_RETURN(size_t bytes, WriteSnapshot(env, dir, dim, gen, ann, tables));
 //   absl::StatusOr<LoadedSnapshot> s = LoadSnapshot(env, dir, dim);   // !ok: discard it
@@ -39,6 +40,13 @@ std::string VectorFileName(uint64_t vgen);
 std::string AnnFileName(uint64_t gen);
 // dir + "/" + name.
 std::string PathIn(const std::string& dir, const std::string& name);
+
+// Byte offsets of snapshot.meta's header fields (format 2), for tests that patch them.
+struct MetaLayout {
+  static constexpr size_t kFormat = 8, kDim = 12, kRows = 16, kBuilt = 24, kAnnDead = 32,
+                          kTrained = 40, kAnnGen = 48, kAnnBytes = 56, kAnnCrc = 64, kVgen = 68,
+                          kRotSize = 76, kHeader = 84;
+};
 
 // What snapshot.meta holds besides the file names.
 struct SnapshotTables {
