@@ -8,6 +8,7 @@
 #ifndef ISS_TESTS_INDEX_TEST_VECTORS_H_
 #define ISS_TESTS_INDEX_TEST_VECTORS_H_
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -33,10 +34,11 @@ inline std::vector<float> Vec(uint64_t id, uint64_t salt, int dim) {
   return v;
 }
 
-// An empty directory under the system's temporary directory, unique to this process.
+// An empty directory under the test's temporary directory, unique to this process.
 inline std::string FreshDir(const std::string& name) {
   namespace fs = std::filesystem;
-  fs::path p = fs::temp_directory_path() / ("iss-index-" + name + "-" + std::to_string(getpid()));
+  fs::path p =
+      fs::path(::testing::TempDir()) / ("iss-index-" + name + "-" + std::to_string(getpid()));
   fs::remove_all(p);
   fs::create_directories(p);
   return p.string();
