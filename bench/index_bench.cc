@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "bench.h"
+#include "common/executor.h"
 #include "features/embedder.h"
 #include "index/tiered_index.h"
 #include "index/vector_file.h"
@@ -309,7 +310,10 @@ ISS_BENCH_COMMAND(index,
       Arg(args, "--eval", std::string(ISS_SOURCE_DIR) + "/../shared/eval/dev");
   const fs::path dir = Arg(args, "--dir", "/tmp/iss-index-bench-" + std::to_string(n));
   const bool with_flat = std::stoi(Arg(args, "--flat", n <= 2000000 ? "1" : "0")) != 0;
+  // Background work on a pool of its own, as the server runs it on its shared executor.
+  iss::Executor executor({.threads = 2, .name = "bench-index"});
   iss::index::TieredOptions opt;
+  opt.executor = &executor;
   opt.dir = dir.string();
   opt.nprobe = std::stoi(Arg(args, "--nprobe", std::to_string(opt.nprobe)));
   opt.rerank = std::stoi(Arg(args, "--rerank", std::to_string(opt.rerank)));
@@ -592,7 +596,7 @@ ISS_BENCH_COMMAND(index,
   if (!with_flat) {
     for (const auto& e : fs::directory_iterator(dir, ec)) {
       if (e.path().filename().string().rfind("vectors-", 0) != 0) continue;
-      auto file = iss::index::VectorFile::Open(e.path().string(), dim, n);
+      auto file = iss::index::VectorFile::Open(iss::Env::Default(), e.path().string(), dim, n);
       if (!file.ok()) break;
       std::vector<double> fl;
       for (size_t q = 0; q < 3 && q < nq; ++q) {

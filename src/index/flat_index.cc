@@ -17,7 +17,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "common/error.h"
+#include "common/status.h"
 #include "index/vector_index.h"
 
 namespace iss::index {
@@ -51,11 +51,14 @@ class FlatIndex : public VectorIndex {
 
   absl::Status Add(uint64_t id, const std::vector<float>& v) override {
     if (static_cast<int>(v.size()) != dim_) {
-      return Error("IS.0009", "(vector has " + std::to_string(v.size()) +
-                                  " dimensions, the index " + std::to_string(dim_) + ")");
+      return Fail(Reason::kInvalidArgument, "(vector has " + std::to_string(v.size()) +
+                                                " dimensions, the index " + std::to_string(dim_) +
+                                                ")");
     }
     for (float x : v) {
-      if (!std::isfinite(x)) return Error("IS.0009", "(vector has a non-finite value)");
+      if (!std::isfinite(x)) {
+        return Fail(Reason::kInvalidArgument, "(vector has a non-finite value)");
+      }
     }
     std::unique_lock lock(mu_);
     auto [it, inserted] = row_of_.emplace(id, ids_.size());
@@ -93,8 +96,9 @@ class FlatIndex : public VectorIndex {
   absl::StatusOr<std::vector<Hit>> Search(const std::vector<float>& query, size_t k,
                                           const ::Roaring64Map* allowed) const override {
     if (static_cast<int>(query.size()) != dim_) {
-      return Error("IS.1008", "(query has " + std::to_string(query.size()) +
-                                  " dimensions, the index " + std::to_string(dim_) + ")");
+      return Fail(Reason::kInvalidArgument, "(query has " + std::to_string(query.size()) +
+                                                " dimensions, the index " + std::to_string(dim_) +
+                                                ")");
     }
     std::shared_lock lock(mu_);
     std::vector<Hit> hits;
@@ -116,7 +120,7 @@ class FlatIndex : public VectorIndex {
                                  rows.data(), nullptr);
       }
     } catch (const faiss::FaissException& e) {
-      return Error("IS.1008", std::string("(faiss: ") + e.what() + ")");
+      return Fail(Reason::kInternal, std::string("(faiss: ") + e.what() + ")");
     }
     for (size_t i = 0; i < k; ++i) {
       if (rows[i] >= 0) hits.push_back({ids_[rows[i]], scores[i]});

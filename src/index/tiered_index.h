@@ -1,32 +1,38 @@
-// The index of one gallery at any size: exact search while it is small, then a
-// compressed approximate tier (Faiss IVF-PQ over inner product) whose
-// candidates are re-ranked exactly, plus an exact side buffer for vectors
-// added since the last merge. Training, merging and compaction run on a
-// background thread; searches and writes go on meanwhile and stay correct.
+// TieredIndex: the index of one gallery at any size: exact search while it is small, then a
+// compressed approximate tier (Faiss IVF-PQ over inner product) whose candidates are
+// re-ranked exactly, plus an exact side buffer for vectors added since the last merge.
+// Training, merging, compaction and snapshots run as tasks on a shared iss::Executor (at
+// most one task of an index at a time); searches and writes go on meanwhile and stay
+// correct. (As an engine::IndexShard: shard.h.)
 //
-//   TieredOptions o;  o.dir = data_dir + "/index/0000000000000007";
+//   TieredOptions o;  o.dir = data_dir + "/index/0000000000000007";  o.executor = &executor;
 //   ASSIGN_OR_RETURN(std::unique_ptr<TieredIndex> idx, TieredIndex::Open(576, o));
 //   if (!idx->HasVersion(id, version)) RETURN_IF_ERROR(idx->Put(id, vec, version));
 //   idx->RetainOnly(live_ids);     // after replaying the store at start-up
 //
-// Layout: every vector ever added is a row ("slot") of an append-only 16-bit
-// file (vector_file.h); the id's current slot is in a paged direct map, replaced or
-// deleted slots are tombstoned in a bitset and skipped by every search (Faiss
-// sees slots through an IDSelector). The ANN tier holds slots [0, built); rows
-// from `built` on are the side buffer, scanned exactly.
+// Layout: every vector ever added is a row ("slot") of an append-only 16-bit file
+// (vector_file.h); the id's current slot is in a paged direct map, replaced or deleted
+// slots are tombstoned in a bitset and skipped by every search (Faiss sees slots through an
+// IDSelector). The ANN tier holds slots [0, built); rows from `built` on are the side
+// buffer, scanned exactly. The parts: internal/tiers.h (the state), search_plan.h,
+// maintenance.h, pq_encoder.h, snapshot_io.h, background_worker.h.
 //
-// Persistence (when `dir` is set): a snapshot is the ANN tier
-// (ivf-<generation>.faiss) plus snapshot.meta (rows, built, slot -> id and
-// version, tombstones, checksums), written to temporary files, fsynced and
-// renamed; meta's rename is the commit point. Open() loads the snapshot and
-// drops rows written after it; a missing, unreadable or inconsistent snapshot
-// is discarded (Open starts empty and the caller replays the store). Versions
-// are the caller's write stamps: HasVersion() tells the caller which stored
-// vectors the snapshot already reflects.
+// Persistence (when `dir` is set): a snapshot is the ANN tier (ivf-<generation>.faiss)
+// plus snapshot.meta (rows, built, slot -> id and version, tombstones, checksums), written
+// to temporary files, synced and renamed; meta's rename is the commit point. Open() loads
+// the snapshot and drops rows written after it; a missing, unreadable or inconsistent
+// snapshot is discarded (Open starts empty and the caller replays the store). Versions are
+// the caller's write stamps: HasVersion() tells the caller which stored vectors the
+// snapshot already reflects. Every file operation goes through TieredOptions::env.
 //
-// Thread contract: every public method is thread-safe. Search/Contains/size
-// take a shared lock; Put/Remove an exclusive one for microseconds; the
-// background thread holds the exclusive lock only to swap in finished work.
+// Errors: kInvalidArgument (wrong dimension, non-finite value), the Env's kStorage /
+// kNoSpace, kCorrupt (a snapshot failed its checks: Open discards it), kInternal (Faiss,
+// out of memory), kItemLimit (2^32 - 1 rows), kCancelled (work abandoned on shutdown).
+//
+// Thread contract: every public method is thread-safe. Search/Contains/size take a shared
+// lock; Put/Remove an exclusive one for microseconds; a background step holds the exclusive
+// lock only to swap in finished work. Without an executor, that work runs inline inside
+// the Put/Remove/RetainOnly that made it due.
 #ifndef ISS_INDEX_TIERED_INDEX_H_
 #define ISS_INDEX_TIERED_INDEX_H_
 
@@ -37,7 +43,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/env.h"
 #include "index/vector_index.h"
+
+namespace iss {
+class Executor;
+}  // namespace iss
 
 namespace iss::index {
 
@@ -55,7 +66,11 @@ struct TieredOptions {
   // page cache (when it fits in 3/4 of MemAvailable), before any other work.
   bool preload = true;
   size_t train_sample = 100000;  // vectors k-means trains on, at most
-  bool background = true;        // false: work runs inside Put/Remove (tests)
+  // Where background work runs (shared by many indexes; must outlive them). Default: null,
+  // the work runs inline inside the Put/Remove/RetainOnly that made it due (tests, tools).
+  Executor* executor = nullptr;
+  // Every file operation of the index. Default: the process's POSIX file system.
+  Env* env = Env::Default();
 };
 
 struct TieredStats {
@@ -78,8 +93,9 @@ struct TieredStats {
 class TieredIndex : public VectorIndex {
  public:
   static absl::StatusOr<std::unique_ptr<TieredIndex>> Open(int dim, const TieredOptions& options);
-  // Stops background work (an unfinished build is abandoned) and, when
-  // persisted and changed since the last snapshot, writes one.
+  // Stops background work (an unfinished build is abandoned; a task still queued on the
+  // executor becomes a no-op) and, when persisted and changed since the last snapshot,
+  // writes one.
   ~TieredIndex() override;
 
   int dim() const override;
@@ -100,7 +116,8 @@ class TieredIndex : public VectorIndex {
   absl::Status Snapshot();
   // Blocks until no background work is pending (tests, benchmarks).
   void WaitIdle();
-  // Removes the snapshot directory; the index is unusable afterwards.
+  // Stops background work like the destructor (writing no snapshot) and removes the
+  // snapshot directory; the index is unusable afterwards.
   void Destroy();
   TieredStats Stats() const;
   // Changes TieredOptions::nprobe and ::rerank for later searches.

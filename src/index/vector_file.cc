@@ -1,29 +1,19 @@
-// VectorFile: pwrite() appends, MAP_SHARED reads (Linux's page cache makes the
-// written bytes visible through the map at once). The map covers more rows
-// than the file holds; when it is outgrown a larger one is made and the old one
-// kept, so readers holding an old base pointer never fault.
+// VectorFile: RowFile appends, shared-map reads (Linux's page cache makes the written bytes
+// visible through the map at once). The map covers more rows than the file holds; when it
+// is outgrown a larger one is made and the old one kept, so readers holding an old base
+// pointer never fault.
 #include "index/vector_file.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
+#include <utility>
 
-#include "common/error.h"
+#include "common/status.h"
 #include "common/status_macros.h"
 
 namespace iss::index {
 namespace {
-
-absl::Status SysError(const std::string& what) {
-  return Error("IS.0009", "(vector file: " + what + ": " + std::strerror(errno) + ")");
-}
 
 constexpr float kLevels = 32767.0f;
 
@@ -67,46 +57,40 @@ float DotRow(const float* q, const uint8_t* row, int dim) {
   return scale * DotI16(q, reinterpret_cast<const int16_t*>(row + sizeof(float)), dim);
 }
 
-absl::StatusOr<std::unique_ptr<VectorFile>> VectorFile::Open(const std::string& path, int dim,
-                                                             size_t keep_rows) {
-  int fd = path.empty() ? ::open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)
-                        : ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0 && path.empty()) {  // no O_TMPFILE on this file system: create and unlink
-    char name[] = "/tmp/iss-vectors-XXXXXX";
-    fd = ::mkostemp(name, O_CLOEXEC);
-    if (fd >= 0) ::unlink(name);
+VectorFile::VectorFile(Env* env, std::unique_ptr<RowFile> file, std::string path, int dim)
+    : env_(env),
+      file_(std::move(file)),
+      path_(std::move(path)),
+      dim_(dim),
+      row_bytes_(RowBytes(dim)) {}
+
+VectorFile::~VectorFile() = default;
+
+absl::StatusOr<std::unique_ptr<VectorFile>> VectorFile::Open(Env* env, const std::string& path,
+                                                             int dim, size_t keep_rows) {
+  ASSIGN_OR_RETURN(std::unique_ptr<RowFile> rows, env->OpenRowFile(path));
+  std::unique_ptr<VectorFile> f(new VectorFile(env, std::move(rows), path, dim));
+  ASSIGN_OR_RETURN(const uint64_t size, f->file_->Size());
+  const uint64_t want = uint64_t(keep_rows) * f->row_bytes_;
+  if (size < want) {
+    return Fail(Reason::kCorrupt, "(vector file holds " + std::to_string(size) +
+                                      " bytes, the snapshot needs " + std::to_string(want) + ")");
   }
-  if (fd < 0) return SysError("open " + (path.empty() ? "/tmp" : path));
-  std::unique_ptr<VectorFile> f(new VectorFile(fd, dim));
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return SysError("stat");
-  const size_t want = keep_rows * f->row_bytes_;
-  if (size_t(st.st_size) < want) {
-    return Error("IS.0009", "(vector file holds " + std::to_string(st.st_size) +
-                                " bytes, the snapshot needs " + std::to_string(want) + ")");
-  }
-  if (size_t(st.st_size) != want && ::ftruncate(fd, off_t(want)) != 0) {
-    return SysError("truncate");
-  }
+  if (size != want) RETURN_IF_ERROR(f->file_->Truncate(want));
   RETURN_IF_ERROR(f->MapAtLeast(keep_rows));
   f->rows_.store(keep_rows, std::memory_order_release);
   return f;
 }
 
-VectorFile::~VectorFile() {
-  for (auto& [addr, len] : maps_) ::munmap(addr, len);
-  ::close(fd_);
-}
-
 absl::Status VectorFile::MapAtLeast(size_t rows) {
   if (rows <= capacity_rows_ && !maps_.empty()) return absl::OkStatus();
   size_t cap = std::max<size_t>({rows + rows / 2, capacity_rows_ * 2, 4096});
-  size_t len = cap * row_bytes_;
-  void* addr = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd_, 0);
-  if (addr == MAP_FAILED) return SysError("mmap");
-  maps_.emplace_back(addr, len);
+  ASSIGN_OR_RETURN(std::unique_ptr<MappedRegion> map, file_->Map(cap * row_bytes_));
+  const MappedRegion* region = map.get();
+  maps_.push_back(std::move(map));
   capacity_rows_ = cap;
-  base_.store(static_cast<const uint8_t*>(addr), std::memory_order_release);
+  newest_.store(region, std::memory_order_release);
+  base_.store(region->data(), std::memory_order_release);
   return absl::OkStatus();
 }
 
@@ -119,46 +103,41 @@ absl::Status VectorFile::Append(const float* x) {
 absl::Status VectorFile::AppendRow(const uint8_t* row) {
   size_t r = rows_.load(std::memory_order_relaxed);
   RETURN_IF_ERROR(MapAtLeast(r + 1));
-  const char* p = reinterpret_cast<const char*>(row);
-  size_t done = 0;
-  while (done < row_bytes_) {
-    ssize_t n = ::pwrite(fd_, p + done, row_bytes_ - done, off_t(r * row_bytes_ + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return SysError("write");
-    done += size_t(n);
-  }
+  RETURN_IF_ERROR(file_->Append(row, row_bytes_));
   rows_.store(r + 1, std::memory_order_release);
   return absl::OkStatus();
 }
 
 size_t VectorFile::Resident(const std::vector<size_t>& rows) const {
-  static const uintptr_t kPage = uintptr_t(::sysconf(_SC_PAGESIZE));
-  size_t n = 0;
-  for (size_t r : rows) {
-    const auto addr = reinterpret_cast<uintptr_t>(Row(r)) & ~(kPage - 1);
-    unsigned char in = 0;
-    if (::mincore(reinterpret_cast<void*>(addr), kPage, &in) == 0 && (in & 1)) ++n;
-  }
-  return n;
+  const MappedRegion* map = newest_.load(std::memory_order_acquire);
+  std::vector<size_t> offsets;
+  offsets.reserve(rows.size());
+  for (size_t r : rows) offsets.push_back(r * row_bytes_);
+  return map->Resident(offsets);
 }
 
 size_t VectorFile::Preload(const std::function<bool()>& stop) const {
   constexpr size_t kStep = size_t(8) << 20;
-  std::vector<char> buf(kStep);
   const size_t total = FileBytes();
   size_t done = 0;
+  if (path_.empty()) {  // anonymous: fault its pages in through the map
+    const volatile uint8_t* base = base_.load(std::memory_order_acquire);
+    for (; done < total && !stop(); done = std::min(total, done + kStep)) {
+      for (size_t b = done; b < std::min(total, done + kStep); b += 4096) (void)base[b];
+    }
+    return done;
+  }
+  absl::StatusOr<std::unique_ptr<SequentialFile>> in = env_->NewSequentialFile(path_);
+  if (!in.ok()) return 0;
+  std::vector<char> buf(kStep);
   while (done < total && !stop()) {
-    ssize_t n = ::pread(fd_, buf.data(), std::min(kStep, total - done), off_t(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += size_t(n);
+    absl::StatusOr<size_t> n = (*in)->Read(buf.data(), std::min(kStep, total - done));
+    if (!n.ok() || *n == 0) break;
+    done += *n;
   }
   return done;
 }
 
-absl::Status VectorFile::Sync() {
-  if (::fdatasync(fd_) != 0) return SysError("fdatasync");
-  return absl::OkStatus();
-}
+absl::Status VectorFile::Sync() { return file_->Sync(); }
 
 }  // namespace iss::index

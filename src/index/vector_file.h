@@ -1,21 +1,22 @@
-// An append-only file of fixed-size rows, each a vector quantised to 16-bit
-// integers with its own scale (4 + 2 x dim bytes), read through a shared
-// memory map: the vectors the tiered index re-ranks with and scans its exact
-// tiers from. Half the disk and page cache of float32; the error of a value is
-// at most max|x| / 65534, so an inner product of unit vectors moves by ~1e-6
-// (a tenth to a thirtieth of what IEEE half floats cost; dense near-duplicate
-// neighbourhoods need that). The store keeps the float32 originals. Rows are
-// never rewritten, so a row pointer stays valid for the file's lifetime (a
-// grown map keeps the old mappings until destruction).
+// VectorFile: an append-only file of fixed-size rows, each a vector quantised to 16-bit
+// integers with its own scale (4 + 2 x dim bytes), read through shared memory maps: the
+// vectors the tiered index re-ranks with and scans its exact tiers from. Half the disk and
+// page cache of float32; the error of a value is at most max|x| / 65534, so an inner product
+// of unit vectors moves by ~1e-6 (a tenth to a thirtieth of what IEEE half floats cost;
+// dense near-duplicate neighbourhoods need that). The store keeps the float32 originals.
+// Rows are never rewritten, so a row pointer stays valid for the file's lifetime (a grown
+// map keeps the old mappings until destruction). All I/O goes through an iss::Env
+// (RowFile + MappedRegion).
 //
-//   ASSIGN_OR_RETURN(auto file, VectorFile::Open(dir + "/vectors.q16", 576, 0));
+//   ASSIGN_OR_RETURN(auto file, VectorFile::Open(env, dir + "/vectors-1.q16", 576, 0));
 //   RETURN_IF_ERROR(file->Append(vec.data()));    // row file->rows() - 1
+//   RETURN_IF_ERROR(file->Sync());                // rows durable (the entry: SyncDir)
 //   float score = file->Dot(query.data(), 0);
 //
-// An empty path gives an unnamed temporary file (O_TMPFILE): the same code path
-// for indexes that are never persisted. Thread contract: one writer at a time
-// (Append/Sync are serialised by the caller); Row(), Dot(), Read() and rows()
-// may run concurrently with Append() for rows below the value rows() returned.
+// An empty path gives an anonymous temporary file: the same code path for indexes that are
+// never persisted. Thread contract: one writer at a time (Append/Sync are serialised by the
+// caller); Row(), Dot(), Read(), Resident() and rows() may run concurrently with Append()
+// for rows below the value rows() returned.
 #ifndef ISS_INDEX_VECTOR_FILE_H_
 #define ISS_INDEX_VECTOR_FILE_H_
 
@@ -25,10 +26,10 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/env.h"
 
 namespace iss::index {
 
@@ -42,11 +43,11 @@ float DotRow(const float* q, const uint8_t* row, int dim);
 
 class VectorFile {
  public:
-  // Opens or creates `path`, keeps its first `keep_rows` rows and drops the
-  // rest (rows written after the last snapshot). Fails when the file holds
-  // fewer than `keep_rows` whole rows.
-  static absl::StatusOr<std::unique_ptr<VectorFile>> Open(const std::string& path, int dim,
-                                                          size_t keep_rows);
+  // Opens or creates `path` through `env`, keeps its first `keep_rows` rows and drops the
+  // rest (rows written after the last snapshot). Fails (kCorrupt) when the file holds
+  // fewer than `keep_rows` whole rows; storage errors are the Env's.
+  static absl::StatusOr<std::unique_ptr<VectorFile>> Open(Env* env, const std::string& path,
+                                                          int dim, size_t keep_rows);
   ~VectorFile();
   VectorFile(const VectorFile&) = delete;
   VectorFile& operator=(const VectorFile&) = delete;
@@ -69,22 +70,25 @@ class VectorFile {
   // Reads the whole file once, sequentially, so its pages are in the page
   // cache; stops early when `stop()` turns true. Returns the bytes read.
   size_t Preload(const std::function<bool()>& stop) const;
-  // Makes every appended row durable (fdatasync).
+  // Makes every appended row durable (RowFile::Sync, fdatasync).
   absl::Status Sync();
   size_t FileBytes() const { return rows() * row_bytes_; }
 
  private:
-  VectorFile(int fd, int dim) : fd_(fd), dim_(dim), row_bytes_(RowBytes(dim)) {}
+  VectorFile(Env* env, std::unique_ptr<RowFile> file, std::string path, int dim);
   absl::Status MapAtLeast(size_t rows);
 
-  const int fd_;
+  Env* const env_;
+  const std::unique_ptr<RowFile> file_;
+  const std::string path_;  // empty: anonymous
   const int dim_;
   const size_t row_bytes_;
   std::atomic<size_t> rows_{0};
   std::atomic<const uint8_t*> base_{nullptr};
-  size_t capacity_rows_ = 0;                    // rows covered by the newest mapping
-  std::vector<std::pair<void*, size_t>> maps_;  // every mapping, newest last
-  std::vector<uint8_t> scratch_;                // Append's encoded row (writer only)
+  std::atomic<const MappedRegion*> newest_{nullptr};  // the mapping base_ points into
+  size_t capacity_rows_ = 0;                          // rows covered by the newest mapping
+  std::vector<std::unique_ptr<MappedRegion>> maps_;   // every mapping, newest last (writer)
+  std::vector<uint8_t> scratch_;                      // Append's encoded row (writer only)
 };
 
 }  // namespace iss::index

@@ -2,9 +2,8 @@
 // vectors).
 //
 //   std::unique_ptr<index::VectorIndex> index = index::NewFlatIndex(576);
-//   RETURN_IF_ERROR(index->Add(7, vec));                 // replaces an
-//   existing id 7 ASSIGN_OR_RETURN(std::vector<index::Hit> hits,
-//   index->Search(query, 10, &allowed));
+//   RETURN_IF_ERROR(index->Add(7, vec));     // replaces an existing id 7
+//   ASSIGN_OR_RETURN(std::vector<index::Hit> hits, index->Search(query, 10, &allowed));
 //
 // This interface is the seam for issue 5's compressed, tiered index; FlatIndex
 // is the exact implementation (brute force with Faiss's BLAS/SIMD inner-product
@@ -56,7 +55,7 @@ class VectorIndex {
   virtual ~VectorIndex() = default;
   virtual int dim() const = 0;
   virtual size_t size() const = 0;
-  // Inserts or replaces the vector of `id`. Fails (IS.0009) when vector.size()
+  // Inserts or replaces the vector of `id`. Fails (kInvalidArgument) when vector.size()
   // != dim() or a value is not finite.
   virtual absl::Status Add(uint64_t id, const std::vector<float>& vector) = 0;
   // Removes `id`; returns false when it was not present.
@@ -64,7 +63,8 @@ class VectorIndex {
   virtual bool Contains(uint64_t id) const = 0;
   // The k best hits, score descending (ties by id ascending); only ids in
   // `allowed` when non-null. Fewer than k only when fewer vectors qualify.
-  // Fails (IS.1008) when query.size() != dim() or Faiss reports an error.
+  // Fails with kInvalidArgument when query.size() != dim(), kInternal when Faiss reports
+  // an error.
   virtual absl::StatusOr<std::vector<Hit>> Search(const std::vector<float>& query, size_t k,
                                                   const ::Roaring64Map* allowed) const = 0;
   // Bytes of RAM held by the index (vectors, ids, maps), approximately.

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/executor.h"
 #include "index/vector_file.h"
 
 namespace iss::index {
@@ -93,8 +94,7 @@ TieredOptions SmallAnn() {
   o.merge_rows = 100;
   o.nlist = 16;
   o.nprobe = 16;  // every list: candidates differ from exact only by PQ error
-  o.pq_m = 12;
-  o.background = false;
+  o.pq_m = 12;    // no executor: background work runs inline, inside Put/Remove
   return o;
 }
 
@@ -251,8 +251,9 @@ TEST(TieredIndexTest, WideFiltersGoThroughTheAnnTierAndFillThePage) {
 }
 
 TEST(TieredIndexTest, BackgroundWorkWhileWritingAndSearching) {
+  Executor executor({.threads = 2, .name = "test-index"});
   TieredOptions o = SmallAnn();
-  o.background = true;
+  o.executor = &executor;
   auto ix = TieredIndex::Open(kDim, o);
   ASSERT_TRUE(ix.ok());
   std::atomic<bool> done{false};
@@ -403,11 +404,13 @@ TEST(TieredIndexTest, KillNineMidTrainingLeavesAConsistentSnapshot) {
   o.dir = dir.string();
   o.exact_max = 2000;
   o.merge_rows = 500;
-  o.background = true;
   for (int round = 0; round < 3; ++round) {
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
+      // The child's own pool: threads do not survive fork().
+      Executor executor({.threads = 2, .name = "test-index"});
+      o.executor = &executor;
       auto ix = TieredIndex::Open(kDim, o);
       if (!ix.ok()) _exit(3);
       // Versions say which round wrote a vector: Vec(id, version).
@@ -421,6 +424,8 @@ TEST(TieredIndexTest, KillNineMidTrainingLeavesAConsistentSnapshot) {
     int status = 0;
     waitpid(pid, &status, 0);
     ASSERT_TRUE(WIFSIGNALED(status)) << "child exited " << WEXITSTATUS(status);
+    Executor executor({.threads = 2, .name = "test-index"});
+    o.executor = &executor;
     auto ix = TieredIndex::Open(kDim, o);
     ASSERT_TRUE(ix.ok());
     // Whatever the snapshot holds must be exactly what was written: every
@@ -463,7 +468,9 @@ namespace {
 
 TEST(TieredIndexTest, ReopenWithSmallerExactMaxTrainsInTheBackground) {
   fs::path dir = TempDir("reopen");
+  Executor executor({.threads = 2, .name = "test-index"});
   TieredOptions o;
+  o.executor = &executor;
   o.dir = dir.string();
   o.exact_max = 100000;
   {

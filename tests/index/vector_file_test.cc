@@ -91,7 +91,7 @@ TEST(VectorFileTest, RowsPersistAndReopenCutsToTheKeptCount) {
   constexpr int kDim = 40;
   std::vector<std::vector<float>> rows;
   {
-    auto f = VectorFile::Open(path.string(), kDim, 0);
+    auto f = VectorFile::Open(Env::Default(), path.string(), kDim, 0);
     ASSERT_TRUE(f.ok()) << f.status();
     for (int r = 0; r < 5000; ++r) {  // crosses several map growths
       rows.push_back(Unit(kDim, 100 + r));
@@ -100,8 +100,9 @@ TEST(VectorFileTest, RowsPersistAndReopenCutsToTheKeptCount) {
     ASSERT_TRUE((*f)->Sync().ok());
     EXPECT_EQ((*f)->FileBytes(), 5000u * RowBytes(kDim));
   }
-  EXPECT_FALSE(VectorFile::Open(path.string(), kDim, 5001).ok());  // fewer rows than asked
-  auto f = VectorFile::Open(path.string(), kDim, 4000);
+  EXPECT_FALSE(
+      VectorFile::Open(Env::Default(), path.string(), kDim, 5001).ok());  // fewer rows than asked
+  auto f = VectorFile::Open(Env::Default(), path.string(), kDim, 4000);
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ((*f)->rows(), 4000u);
   EXPECT_EQ(fs::file_size(path), 4000u * RowBytes(kDim));
