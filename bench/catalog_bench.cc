@@ -29,7 +29,7 @@
 #include "stack.h"
 #include "store/catalog_codec.h"
 
-using iss::bench::Clock;
+
 using iss::bench::Sec;
 
 ISS_BENCH_COMMAND(catalog,
@@ -76,7 +76,7 @@ ISS_BENCH_COMMAND(catalog,
   auto kv = (*db)->Namespace("catalog");
   if (!kv.ok()) return 1;
   // Records and vectors, written in batches as PutItems would, straight into the catalog.
-  auto t_write = Clock::now();
+  auto t_write = bench::Clock::now();
   std::mt19937_64 rng(7);
   std::normal_distribution<float> g;
   std::vector<float> v(dim);
@@ -123,7 +123,7 @@ ISS_BENCH_COMMAND(catalog,
     }
   };
   {
-    auto t_open = Clock::now();
+    auto t_open = bench::Clock::now();
     auto stack = bench::Stack::Open(dir, models->get(), index_options);
     if (!stack.ok()) return 1;
     const double open_s = Sec(t_open);
@@ -133,7 +133,7 @@ ISS_BENCH_COMMAND(catalog,
   }  // closing writes the index snapshot
   malloc_trim(0);
   const long rss0 = iss::bench::RssAnonKb();
-  auto t_open = Clock::now();
+  auto t_open = bench::Clock::now();
   auto stack = bench::Stack::Open(dir, models->get(), index_options);
   if (!stack.ok()) return 1;
   const double restart_s = Sec(t_open);

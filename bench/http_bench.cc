@@ -165,7 +165,7 @@ ISS_BENCH_COMMAND(http, "http [--seconds S] [--connections C] [--image F]: wrk o
     auto models = features::OpenModelRegistry(model_dir, {});
     if (!models.ok())
       return std::fprintf(stderr, "models: %s\n", models.status().ToString().c_str()), 1;
-    auto stack = Stack::Open(dir, models->get());
+    auto stack = bench::Stack::Open(dir, models->get());
     if (!stack.ok())
       return std::fprintf(stderr, "stack: %s\n", stack.status().ToString().c_str()), 1;
     engine::Engine* engine = (*stack)->engine.get();

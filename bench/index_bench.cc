@@ -50,7 +50,7 @@
 
 #include "bench.h"
 #include "common/executor.h"
-#include "features/embedder.h"
+#include "features/model_registry.h"
 #include "index/tiered_index.h"
 #include "index/vector_file.h"
 
@@ -115,12 +115,12 @@ bool MakePool(const fs::path& eval_dir, const std::string& model_dir, const std:
     std::fprintf(stderr, "index: no photos under %s\n", eval_dir.c_str());
     return false;
   }
-  auto registry = iss::features::ModelRegistry::Open(model_dir, {.threads = 1});
+  auto registry = iss::features::OpenModelRegistry(model_dir, {.threads = 1});
   if (!registry.ok()) {
     std::fprintf(stderr, "index: %s\n", registry.status().ToString().c_str());
     return false;
   }
-  const iss::features::Embedder* e = (*registry)->Find(model);
+  const iss::engine::Embedder* e = (*registry)->Find(model);
   if (e == nullptr) {
     std::fprintf(stderr, "index: no model %s in %s\n", model.c_str(), model_dir.c_str());
     return false;
