@@ -29,7 +29,6 @@
 #include "stack.h"
 #include "store/catalog_codec.h"
 
-
 using iss::bench::Sec;
 
 ISS_BENCH_COMMAND(catalog,

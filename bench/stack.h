@@ -54,8 +54,8 @@ struct Stack {
     if (!catalog.ok()) return catalog.status();
     s->catalog = std::move(*catalog);
     s->snapshots = std::make_unique<index::LocalSnapshotStore>(dir + "/index", Env::Default());
-    s->shards = std::make_unique<index::TieredShardFactory>(index, s->background.get(), Env::Default(),
-                                                      s->snapshots.get());
+    s->shards = std::make_unique<index::TieredShardFactory>(index, s->background.get(),
+                                                            Env::Default(), s->snapshots.get());
     engine::EnginePorts ports;
     ports.catalog = s->catalog.get();
     ports.index = s->shards.get();

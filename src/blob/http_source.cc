@@ -140,7 +140,8 @@ absl::StatusOr<std::string> HttpSource::Fetch(std::string_view start_url) const 
       return Fail(Reason::kBlobUnreachable, "(not an http(s) URL: " + url + ")");
     }
     if (!HostAllowed(options_.allowed_hosts, host, port)) {
-      return Fail(Reason::kBlobForbidden, "(host `" + host + "` is not on the server's download allow-list)");
+      return Fail(Reason::kBlobForbidden,
+                  "(host `" + host + "` is not on the server's download allow-list)");
     }
     std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
     if (!curl) return Fail(Reason::kInternal, "(curl init)");
@@ -162,11 +163,12 @@ absl::StatusOr<std::string> HttpSource::Fetch(std::string_view start_url) const 
     curl_easy_setopt(c, CURLOPT_USERAGENT, "imagesearch/0.1");
     CURLcode rc = curl_easy_perform(c);
     if (t.refused_address) {
-      return Fail(Reason::kBlobForbidden, "(`" + host + "` resolves to a loopback or private address)");
+      return Fail(Reason::kBlobForbidden,
+                  "(`" + host + "` resolves to a loopback or private address)");
     }
     if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
       return Fail(Reason::kBlobUnreachable,
-                   "(the image is larger than " + std::to_string(options_.max_bytes) + " bytes)");
+                  "(the image is larger than " + std::to_string(options_.max_bytes) + " bytes)");
     }
     if (rc != CURLE_OK) {
       return Fail(Reason::kBlobUnreachable, std::string("(") + curl_easy_strerror(rc) + ")");
@@ -181,7 +183,8 @@ absl::StatusOr<std::string> HttpSource::Fetch(std::string_view start_url) const 
       continue;
     }
     if (code != 200) {
-      return Fail(Reason::kBlobUnreachable, "(HTTP status " + std::to_string(code) + " from " + host + ")");
+      return Fail(Reason::kBlobUnreachable,
+                  "(HTTP status " + std::to_string(code) + " from " + host + ")");
     }
     return std::move(t.body);
   }

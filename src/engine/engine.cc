@@ -65,8 +65,7 @@ bool Engine::Rep::Fetchable(std::string_view locator) const {
 
 absl::StatusOr<std::string> Engine::Rep::Fetch(std::string_view locator) const {
   if (!Fetchable(locator)) {
-    return Fail(Reason::kNoQuery,
-                "(`file` is empty and `path` is not an http(s) URL to download)");
+    return Fail(Reason::kNoQuery, "(`file` is empty and `path` is not an http(s) URL to download)");
   }
   if (ports.blobs == nullptr) return Fail(Reason::kBlobForbidden, "(downloads are disabled)");
   return ports.blobs->Fetch(locator);
@@ -76,8 +75,8 @@ int64_t Engine::Rep::Capacity(const LiveGallery& g) const {
   return std::min(g.gallery().capacity, options.max_items_per_gallery);
 }
 
-absl::StatusOr<std::unique_ptr<IndexShard>> Engine::Rep::OpenShard(
-    uint64_t uid, const Embedder* embedder) const {
+absl::StatusOr<std::unique_ptr<IndexShard>> Engine::Rep::OpenShard(uint64_t uid,
+                                                                   const Embedder* embedder) const {
   // A gallery whose model is missing indexes nothing: a 1-d shard in memory only.
   if (embedder == nullptr) return ports.index->OpenShard(uid, 1, /*persisted=*/false);
   return ports.index->OpenShard(uid, embedder->dim(), /*persisted=*/true);

@@ -49,11 +49,11 @@ struct EngineOptions {
 
 // What the engine runs on; borrowed, and must outlive the engine.
 struct EnginePorts {
-  CatalogStore* catalog = nullptr;    // required
-  IndexFactory* index = nullptr;      // required
+  CatalogStore* catalog = nullptr;        // required
+  IndexFactory* index = nullptr;          // required
   const ModelRegistry* models = nullptr;  // required
-  const BlobSource* blobs = nullptr;  // optional: without it nothing is fetched
-  SnapshotStore* snapshots = nullptr;  // optional: orphaned shard files are removed at start
+  const BlobSource* blobs = nullptr;      // optional: without it nothing is fetched
+  SnapshotStore* snapshots = nullptr;     // optional: orphaned shard files are removed at start
   const Clock* clock = Clock::Real();
 };
 

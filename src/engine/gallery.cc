@@ -70,8 +70,7 @@ Registry::Slot Registry::StateOf(const std::string& project, const std::string& 
   return it == entries_.end() ? Slot::kFree : it->second.slot;
 }
 
-absl::Status Registry::Reserve(const std::string& project, const std::string& name,
-                               int limit) {
+absl::Status Registry::Reserve(const std::string& project, const std::string& name, int limit) {
   std::unique_lock lock(mu_);
   auto it = entries_.find(Key(project, name));
   if (it != entries_.end()) {

@@ -101,10 +101,11 @@ absl::Status Engine::Rep::RecoverItems(LiveGallery& g) {
   const uint64_t replay = missing.cardinality();
   if (replay > kScanReplayAbove) {  // many: one sequential pass over the vectors
     absl::Status err;
-    RETURN_IF_ERROR(ports.catalog->ScanVectors(uid, [&](uint64_t id, CatalogStore::StoredVector&& v) {
-      if (missing.contains(id)) err = AttachVector(g, id, v.version, v.vector);
-      return err.ok();
-    }));
+    RETURN_IF_ERROR(
+        ports.catalog->ScanVectors(uid, [&](uint64_t id, CatalogStore::StoredVector&& v) {
+          if (missing.contains(id)) err = AttachVector(g, id, v.version, v.vector);
+          return err.ok();
+        }));
     RETURN_IF_ERROR(err);
   } else {
     for (uint64_t id : missing) {

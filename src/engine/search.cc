@@ -17,8 +17,8 @@ namespace {
 absl::Status AddEmbedding(const LiveGallery& g, std::string_view bytes,
                           const std::optional<model::Box>& crop,
                           std::vector<std::vector<float>>* queries) {
-  ASSIGN_OR_RETURN(Embedding emb, g.embedder->Embed(bytes, {.purpose = Purpose::kQuery,
-                                                            .box = crop}));
+  ASSIGN_OR_RETURN(Embedding emb,
+                   g.embedder->Embed(bytes, {.purpose = Purpose::kQuery, .box = crop}));
   queries->push_back(std::move(emb.vector));
   for (auto& v : emb.variants) queries->push_back(std::move(v));
   return absl::OkStatus();
@@ -43,8 +43,7 @@ absl::StatusOr<std::optional<std::vector<float>>> StoredVector(const Engine::Rep
 
 }  // namespace
 
-absl::StatusOr<model::Page> Engine::Search(const std::string& project,
-                                           const std::string& gallery,
+absl::StatusOr<model::Page> Engine::Search(const std::string& project, const std::string& gallery,
                                            const model::Query& q) {
   const Rep& r = *rep_;
   ASSIGN_OR_RETURN(GalleryPtr g, r.FindUsable(project, gallery, q.filter));

@@ -65,16 +65,17 @@ int JpegOrientation(std::string_view bytes) {
 }
 
 absl::Status CheckSize(int width, int height, const DecodeOptions& options) {
-  if (width <= 0 || height <= 0) return Fail(Reason::kImageCorrupt, "(no image size in the header)");
+  if (width <= 0 || height <= 0)
+    return Fail(Reason::kImageCorrupt, "(no image size in the header)");
   if (std::max(width, height) > options.max_side) {
     return Fail(Reason::kImageTooBig, "(" + std::to_string(width) + "x" + std::to_string(height) +
-                                " px; the longest side may be at most " +
-                                std::to_string(options.max_side) + ")");
+                                          " px; the longest side may be at most " +
+                                          std::to_string(options.max_side) + ")");
   }
   if (std::min(width, height) < options.min_side) {
     return Fail(Reason::kImageTooSmall, "(" + std::to_string(width) + "x" + std::to_string(height) +
-                                " px; the shortest side must be at least " +
-                                std::to_string(options.min_side) + ")");
+                                            " px; the shortest side must be at least " +
+                                            std::to_string(options.min_side) + ")");
   }
   return absl::OkStatus();
 }
@@ -89,7 +90,8 @@ absl::StatusOr<ImageInfo> ProbeJpeg(std::string_view bytes, int* subsamp, int* c
   if (!tj) return Fail(Reason::kInternal, "(libjpeg-turbo init)");
   int w = 0, h = 0;
   if (tjDecompressHeader3(tj.get(), U(bytes), bytes.size(), &w, &h, subsamp, colorspace) != 0) {
-    return Fail(Reason::kImageCorrupt, std::string("(JPEG header: ") + tjGetErrorStr2(tj.get()) + ")");
+    return Fail(Reason::kImageCorrupt,
+                std::string("(JPEG header: ") + tjGetErrorStr2(tj.get()) + ")");
   }
   ImageInfo info{ImageFormat::kJpeg, w, h, JpegOrientation(bytes)};
   return info;
@@ -164,7 +166,8 @@ absl::StatusOr<cv::Mat> DecodeJpeg(std::string_view bytes, const ImageInfo& info
   int rc = tjDecompress2(tj.get(), U(bytes), bytes.size(), buf.data(), w, 0, h,
                          cmyk ? TJPF_CMYK : TJPF_BGR, TJFLAG_STOPONWARNING);
   if (rc != 0) {
-    return Fail(Reason::kImageCorrupt, std::string("(JPEG data: ") + tjGetErrorStr2(tj.get()) + ")");
+    return Fail(Reason::kImageCorrupt,
+                std::string("(JPEG data: ") + tjGetErrorStr2(tj.get()) + ")");
   }
   if (scale) *scale = chosen;
   if (cmyk) return CmykToBgr(buf, w, h);
@@ -226,7 +229,7 @@ absl::StatusOr<ImageInfo> ProbeImage(std::string_view bytes, const DecodeOptions
       break;
     default:
       return Fail(Reason::kImageFormat, bytes.empty() ? "(the image is empty)"
-                                            : "(only JPEG, PNG and BMP are supported)");
+                                                      : "(only JPEG, PNG and BMP are supported)");
   }
   if (!info.ok()) return info.status();
   RETURN_IF_ERROR(CheckSize(info->width, info->height, options));

@@ -13,7 +13,8 @@ absl::StatusOr<ModelConfig> LoadModelConfig(const std::string& toml_path) {
   try {
     t = toml::parse_file(toml_path);
   } catch (const toml::parse_error& e) {
-    return Fail(Reason::kModelUnavailable, "(" + toml_path + ": " + std::string(e.description()) + ")");
+    return Fail(Reason::kModelUnavailable,
+                "(" + toml_path + ": " + std::string(e.description()) + ")");
   }
   auto bad = [&](const std::string& what) {
     return Fail(Reason::kModelUnavailable, "(" + toml_path + ": " + what + ")");

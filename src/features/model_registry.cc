@@ -1,5 +1,7 @@
 // features::OpenModelRegistry: every <name>.toml in the model directory whose ONNX file
 // exists becomes an Embedder.
+#include "features/model_registry.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -8,7 +10,6 @@
 #include <opencv2/core.hpp>
 
 #include "common/status.h"
-#include "features/model_registry.h"
 #include "features/onnx_embedder.h"
 
 namespace iss::features {
@@ -39,7 +40,9 @@ absl::StatusOr<std::unique_ptr<engine::ModelRegistry>> OpenModelRegistry(
   for (const auto& entry : std::filesystem::directory_iterator(model_dir, ec)) {
     if (entry.path().extension() == ".toml") tomls.push_back(entry.path());
   }
-  if (ec) return Fail(Reason::kModelUnavailable, "(model directory " + model_dir + ": " + ec.message() + ")");
+  if (ec)
+    return Fail(Reason::kModelUnavailable,
+                "(model directory " + model_dir + ": " + ec.message() + ")");
   std::sort(tomls.begin(), tomls.end());
   for (const auto& path : tomls) {
     absl::StatusOr<ModelConfig> config = LoadModelConfig(path.string());

@@ -23,8 +23,8 @@
 
 namespace iss::features {
 
-using engine::EmbedOptions;
 using engine::Embedding;
+using engine::EmbedOptions;
 using engine::Purpose;
 using model::Box;
 

@@ -21,8 +21,8 @@ struct Listen {
   uint16_t* port;
 };
 
-using Target = std::variant<std::string*, int*, int64_t*, bool*, std::vector<std::string>*,
-                            double*, size_t*, Listen>;
+using Target = std::variant<std::string*, int*, int64_t*, bool*, std::vector<std::string>*, double*,
+                            size_t*, Listen>;
 
 // "HOST:PORT" ("[v6]:PORT" too) -> host, port; false when malformed or out of range.
 bool ParseListen(const std::string& v, std::string* host, int* port) {
@@ -94,8 +94,7 @@ std::vector<Setting> Settings(ServerOptions* o) {
       {"fetch.max_redirects", "--fetch-max-redirects", "Redirects followed, each re-checked.",
        &o->fetch.max_redirects},
       {"auth.enabled", "--auth-enabled",
-       "Authenticate /v1 requests (false: open to anyone, logged as a warning).",
-       &o->auth_enabled},
+       "Authenticate /v1 requests (false: open to anyone, logged as a warning).", &o->auth_enabled},
       {"auth.token_ttl_s", "--auth-token-ttl-s", "Lifetime of issued tokens, seconds.",
        &o->auth.token_ttl_s},
       {"auth.credential_rate", "--auth-credential-rate",
@@ -111,8 +110,8 @@ std::vector<Setting> Settings(ServerOptions* o) {
        &o->iam.login_limit.rate},
       {"auth.login_burst", "--auth-login-burst", "Burst of token requests allowed.",
        &o->iam.login_limit.burst},
-      {"limits.max_instances_per_project", "--max-instances-per-project",
-       "Instances per project.", &o->engine.max_galleries_per_project},
+      {"limits.max_instances_per_project", "--max-instances-per-project", "Instances per project.",
+       &o->engine.max_galleries_per_project},
       {"limits.max_images_per_instance", "--max-images-per-instance", "Images per instance.",
        &o->engine.max_items_per_gallery},
       {"limits.sync_writes", "--sync-writes", "fsync every write before acknowledging it.",
@@ -120,12 +119,10 @@ std::vector<Setting> Settings(ServerOptions* o) {
       {"index.exact_max", "--index-exact-max",
        "Instances up to this many vectors are searched exactly (no ANN).", &o->index.exact_max},
       {"index.merge_rows", "--index-merge-rows",
-       "Side-buffer rows that trigger a background merge into the ANN tier.",
-       &o->index.merge_rows},
+       "Side-buffer rows that trigger a background merge into the ANN tier.", &o->index.merge_rows},
       {"index.nprobe", "--index-nprobe", "Inverted lists probed per query.", &o->index.nprobe},
       {"index.rerank", "--index-rerank",
-       "Candidates re-ranked exactly, as a multiple of the requested page size.",
-       &o->index.rerank},
+       "Candidates re-ranked exactly, as a multiple of the requested page size.", &o->index.rerank},
       {"index.preload", "--index-preload",
        "Read each instance's vector file into the page cache at start-up (in the background, "
        "when it fits in 3/4 of the available memory).",

@@ -48,16 +48,16 @@ struct ServerOptions {
   int compute_threads = 2;
 
   // --- the components (each with its own defaults) ---
-  api::HttpServerOptions http;        // listen address, threads, limits, timeouts
-  api::RateLimit address_limit;       // requests/s per source address (authenticated routes)
-  api::RateLimit credential_limit;    // requests/s per token user / access key
-  api::iam::IamOptions iam;           // token issue: login rate limits, body limit
-  auth::AuthOptions auth;             // token lifetime, signature rules
-  blob::HttpSourceOptions fetch;      // downloads for `path`
-  features::RegistryOptions models;   // inference threads
-  store::DatabaseOptions store;       // durability
-  engine::EngineOptions engine;       // instance and image limits
-  index::TieredOptions index;         // tiering and search knobs (docs/scaling.md)
+  api::HttpServerOptions http;       // listen address, threads, limits, timeouts
+  api::RateLimit address_limit;      // requests/s per source address (authenticated routes)
+  api::RateLimit credential_limit;   // requests/s per token user / access key
+  api::iam::IamOptions iam;          // token issue: login rate limits, body limit
+  auth::AuthOptions auth;            // token lifetime, signature rules
+  blob::HttpSourceOptions fetch;     // downloads for `path`
+  features::RegistryOptions models;  // inference threads
+  store::DatabaseOptions store;      // durability
+  engine::EngineOptions engine;      // instance and image limits
+  index::TieredOptions index;        // tiering and search knobs (docs/scaling.md)
   ExecutorOptions background{.threads = 2, .name = "index"};  // background index work
 };
 

@@ -126,7 +126,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
   p.catalog = std::move(*catalog);
   p.snapshots = std::make_unique<index::LocalSnapshotStore>(o.data_dir + "/index", env);
   p.shards = std::make_unique<index::TieredShardFactory>(o.index, p.background.get(), env,
-                                                   p.snapshots.get());
+                                                         p.snapshots.get());
 
   engine::EnginePorts ports;
   ports.catalog = p.catalog.get();
@@ -164,8 +164,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
   auto http = api::HttpServer::Start(o.http, p.pipeline.get(), &p.metrics);
   if (!http.ok()) return StartFailed("starting the HTTP server", http.status());
   p.http = std::move(*http);
-  spdlog::info("imagesearchd listening on {}:{} (data {}, models {})", o.http.host,
-               p.http->port(), o.data_dir, o.model_dir);
+  spdlog::info("imagesearchd listening on {}:{} (data {}, models {})", o.http.host, p.http->port(),
+               o.data_dir, o.model_dir);
   return std::unique_ptr<Server>(new Server(std::move(parts)));
 }
 

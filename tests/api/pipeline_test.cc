@@ -73,10 +73,10 @@ HttpRequest Get(std::string path, std::string who = "") {
 }
 
 TEST(PipelineTest, AuthFailuresUseTheGatewayCodesBeforeAnythingElse) {
-  for (auto [reason, code, status] : {std::tuple<Reason, std::string, int>{
-                                          Reason::kUnauthenticated, "APIG.0301", 401},
-                                      {Reason::kPermissionDenied, "APIG.0302", 403},
-                                      {Reason::kRateLimited, "APIG.0308", 429}}) {
+  for (auto [reason, code, status] :
+       {std::tuple<Reason, std::string, int>{Reason::kUnauthenticated, "APIG.0301", 401},
+        {Reason::kPermissionDenied, "APIG.0302", 403},
+        {Reason::kRateLimited, "APIG.0308", 429}}) {
     RefusingAuthenticator auth(reason);
     Router router;
     // No engine: a refused request must never reach it.

@@ -50,7 +50,9 @@ std::string Original(int i) {
 using model::Tags;
 
 // The reason of a failure by name ("" when OK).
-std::string Why(const absl::Status& s) { return s.ok() ? "" : std::string(ReasonName(ReasonOf(s))); }
+std::string Why(const absl::Status& s) {
+  return s.ok() ? "" : std::string(ReasonName(ReasonOf(s)));
+}
 
 class EngineTest : public testing::Test {
  protected:
@@ -94,7 +96,7 @@ class EngineTest : public testing::Test {
     executor_ = std::make_unique<Executor>(ExecutorOptions{.threads = 1});
     snapshots_ = std::make_unique<index::LocalSnapshotStore>(dir_ + "/index", Env::Default());
     shards_ = std::make_unique<index::TieredShardFactory>(index::TieredOptions{}, executor_.get(),
-                                                    Env::Default(), snapshots_.get());
+                                                          Env::Default(), snapshots_.get());
     EnginePorts ports;
     ports.catalog = catalog_.get();
     ports.index = shards_.get();
@@ -191,7 +193,7 @@ TEST_F(EngineTest, InstanceLifecycleAndProjectScope) {
   EXPECT_EQ((*listed)[1].name, "shoes");
   ASSERT_TRUE(Add("shoes", "a", "originals/o_001.jpg").ok());
   EXPECT_FALSE(*engine_->HasItem("p2", "shoes",
-                                     "a"));  // not visible across projects
+                                 "a"));  // not visible across projects
   ASSERT_TRUE(engine_->DeleteGallery(kProject, "shoes").ok());
   EXPECT_EQ(Why(engine_->GetGallery(kProject, "shoes").status()), "GalleryNotFound");
   EXPECT_EQ(Why(engine_->HasItem(kProject, "shoes", "a").status()), "GalleryNotFound");

@@ -1,6 +1,4 @@
 // The real default model: deterministic vectors, crops change them, bad files are refused.
-#include "features/model_registry.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -11,6 +9,7 @@
 
 #include "common/status.h"
 #include "features/model_config.h"
+#include "features/model_registry.h"
 #include "features/onnx_embedder.h"
 
 namespace iss::features {
@@ -95,7 +94,8 @@ TEST_F(EmbedderTest, BrokenFilesGiveTheirErrors) {
   EXPECT_EQ(ReasonCode(model().Embed(Read(bad + "truncated.jpg"), {}).status()), "ImageCorrupt");
   EXPECT_EQ(ReasonCode(model().Embed(Read(bad + "unsupported.gif"), {}).status()), "ImageFormat");
   EXPECT_EQ(ReasonCode(model().Embed(Read(bad + "size_99x99.jpg"), {}).status()), "ImageTooSmall");
-  EXPECT_EQ(ReasonCode(model().Embed(Read(bad + "bomb_60000x60000.png"), {}).status()), "ImageTooBig");
+  EXPECT_EQ(ReasonCode(model().Embed(Read(bad + "bomb_60000x60000.png"), {}).status()),
+            "ImageTooBig");
 }
 
 }  // namespace

@@ -101,9 +101,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return Close();
     const auto& req = parser_->get();
     const std::string_view target(req.target().data(), req.target().size());
-    match_ = server_->pipeline->Lookup(std::string_view(req.method_string().data(),
-                                                       req.method_string().size()),
-                                      target.substr(0, target.find('?')));
+    match_ = server_->pipeline->Lookup(
+        std::string_view(req.method_string().data(), req.method_string().size()),
+        target.substr(0, target.find('?')));
     const int64_t route_limit = Pipeline::BodyLimit(match_);
     const int64_t limit = route_limit > 0 ? route_limit : server_->options.max_body_bytes;
     parser_->body_limit(static_cast<uint64_t>(limit));
@@ -284,7 +284,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
   if (!ec) impl->acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
     return Fail(Reason::kUnavailable, "(cannot listen on " + options.host + ":" +
-                                std::to_string(options.port) + ": " + ec.message() + ")");
+                                          std::to_string(options.port) + ": " + ec.message() + ")");
   }
   impl->port = impl->acceptor->local_endpoint(ec).port();
   impl->workers = std::make_unique<asio::thread_pool>(std::max(1, options.worker_threads));

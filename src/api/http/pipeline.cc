@@ -62,8 +62,7 @@ HttpResponse Pipeline::Handle(const HttpRequest& req, const Router::Match& m) co
       absl::StatusOr<auth::Principal> who;
       if (route.auth == AuthPolicy::kProject) {
         auto it = m.params.find("project_id");
-        who = authenticator_->Authenticate(FactsOf(req),
-                                           it == m.params.end() ? "" : it->second);
+        who = authenticator_->Authenticate(FactsOf(req), it == m.params.end() ? "" : it->second);
       } else {
         who = authenticator_->AuthenticateIdentity(FactsOf(req));
         if (who.ok() && !who->is_operator) {

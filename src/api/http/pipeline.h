@@ -31,8 +31,8 @@ class Authenticator;
 namespace iss::api {
 
 struct PipelineOptions {
-  RateLimit address_limit;     // per source address, on authenticated routes, before auth
-  RateLimit credential_limit;  // per token user / access key, after auth
+  RateLimit address_limit;       // per source address, on authenticated routes, before auth
+  RateLimit credential_limit;    // per token user / access key, after auth
   ErrorRenderer default_errors;  // for failures outside any route; required
   const Clock* clock = Clock::Real();
 };
@@ -40,8 +40,7 @@ struct PipelineOptions {
 class Pipeline {
  public:
   // `authenticator` nullptr: authentication is off (every policy passes, no principal).
-  Pipeline(const Router* router, const auth::Authenticator* authenticator,
-           PipelineOptions options);
+  Pipeline(const Router* router, const auth::Authenticator* authenticator, PipelineOptions options);
   ~Pipeline();
 
   Router::Match Lookup(std::string_view method, std::string_view raw_path) const;

@@ -22,7 +22,7 @@ class AuthService;
 namespace iss::api::iam {
 
 struct IamOptions {
-  RateLimit login_limit;  // token requests per user name, and per source address
+  RateLimit login_limit;              // token requests per user name, and per source address
   int64_t max_body_bytes = 64 << 10;  // Default: 64 KiB (a token request is ~300 bytes)
 };
 
