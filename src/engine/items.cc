@@ -84,6 +84,9 @@ absl::Status Commit(const Engine::Rep& r, LiveGallery& g, std::vector<Prepared>&
     batch.puts.push_back(ItemWrite{std::move(rec), std::move(p.vector)});
   }
   g.next_version = next_version;  // stamps are never reused, even by a failed write
+  // The counters go with the batch: after a crash they never hand out an (id, version)
+  // pair again, even one of an item deleted since (an index snapshot may still hold it).
+  batch.counters = ItemCounters{std::max(g.next_id, next_id), next_version};
   RETURN_IF_ERROR(r.ports.catalog->Apply(g.record.uid, batch));
   for (const ItemWrite& w : batch.puts) {
     if (g.id_of.count(w.record.key)) g.Detach(w.record.id);  // a replacement

@@ -89,12 +89,20 @@ absl::Status Engine::Rep::RecoverItems(LiveGallery& g) {
     return true;
   }));
   if (g.embedder == nullptr) return absl::OkStatus();
+  // Counters persisted by earlier writes win over what the surviving items imply (the
+  // newest items may have been deleted since).
+  ASSIGN_OR_RETURN(std::optional<ItemCounters> counters, ports.catalog->GetCounters(uid));
+  if (counters) {
+    g.next_id = std::max(g.next_id, counters->next_id);
+    g.next_version = std::max(g.next_version, counters->next_version);
+  }
   for (ItemRecord& r : legacy) {
     r.version = g.next_version++;
     std::vector<float> vector = std::move(r.legacy_vector);
     r.legacy_vector.clear();
     CatalogBatch batch;
     batch.puts.push_back(ItemWrite{r, vector});
+    batch.counters = ItemCounters{g.next_id, g.next_version};
     RETURN_IF_ERROR(ports.catalog->Apply(uid, batch));
     RETURN_IF_ERROR(AttachVector(g, r.id, r.version, vector));
   }

@@ -117,6 +117,23 @@ std::string VectorPrefix(uint64_t uid) { return "vec/" + Hex16(uid) + "/"; }
 
 std::string VectorKey(uint64_t uid, uint64_t id) { return VectorPrefix(uid) + Hex16(id); }
 
+std::string CountersKey(uint64_t uid) { return "ctr/" + Hex16(uid); }
+
+std::string EncodeCounters(const engine::ItemCounters& c) {
+  std::string out(16, '\0');
+  std::memcpy(out.data(), &c.next_id, 8);
+  std::memcpy(out.data() + 8, &c.next_version, 8);
+  return out;
+}
+
+absl::StatusOr<engine::ItemCounters> DecodeCounters(std::string_view bytes) {
+  if (bytes.size() != 16) return Fail(Reason::kCorrupt, "(item counters record)");
+  engine::ItemCounters c;
+  std::memcpy(&c.next_id, bytes.data(), 8);
+  std::memcpy(&c.next_version, bytes.data() + 8, 8);
+  return c;
+}
+
 std::optional<uint64_t> ParseVectorKey(std::string_view key) {
   if (key.size() != 4 + 16 + 1 + 16 || key.substr(0, 4) != "vec/" || key[20] != '/') {
     return std::nullopt;

@@ -44,6 +44,10 @@ std::string ItemPrefix(uint64_t uid);
 std::string ItemKey(uint64_t uid, std::string_view key);
 std::string VectorPrefix(uint64_t uid);
 std::string VectorKey(uint64_t uid, uint64_t id);
+// ctr/<uid:016x>: the gallery's item counters (next id, next version), 16 bytes.
+std::string CountersKey(uint64_t uid);
+std::string EncodeCounters(const engine::ItemCounters& c);
+absl::StatusOr<engine::ItemCounters> DecodeCounters(std::string_view bytes);
 // The id of a VectorKey; nullopt when `key` is not one.
 std::optional<uint64_t> ParseVectorKey(std::string_view key);
 

@@ -63,7 +63,8 @@ absl::Status RocksCatalog::DeleteGallery(const engine::GalleryRecord& record) {
   const std::string items = ItemPrefix(record.uid), vectors = VectorPrefix(record.uid);
   RETURN_IF_ERROR(kv_->DeleteRange(items, RangeEnd(items)));
   RETURN_IF_ERROR(kv_->DeleteRange(vectors, RangeEnd(vectors)));
-  return kv_->Delete(GalleryKey(record.gallery.project_id, record.gallery.name));
+  return kv_->Write({{GalleryKey(record.gallery.project_id, record.gallery.name), std::nullopt},
+                     {CountersKey(record.uid), std::nullopt}});
 }
 
 void RocksCatalog::ReclaimGallery(uint64_t uid) {
@@ -111,7 +112,17 @@ absl::Status RocksCatalog::Apply(uint64_t uid, const engine::CatalogBatch& batch
       ops.emplace_back(VectorKey(uid, w.record.id), EncodeVector(w.record.version, w.vector));
     }
   }
+  if (batch.counters) ops.emplace_back(CountersKey(uid), EncodeCounters(*batch.counters));
   return kv_->Write(ops);
+}
+
+absl::StatusOr<std::optional<engine::ItemCounters>> RocksCatalog::GetCounters(uint64_t uid) {
+  const std::string k = CountersKey(uid);
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, kv_->Get(k));
+  if (!bytes) return std::optional<engine::ItemCounters>();
+  absl::StatusOr<engine::ItemCounters> c = DecodeCounters(*bytes);
+  if (!c.ok()) return AtKey(c.status(), k);
+  return std::optional<engine::ItemCounters>(*c);
 }
 
 absl::StatusOr<std::optional<engine::CatalogStore::StoredVector>> RocksCatalog::GetVector(

@@ -63,6 +63,8 @@ class RocksCatalog : public engine::CatalogStore {
   // keeps the stored vector). So a batch may remove a key and put it again. An empty batch
   // writes nothing.
   absl::Status Apply(uint64_t uid, const engine::CatalogBatch& batch) override;
+  // ctr/<uid>; nullopt when absent (a gallery from before counters were kept).
+  absl::StatusOr<std::optional<engine::ItemCounters>> GetCounters(uint64_t uid) override;
 
   absl::StatusOr<std::optional<StoredVector>> GetVector(uint64_t uid, uint64_t id) override;
   absl::Status ScanVectors(uint64_t uid,

@@ -11,6 +11,7 @@
 #include <memory>
 #include <thread>
 
+#include "absl/synchronization/notification.h"
 #include "api/http/pipeline.h"
 #include "api/v1/routes.h"
 
@@ -80,8 +81,9 @@ class HttpServerTest : public ::testing::Test {
       r.body = "len=" + std::to_string(req.body.size()) + " q=" + req.query;
       return r;
     });
-    router_.Add("GET", "/slow", [](const Call&) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    router_.Add("GET", "/slow", [this](const Call&) {
+      slow_started_.Notify();
+      std::this_thread::sleep_for(std::chrono::milliseconds(400));  // a long request
       HttpResponse r;
       r.body = "slow done";
       return r;
@@ -97,6 +99,7 @@ class HttpServerTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
   }
+  absl::Notification slow_started_;
   Router router_;
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<HttpServer> server_;
@@ -183,7 +186,7 @@ TEST_F(HttpServerTest, ShutdownDrainsRunningRequests) {
   StartServer();
   Conn c(server_->port());
   c.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  slow_started_.WaitForNotification();  // the request is running when the stop comes
   std::thread stopper([&] { server_->Shutdown(); });
   std::string r = c.ReadResponse();
   stopper.join();

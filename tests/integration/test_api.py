@@ -296,7 +296,9 @@ def test_oversized_body_refused_before_reading(server):
 def test_access_log_has_request_ids(server):
     st, out, resp = server.check("gal", "img/0.jpg")
     rid = resp.headers["X-Request-Id"]
-    time.sleep(0.2)
+    deadline = time.time() + 10  # the log line is written as the answer goes out: poll
+    while rid not in server.logs() and time.time() < deadline:
+        time.sleep(0.02)
     assert rid in server.logs()
 
 
@@ -313,7 +315,9 @@ def test_sigterm_drains_in_flight_requests():
 
         t = threading.Thread(target=slow_adds)
         t.start()
-        time.sleep(0.3)
+        deadline = time.time() + 30  # stop once the first add has been answered: the next runs
+        while not results and time.time() < deadline:
+            time.sleep(0.01)
         code = s.stop()
         t.join()
         assert code == 0, s.logs()

@@ -38,7 +38,7 @@ struct Acked {
   std::map<std::string, std::optional<std::string>> kv;  // "d" namespace: value or deleted
   std::map<std::string, std::optional<uint64_t>> items;  // gallery 1: version or removed
   std::set<std::string> unsure;  // keys of a write in flight at the power cut: either way
-  int writes = 0;
+  std::atomic<int> writes{0};    // read by the test while the writer runs
 };
 
 std::string Value(int i) {
@@ -186,8 +186,12 @@ int LossesAfterPowerCut(bool sync_writes, Acked* acked) {
     catalog->ReclaimGallery(kDoomedGallery);
     Work(db->get(), 300, 400, acked);
     std::atomic<bool> dead{false};
+    const int before = acked->writes;
     std::thread writer([&] { Work(db->get(), 400, 1000000, acked, &dead); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    // The power goes while the writer is busy: once it has had 50 writes acknowledged.
+    for (int i = 0; i < 30000 && acked->writes < before + 50; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     dead = true;           // writes returning from now on are not counted as acknowledged
     fs->SetActive(false);  // the power goes: from here nothing reaches the disk
     writer.join();

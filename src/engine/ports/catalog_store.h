@@ -52,11 +52,20 @@ struct ItemRemoval {
   uint64_t id = 0;
 };
 
+// The next item id and version stamp a gallery hands out. Persisted with every batch that
+// consumes them, so they never go back: an (id, version) pair is never given twice, even
+// after the item that had it was deleted (an index snapshot may still hold it).
+struct ItemCounters {
+  uint64_t next_id = 1;
+  uint64_t next_version = 1;
+};
+
 // Writes applied atomically to one gallery.
 struct CatalogBatch {
   std::vector<ItemWrite> puts;
   std::vector<ItemRemoval> removals;
-  bool empty() const { return puts.empty() && removals.empty(); }
+  std::optional<ItemCounters> counters;  // written with the batch when set
+  bool empty() const { return puts.empty() && removals.empty() && !counters; }
 };
 
 class CatalogStore {
@@ -78,6 +87,9 @@ class CatalogStore {
   // Calls fn for each item record of gallery `uid`, in key order, until it returns false.
   virtual absl::Status ScanItems(uint64_t uid, const std::function<bool(ItemRecord&&)>& fn) = 0;
   virtual absl::StatusOr<std::optional<ItemRecord>> GetItem(uint64_t uid, std::string_view key) = 0;
+  // The counters the last batch that carried them wrote; nullopt for a gallery written
+  // before counters were persisted (the engine then derives them from the items).
+  virtual absl::StatusOr<std::optional<ItemCounters>> GetCounters(uint64_t uid) = 0;
   virtual absl::Status Apply(uint64_t uid, const CatalogBatch& batch) = 0;
 
   struct StoredVector {
