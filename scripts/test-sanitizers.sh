@@ -16,7 +16,8 @@ if [ "$mode" = "--thread" ]; then
   BUILD_DIR=${BUILD_DIR:-build-tsan}
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DISS_SANITIZE=thread -DISS_BUILD_BENCH=OFF -DISS_WERROR=ON
-  targets=(common_test index_tiered_test engine_test api_test store_durability_test)
+  targets=(common_test index_tiered_test index_background_test engine_test engine_catalog_test
+           api_test store_durability_test)
   cmake --build "$BUILD_DIR" -j"$(nproc)" --target "${targets[@]}"
   # Uninstrumented libraries (libgomp inside Faiss, OpenBLAS, OpenCV's thread pool) synchronise
   # in ways TSan cannot see: their frames are suppressed, ours never are.
@@ -24,8 +25,10 @@ if [ "$mode" = "--thread" ]; then
   export OMP_NUM_THREADS=1
   bin="$BUILD_DIR/bin"
   "$bin/common_test"
-  "$bin/index_tiered_test" --gtest_filter='*Executor*:*Background*:*Concurrent*:*Thread*'
-  "$bin/engine_test" --gtest_filter='*SearchesRunDuringWrites*:*Concurrent*:*Lock*'
+  "$bin/index_tiered_test" --gtest_filter='*Background*:*Concurrent*:*Thread*'
+  "$bin/index_background_test"
+  "$bin/engine_test" --gtest_filter='*SearchesRunDuringWrites*'
+  "$bin/engine_catalog_test" --gtest_filter='*Blocks*'
   "$bin/api_test" --gtest_filter='HttpServerTest.*:PipelineTest.*:RateLimiterTest.*'
   "$bin/store_durability_test"
   echo "test-sanitizers: TSan clean"

@@ -65,7 +65,7 @@ template <typename V, typename Pick, typename Load>
 absl::StatusOr<V> IdentityStore::ReadThrough(const std::string& key, Pick pick, Load load) const {
   uint64_t start;
   {
-    absl::MutexLock lock(&cache_mu_);
+    iss::MutexLock lock(&cache_mu_);
     auto& map = pick(cache_);
     auto it = map.find(key);
     if (it != map.end()) return it->second;
@@ -73,7 +73,7 @@ absl::StatusOr<V> IdentityStore::ReadThrough(const std::string& key, Pick pick, 
   }
   ASSIGN_OR_RETURN(V value, load());
   if (!Present(value)) return value;
-  absl::MutexLock lock(&cache_mu_);
+  iss::MutexLock lock(&cache_mu_);
   if (cache_.epoch == start) {
     auto& map = pick(cache_);
     if (map.size() > kMaxCached) map.clear();
@@ -83,7 +83,7 @@ absl::StatusOr<V> IdentityStore::ReadThrough(const std::string& key, Pick pick, 
 }
 
 void IdentityStore::Invalidate() const {
-  absl::MutexLock lock(&cache_mu_);
+  iss::MutexLock lock(&cache_mu_);
   ++cache_.epoch;
   cache_.users.clear();
   cache_.domains.clear();
@@ -140,7 +140,7 @@ absl::StatusOr<std::optional<Project>> IdentityStore::FindProject(const std::str
 }
 
 absl::StatusOr<std::string> IdentityStore::CreateDomain(const std::string& name) {
-  absl::MutexLock lock(&admin_mu_);
+  iss::MutexLock lock(&admin_mu_);
   ASSIGN_OR_RETURN(std::string existing, DomainIdByName(name));
   if (!existing.empty()) return existing;
   std::string id = NewId();
@@ -157,7 +157,7 @@ absl::StatusOr<std::string> IdentityStore::CreateUser(const std::string& domain,
     return Fail(Reason::kInvalidArgument, "(a user name and a password of at least 8 characters)");
   }
   ASSIGN_OR_RETURN(std::string did, CreateDomain(domain));
-  absl::MutexLock lock(&admin_mu_);
+  iss::MutexLock lock(&admin_mu_);
   ASSIGN_OR_RETURN(std::string existing, Lookup(*kv_, "user_by_name/" + did + "/" + name));
   if (!existing.empty()) {
     ASSIGN_OR_RETURN(std::optional<json> u, GetJson(*kv_, "user/" + existing));
@@ -177,7 +177,7 @@ absl::Status IdentityStore::SetPassword(const std::string& domain, const std::st
   if (password.size() < 8) {
     return Fail(Reason::kInvalidArgument, "(passwords have at least 8 characters)");
   }
-  absl::MutexLock lock(&admin_mu_);
+  iss::MutexLock lock(&admin_mu_);
   ASSIGN_OR_RETURN(json u, NeedUser(*kv_, domain, name));
   ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
   int64_t gen = 0;
@@ -191,7 +191,7 @@ absl::Status IdentityStore::SetPassword(const std::string& domain, const std::st
 
 absl::Status IdentityStore::SetOperator(const std::string& domain, const std::string& name,
                                         bool is_operator) {
-  absl::MutexLock lock(&admin_mu_);
+  iss::MutexLock lock(&admin_mu_);
   ASSIGN_OR_RETURN(json u, NeedUser(*kv_, domain, name));
   auto it = u.find("operator");
   if ((it != u.end() && it->is_boolean() && it->get<bool>()) == is_operator) {
@@ -208,7 +208,7 @@ absl::Status IdentityStore::SetOperator(const std::string& domain, const std::st
 }
 
 absl::Status IdentityStore::DeleteUser(const std::string& domain, const std::string& name) {
-  absl::MutexLock lock(&admin_mu_);
+  iss::MutexLock lock(&admin_mu_);
   ASSIGN_OR_RETURN(json u, NeedUser(*kv_, domain, name));
   const std::string id = Str(u, "id");
   std::vector<std::pair<std::string, std::optional<std::string>>> ops = {
@@ -230,7 +230,7 @@ absl::StatusOr<std::string> IdentityStore::CreateProject(const std::string& doma
                                                          const std::string& name) {
   if (name.empty()) return Fail(Reason::kInvalidArgument, "(project name)");
   ASSIGN_OR_RETURN(std::string did, CreateDomain(domain));
-  absl::MutexLock lock(&admin_mu_);
+  iss::MutexLock lock(&admin_mu_);
   ASSIGN_OR_RETURN(std::string existing, ProjectIdByName(did, name));
   if (!existing.empty()) return existing;
   std::string id = NewId();
@@ -242,7 +242,7 @@ absl::StatusOr<std::string> IdentityStore::CreateProject(const std::string& doma
 
 absl::Status IdentityStore::Grant(const std::string& domain, const std::string& user,
                                   const std::string& project_name) {
-  absl::MutexLock lock(&admin_mu_);
+  iss::MutexLock lock(&admin_mu_);
   ASSIGN_OR_RETURN(json u, NeedUser(*kv_, domain, user));
   ASSIGN_OR_RETURN(std::string pid, ProjectIdByName(Str(u, "domain_id"), project_name));
   if (pid.empty()) return Fail(Reason::kInvalidArgument, "(no project `" + project_name + "`)");
@@ -256,7 +256,7 @@ absl::Status IdentityStore::Grant(const std::string& domain, const std::string& 
 
 absl::StatusOr<AccessKey> IdentityStore::CreateKey(const std::string& domain,
                                                    const std::string& user) {
-  absl::MutexLock lock(&admin_mu_);
+  iss::MutexLock lock(&admin_mu_);
   ASSIGN_OR_RETURN(json u, NeedUser(*kv_, domain, user));
   AccessKey k;
   static const char* kUpper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";

@@ -35,8 +35,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 
 namespace iss::store {
 class Kv;
@@ -148,8 +148,8 @@ class IdentityStore {
   store::Kv* const kv_;
   const std::string seal_key_;
   const Clock* const clock_;
-  absl::Mutex admin_mu_;  // serialises operator changes
-  mutable absl::Mutex cache_mu_;
+  iss::Mutex admin_mu_;  // serialises operator changes
+  mutable iss::Mutex cache_mu_;
   mutable Cache cache_ ABSL_GUARDED_BY(cache_mu_);
 };
 

@@ -18,7 +18,7 @@ Executor::Executor(const ExecutorOptions& options) {
 Executor::~Executor() { Shutdown(); }
 
 bool Executor::Submit(std::function<void()> task) {
-  absl::MutexLock lock(&mu_);
+  iss::MutexLock lock(&mu_);
   if (stopping_) return false;
   queue_.push_back(std::move(task));
   return true;
@@ -26,7 +26,7 @@ bool Executor::Submit(std::function<void()> task) {
 
 void Executor::Shutdown() {
   {
-    absl::MutexLock lock(&mu_);
+    iss::MutexLock lock(&mu_);
     if (stopping_ && threads_.empty()) return;
     stopping_ = true;
   }
@@ -37,12 +37,12 @@ void Executor::Shutdown() {
 }
 
 size_t Executor::queued() const {
-  absl::MutexLock lock(&mu_);
+  iss::MutexLock lock(&mu_);
   return queue_.size();
 }
 
 size_t Executor::running() const {
-  absl::MutexLock lock(&mu_);
+  iss::MutexLock lock(&mu_);
   return running_;
 }
 
@@ -50,18 +50,16 @@ void Executor::Loop() {
   for (;;) {
     std::function<void()> task;
     {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](Executor* e)
-               ABSL_EXCLUSIVE_LOCKS_REQUIRED(e->mu_) { return e->stopping_ || !e->queue_.empty(); },
-          this));
+      iss::MutexLock lock(&mu_);
+      mu_.Await([this]()
+                    ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything queued has run
       task = std::move(queue_.front());
       queue_.pop_front();
       ++running_;
     }
     task();
-    absl::MutexLock lock(&mu_);
+    iss::MutexLock lock(&mu_);
     --running_;
   }
 }

@@ -19,7 +19,7 @@
 #include <new>
 #include <roaring/roaring64map.hh>
 
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "common/status_macros.h"
 #include "index/internal/background_worker.h"
@@ -114,7 +114,7 @@ class TieredIndex::Impl {
   }
 
   size_t size() const {
-    absl::ReaderMutexLock l(&mu_);
+    iss::ReaderMutexLock l(&mu_);
     return tiers_.slot_of.size();
   }
 
@@ -131,7 +131,7 @@ class TieredIndex::Impl {
     }
     Work work;
     {
-      absl::MutexLock l(&mu_);
+      iss::MutexLock l(&mu_);
       internal::Tiers& t = tiers_;
       const size_t slot = t.rows();
       if (slot >= UINT32_MAX) return Fail(Reason::kItemLimit, "(index is full)");
@@ -151,7 +151,7 @@ class TieredIndex::Impl {
   bool Remove(uint64_t id) {
     Work work;
     {
-      absl::MutexLock l(&mu_);
+      iss::MutexLock l(&mu_);
       uint32_t old = tiers_.slot_of.Erase(id);
       if (old == IdMap::kNone) return false;
       tiers_.Kill(old);
@@ -166,7 +166,7 @@ class TieredIndex::Impl {
     size_t removed = 0;
     Work work;
     {
-      absl::MutexLock l(&mu_);
+      iss::MutexLock l(&mu_);
       std::vector<uint64_t> gone;
       tiers_.slot_of.ForEach([&](uint64_t id, uint32_t) {
         if (!live.contains(id)) gone.push_back(id);
@@ -181,12 +181,12 @@ class TieredIndex::Impl {
   }
 
   bool Contains(uint64_t id) const {
-    absl::ReaderMutexLock l(&mu_);
+    iss::ReaderMutexLock l(&mu_);
     return tiers_.slot_of.Find(id) != IdMap::kNone;
   }
 
   bool HasVersion(uint64_t id, uint64_t version) const {
-    absl::ReaderMutexLock l(&mu_);
+    iss::ReaderMutexLock l(&mu_);
     uint32_t slot = tiers_.slot_of.Find(id);
     return slot != IdMap::kNone && tiers_.versions[slot] == version;
   }
@@ -198,7 +198,7 @@ class TieredIndex::Impl {
                                                 " dimensions, the index " + std::to_string(dim_) +
                                                 ")");
     }
-    absl::ReaderMutexLock l(&mu_);
+    iss::ReaderMutexLock l(&mu_);
     return internal::SearchTiers(tiers_, dim_, {nprobe_.load(), rerank_.load()}, q, k, allowed,
                                  &counters_);
   }
@@ -215,7 +215,7 @@ class TieredIndex::Impl {
 
   TieredStats Stats() const {
     TieredStats s;
-    absl::ReaderMutexLock l(&mu_);
+    iss::ReaderMutexLock l(&mu_);
     s.live = tiers_.slot_of.size();
     s.rows = tiers_.rows();
     s.ann_rows = tiers_.built;
@@ -234,7 +234,7 @@ class TieredIndex::Impl {
   }
 
   size_t MemoryBytes() const {
-    absl::ReaderMutexLock l(&mu_);
+    iss::ReaderMutexLock l(&mu_);
     return tiers_.RamBytes();
   }
 
@@ -283,7 +283,7 @@ class TieredIndex::Impl {
   }
 
   Work PendingNow() const {
-    absl::ReaderMutexLock l(&mu_);
+    iss::ReaderMutexLock l(&mu_);
     return Pending();
   }
 
@@ -316,7 +316,7 @@ class TieredIndex::Impl {
     if (Is(s, Reason::kCancelled)) return false;
     if (!s.ok()) {
       {
-        absl::ReaderMutexLock l(&mu_);
+        iss::ReaderMutexLock l(&mu_);
         failed_ = true;
         retry_rows_ = tiers_.rows() + opt_.merge_rows;
       }
@@ -362,7 +362,7 @@ class TieredIndex::Impl {
     if (opt_.dir.empty()) return;
     size_t rows;
     {
-      absl::ReaderMutexLock l(&mu_);
+      iss::ReaderMutexLock l(&mu_);
       rows = tiers_.rows();
     }
     const size_t step = std::max(opt_.merge_rows, snap_rows_ / 4);
@@ -377,7 +377,7 @@ class TieredIndex::Impl {
     internal::SnapshotTables t;
     uint64_t changes;
     {
-      absl::ReaderMutexLock l(&mu_);
+      iss::ReaderMutexLock l(&mu_);
       const internal::Tiers& s = tiers_;
       t.rows = s.rows();
       t.built = s.built;
@@ -406,9 +406,9 @@ class TieredIndex::Impl {
   const TieredOptions opt_;
   std::atomic<int> nprobe_, rerank_;  // search knobs, adjustable at run time
 
-  // absl::Mutex: writers waiting block new readers, so a stream of searches cannot starve
+  // iss::Mutex: writers waiting block new readers, so a stream of searches cannot starve
   // Put/Remove (libstdc++'s shared_mutex prefers readers).
-  mutable absl::Mutex mu_;
+  mutable iss::Mutex mu_;
   internal::Tiers tiers_;  // guarded by mu_ (tiers.h: what a step reads without it)
   std::atomic<uint64_t> changes_{0};
   mutable internal::SearchCounters counters_;

@@ -11,14 +11,14 @@
 
 #include "common/status.h"
 #include "common/status_macros.h"
+#include "index/internal/simd.h"
 
 namespace iss::index {
 namespace {
 
 constexpr float kLevels = 32767.0f;
 
-__attribute__((target_clones("avx2", "default"))) float DotI16(const float* q, const int16_t* v,
-                                                               int n) {
+ISS_AVX2_CLONES float DotI16(const float* q, const int16_t* v, int n) {
   float s = 0;
 #pragma omp simd reduction(+ : s)
   for (int i = 0; i < n; ++i) s += q[i] * float(v[i]);

@@ -51,7 +51,7 @@ absl::StatusOr<uint64_t> RocksCatalog::NextGalleryUid() {
 
 absl::Status RocksCatalog::CreateGallery(const engine::GalleryRecord& record) {
   if (record.uid == 0) return Fail(Reason::kInvalidArgument, "(gallery uid 0)");
-  absl::MutexLock lock(&create_mu_);
+  iss::MutexLock lock(&create_mu_);
   ASSIGN_OR_RETURN(uint64_t next, NextGalleryUid());
   const uint64_t after = std::max(next, record.uid + 1);  // never goes back
   return kv_->Write(

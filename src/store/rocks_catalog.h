@@ -26,7 +26,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "engine/ports/catalog_store.h"
 #include "store/kv.h"
 
@@ -72,7 +72,7 @@ class RocksCatalog : public engine::CatalogStore {
 
  private:
   Kv* const kv_;
-  absl::Mutex create_mu_;  // serializes CreateGallery (read seq/instance, then write it)
+  iss::Mutex create_mu_;  // serializes CreateGallery (read seq/instance, then write it)
 };
 
 // The catalog over `db`'s kCatalogNamespace. `db` must outlive the result.

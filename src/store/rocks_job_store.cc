@@ -76,7 +76,7 @@ RocksJobStore::RocksJobStore(Kv* kv) : kv_(kv) {}
 absl::Status RocksJobStore::Put(const engine::JobRecord& job) {
   RETURN_IF_ERROR(CheckId(job.id));
   ASSIGN_OR_RETURN(std::string bytes, EncodeJob(job));
-  absl::ReaderMutexLock lock(&mu_);
+  iss::ReaderMutexLock lock(&mu_);
   return kv_->Put(JobKey(job.id), bytes);
 }
 
@@ -107,7 +107,7 @@ absl::StatusOr<std::vector<engine::JobRecord>> RocksJobStore::List(std::string_v
 
 absl::Status RocksJobStore::Delete(std::string_view id) {
   RETURN_IF_ERROR(CheckId(id));
-  absl::MutexLock lock(&mu_);  // no checkpoint of this job can be written meanwhile
+  iss::MutexLock lock(&mu_);  // no checkpoint of this job can be written meanwhile
   std::vector<std::pair<std::string, std::optional<std::string>>> ops;
   ops.emplace_back(JobKey(id), std::nullopt);
   RETURN_IF_ERROR(kv_->Scan(CheckpointPrefix(id), [&](std::string_view key, std::string_view) {
@@ -121,7 +121,7 @@ absl::Status RocksJobStore::PutCheckpoint(std::string_view id, std::string_view 
                                           std::string_view value) {
   RETURN_IF_ERROR(CheckId(id));
   if (name.empty()) return Fail(Reason::kInvalidArgument, "(empty checkpoint name)");
-  absl::ReaderMutexLock lock(&mu_);
+  iss::ReaderMutexLock lock(&mu_);
   return kv_->Put(CheckpointPrefix(id) + std::string(name), value);
 }
 

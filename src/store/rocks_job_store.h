@@ -31,7 +31,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "engine/ports/job_store.h"
 #include "store/kv.h"
 
@@ -61,7 +61,7 @@ class RocksJobStore : public engine::JobStore {
 
  private:
   Kv* const kv_;
-  absl::Mutex mu_;  // writers hold it shared, Delete exclusive
+  iss::Mutex mu_;  // writers hold it shared, Delete exclusive
 };
 
 // The job store over `db`'s kJobsNamespace. `db` must outlive the result.

@@ -11,9 +11,9 @@
 #include <memory>
 #include <thread>
 
-#include "absl/synchronization/notification.h"
 #include "api/http/pipeline.h"
 #include "api/v1/routes.h"
+#include "common/mutex.h"
 
 namespace iss::api {
 namespace {
@@ -99,7 +99,7 @@ class HttpServerTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
   }
-  absl::Notification slow_started_;
+  iss::Notification slow_started_;
   Router router_;
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<HttpServer> server_;

@@ -4,7 +4,7 @@
 
 #include <atomic>
 
-#include "absl/synchronization/notification.h"
+#include "common/mutex.h"
 
 namespace iss {
 namespace {
@@ -22,7 +22,7 @@ TEST(ExecutorTest, RunsEveryTaskOnItsThreads) {
 
 TEST(ExecutorTest, ShutdownRunsWhatIsQueuedAndTasksMaySubmit) {
   Executor executor({.threads = 1});
-  absl::Notification started, release;
+  iss::Notification started, release;
   std::atomic<int> done{0};
   executor.Submit([&] {
     started.Notify();

@@ -19,8 +19,8 @@
 #include <string>
 #include <thread>
 
-#include "absl/synchronization/notification.h"
 #include "common/executor.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "engine/engine.h"
 #include "features/model_registry.h"
@@ -53,7 +53,7 @@ class HoldingCatalog : public CatalogStore {
   explicit HoldingCatalog(std::unique_ptr<CatalogStore> real) : real_(std::move(real)) {}
 
   struct Hold {
-    absl::Notification entered, release;
+    iss::Notification entered, release;
   };
   std::shared_ptr<Hold> HoldNext(std::string op) {
     auto h = std::make_shared<Hold>();

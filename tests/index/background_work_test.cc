@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "absl/synchronization/notification.h"
 #include "common/executor.h"
+#include "common/mutex.h"
 #include "index/internal/background_worker.h"
 #include "index/tiered_index.h"
 #include "test_vectors.h"
@@ -55,7 +55,7 @@ class Gate {
   }
 
  private:
-  absl::Notification open_;
+  iss::Notification open_;
   std::atomic<int> entered_{0};
 };
 

@@ -9,7 +9,7 @@ RateLimiter::RateLimiter(RateLimit limit, const Clock* clock, size_t max_keys)
 
 bool RateLimiter::Take(std::string_view key) {
   const double now = double(clock_->MonotonicNs()) / 1e9;
-  absl::MutexLock lock(&mu_);
+  iss::MutexLock lock(&mu_);
   if (buckets_.size() > max_keys_) buckets_.clear();
   auto [it, fresh] = buckets_.try_emplace(std::string(key), Bucket{limit_.burst, now});
   Bucket& b = it->second;

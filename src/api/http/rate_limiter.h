@@ -15,8 +15,8 @@
 #include <unordered_map>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 
 namespace iss::api {
 
@@ -40,7 +40,7 @@ class RateLimiter {
   const RateLimit limit_;
   const Clock* clock_;
   const size_t max_keys_;
-  absl::Mutex mu_;
+  iss::Mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -8,13 +8,13 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "common/executor.h"
+#include "common/mutex.h"
 
 namespace iss::index::internal {
 
 struct BackgroundWorker::State {
-  absl::Mutex mu;
+  iss::Mutex mu;
   std::function<bool()> step ABSL_GUARDED_BY(mu);  // dropped by Stop()
   bool queued ABSL_GUARDED_BY(mu) = false;         // a task is in the executor's queue
   bool running ABSL_GUARDED_BY(mu) = false;        // a task is running the step
@@ -39,7 +39,7 @@ void Submit(const std::shared_ptr<State>& s);
 void Run(const std::shared_ptr<State>& s) {
   std::function<bool()> step;
   {
-    absl::MutexLock l(&s->mu);
+    iss::MutexLock l(&s->mu);
     s->queued = false;
     if (s->stopped) return;  // queued before Stop(): a no-op
     s->running = true;
@@ -49,7 +49,7 @@ void Run(const std::shared_ptr<State>& s) {
   const bool more = step();
   bool resubmit = false;
   {
-    absl::MutexLock l(&s->mu);
+    iss::MutexLock l(&s->mu);
     s->running = false;
     if (!s->stopped && (more || s->again)) s->queued = resubmit = true;
   }
@@ -59,7 +59,7 @@ void Run(const std::shared_ptr<State>& s) {
 // REQUIRES: s->queued was set by the caller.
 void Submit(const std::shared_ptr<State>& s) {
   if (s->executor->Submit([s] { Run(s); })) return;
-  absl::MutexLock l(&s->mu);
+  iss::MutexLock l(&s->mu);
   s->queued = false;
   s->refused = true;
 }
@@ -69,7 +69,7 @@ void Submit(const std::shared_ptr<State>& s) {
 BackgroundWorker::BackgroundWorker(Executor* executor, std::function<bool()> step)
     : executor_(executor), state_(std::make_shared<State>()) {
   state_->executor = executor;
-  absl::MutexLock l(&state_->mu);
+  iss::MutexLock l(&state_->mu);
   state_->step = std::move(step);
 }
 
@@ -81,7 +81,7 @@ bool BackgroundWorker::Kick() {
   if (executor_ == nullptr) {
     std::function<bool()> step;
     {
-      absl::MutexLock l(&state_->mu);
+      iss::MutexLock l(&state_->mu);
       if (state_->stopped) return false;
       step = state_->step;
     }
@@ -90,7 +90,7 @@ bool BackgroundWorker::Kick() {
     return true;
   }
   {
-    absl::MutexLock l(&state_->mu);
+    iss::MutexLock l(&state_->mu);
     if (state_->stopped) return false;
     if (state_->running) {
       state_->again = true;
@@ -101,7 +101,7 @@ bool BackgroundWorker::Kick() {
     state_->refused = false;
   }
   Submit(state_);
-  absl::MutexLock l(&state_->mu);
+  iss::MutexLock l(&state_->mu);
   return !state_->refused;
 }
 
@@ -112,9 +112,9 @@ void BackgroundWorker::WaitIdle(const std::function<bool()>& more) {
   }
   for (;;) {
     {
-      absl::MutexLock l(&state_->mu);
-      state_->mu.Await(absl::Condition(
-          +[](State* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) { return s->Idle(); }, state_.get()));
+      iss::MutexLock l(&state_->mu);
+      State* s = state_.get();
+      s->mu.Await([s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) { return s->Idle(); });
       if (state_->stopped || state_->refused) return;
     }
     if (!more() || !Kick()) return;
@@ -124,11 +124,11 @@ void BackgroundWorker::WaitIdle(const std::function<bool()>& more) {
 void BackgroundWorker::Stop() {
   std::function<bool()> dropped;
   {
-    absl::MutexLock l(&state_->mu);
+    iss::MutexLock l(&state_->mu);
     state_->stopped = true;
     state_->stop.store(true, std::memory_order_release);
-    state_->mu.Await(absl::Condition(
-        +[](State* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) { return !s->running; }, state_.get()));
+    State* s = state_.get();
+    s->mu.Await([s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) { return !s->running; });
     dropped = std::move(state_->step);
     state_->step = nullptr;
   }

@@ -61,7 +61,7 @@ Work PendingWork(const Tiers& t, const TieredOptions& o) {
   return Work::kNone;
 }
 
-Maintenance::Maintenance(int dim, const TieredOptions& options, absl::Mutex* mu, Tiers* tiers,
+Maintenance::Maintenance(int dim, const TieredOptions& options, iss::Mutex* mu, Tiers* tiers,
                          std::function<bool()> stopping)
     : dim_(dim), opt_(options), mu_(mu), t_(tiers), stopping_(std::move(stopping)) {}
 
@@ -77,7 +77,7 @@ absl::Status Maintenance::Train() {
   size_t rows;
   std::vector<uint32_t> slots;
   {
-    absl::ReaderMutexLock l(mu_);
+    iss::ReaderMutexLock l(mu_);
     rows = t_->rows();
     slots = LiveSlots(0, rows);
   }
@@ -124,7 +124,7 @@ absl::Status Maintenance::Train() {
   const double train_s = std::chrono::duration<double>(t1 - t0).count();
   const double encode_s = std::chrono::duration<double>(t2 - t1).count();
   {
-    absl::MutexLock l(mu_);
+    iss::MutexLock l(mu_);
     size_t dead_now = 0;
     for (uint32_t s : slots) dead_now += t_->Dead(s);
     t_->ann = std::move(ivf);
@@ -144,14 +144,14 @@ absl::Status Maintenance::Merge() {
   size_t from, rows;
   std::vector<uint32_t> slots;
   {
-    absl::ReaderMutexLock l(mu_);
+    iss::ReaderMutexLock l(mu_);
     from = t_->built;
     rows = t_->rows();
     slots = LiveSlots(from, rows);
   }
   Encoded enc;
   RETURN_IF_ERROR(Encode(*t_->ann, t_->rot, slots, &enc));
-  absl::MutexLock l(mu_);
+  iss::MutexLock l(mu_);
   AddEncoded(t_->ann.get(), enc);
   for (uint32_t s : slots) t_->ann_dead += t_->Dead(s);
   t_->built = rows;
@@ -159,14 +159,14 @@ absl::Status Maintenance::Merge() {
 }
 
 void Maintenance::Drop() {
-  absl::MutexLock l(mu_);
+  iss::MutexLock l(mu_);
   t_->ann.reset();
   t_->rot.clear();
   t_->built = t_->ann_dead = t_->trained_live = 0;
 }
 
 absl::Status Maintenance::Compact() {
-  absl::MutexLock l(mu_);
+  iss::MutexLock l(mu_);
   if (t_->ann != nullptr) return absl::OkStatus();
   const uint64_t gen = t_->vgen + 1;
   const std::string path = opt_.dir.empty() ? "" : PathIn(opt_.dir, VectorFileName(gen));

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "index/internal/tiers.h"
 #include "index/tiered_index.h"
 
@@ -34,7 +34,7 @@ class Maintenance {
  public:
   // `stopping` true: abandon the running step. `options.dir`, `options.env`: where
   // compaction writes the next vector file.
-  Maintenance(int dim, const TieredOptions& options, absl::Mutex* mu, Tiers* tiers,
+  Maintenance(int dim, const TieredOptions& options, iss::Mutex* mu, Tiers* tiers,
               std::function<bool()> stopping);
 
   // Trains a new ANN tier on the live vectors, encodes all of them, swaps it in.
@@ -66,7 +66,7 @@ class Maintenance {
 
   const int dim_;
   const TieredOptions& opt_;
-  absl::Mutex* const mu_;
+  iss::Mutex* const mu_;
   Tiers* const t_;
   const std::function<bool()> stopping_;
 };

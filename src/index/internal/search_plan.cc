@@ -13,6 +13,7 @@
 
 #include "common/status.h"
 #include "common/status_macros.h"
+#include "index/internal/simd.h"
 
 namespace iss::index::internal {
 namespace {
@@ -164,8 +165,7 @@ void SearchBuffer(const Tiers& t, const std::vector<float>& q, size_t k,
 
 }  // namespace
 
-__attribute__((target_clones("avx2", "default"))) float DotFloat(const float* a, const float* b,
-                                                                 int d) {
+ISS_AVX2_CLONES float DotFloat(const float* a, const float* b, int d) {
   float s = 0;
 #pragma omp simd reduction(+ : s)
   for (int i = 0; i < d; ++i) s += a[i] * b[i];

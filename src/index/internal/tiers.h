@@ -3,7 +3,7 @@
 // the ANN tier (Faiss IVF-PQ over the rotated rows of slots [0, built)) and the rotation.
 // The side buffer is the rows from `built` on.
 //
-//   absl::MutexLock l(&mu);                  // the owner's mutex guards a Tiers
+//   iss::MutexLock l(&mu);                  // the owner's mutex guards a Tiers
 //   PushBack(tiers.ids, id);  ...  tiers.Kill(old_slot);
 //
 // Invariants (under the owner's mutex): ids.size() == versions.size() == file->rows();

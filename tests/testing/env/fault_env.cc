@@ -37,7 +37,7 @@ class FaultWritableFile : public WritableFile {
 
   absl::Status Append(std::string_view data) override {
     {
-      absl::MutexLock l(&env_->mu_);
+      iss::MutexLock l(&env_->mu_);
       if (!env_->active_) return env_->Inactive("append " + path_);
     }
     RETURN_IF_ERROR(base_->Append(data));
@@ -46,12 +46,12 @@ class FaultWritableFile : public WritableFile {
   }
   absl::Status Sync() override {
     {
-      absl::MutexLock l(&env_->mu_);
+      iss::MutexLock l(&env_->mu_);
       if (!env_->active_) return env_->Inactive("sync " + path_);
       if (!env_->sync_enabled_) return absl::OkStatus();
     }
     RETURN_IF_ERROR(base_->Sync());
-    absl::MutexLock l(&env_->mu_);
+    iss::MutexLock l(&env_->mu_);
     state_->synced = appended_;
     return absl::OkStatus();
   }
@@ -74,30 +74,30 @@ class FaultRowFile : public RowFile {
   absl::StatusOr<uint64_t> Size() override { return base_->Size(); }
   absl::Status Truncate(uint64_t size) override {
     {
-      absl::MutexLock l(&env_->mu_);
+      iss::MutexLock l(&env_->mu_);
       if (!env_->active_) return env_->Inactive("truncate " + path_);
     }
     RETURN_IF_ERROR(base_->Truncate(size));
-    absl::MutexLock l(&env_->mu_);
+    iss::MutexLock l(&env_->mu_);
     state_->synced = std::min(state_->synced, size);
     return absl::OkStatus();
   }
   absl::Status Append(const void* data, size_t n) override {
     {
-      absl::MutexLock l(&env_->mu_);
+      iss::MutexLock l(&env_->mu_);
       if (!env_->active_) return env_->Inactive("append " + path_);
     }
     return base_->Append(data, n);
   }
   absl::Status Sync() override {
     {
-      absl::MutexLock l(&env_->mu_);
+      iss::MutexLock l(&env_->mu_);
       if (!env_->active_) return env_->Inactive("sync " + path_);
       if (!env_->sync_enabled_) return absl::OkStatus();
     }
     RETURN_IF_ERROR(base_->Sync());
     ASSIGN_OR_RETURN(const uint64_t size, base_->Size());
-    absl::MutexLock l(&env_->mu_);
+    iss::MutexLock l(&env_->mu_);
     state_->synced = size;
     return absl::OkStatus();
   }
@@ -140,7 +140,7 @@ absl::StatusOr<std::string> FaultInjectionEnv::DurableContent(const std::string&
 
 absl::StatusOr<std::unique_ptr<WritableFile>> FaultInjectionEnv::NewWritableFile(
     const std::string& path) {
-  absl::MutexLock l(&mu_);
+  iss::MutexLock l(&mu_);
   if (!active_) return Inactive("create " + path);
   const bool existed = base_->FileExists(path);
   ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f, base_->NewWritableFile(path));
@@ -156,7 +156,7 @@ absl::StatusOr<std::unique_ptr<SequentialFile>> FaultInjectionEnv::NewSequential
 
 absl::StatusOr<std::unique_ptr<RowFile>> FaultInjectionEnv::OpenRowFile(const std::string& path) {
   if (path.empty()) return base_->OpenRowFile(path);  // anonymous: nothing to lose
-  absl::MutexLock l(&mu_);
+  iss::MutexLock l(&mu_);
   const bool existed = base_->FileExists(path);
   if (!active_ && !existed) return Inactive("create " + path);
   ASSIGN_OR_RETURN(std::unique_ptr<RowFile> f, base_->OpenRowFile(path));
@@ -176,7 +176,7 @@ absl::StatusOr<std::vector<std::string>> FaultInjectionEnv::GetChildren(const st
 }
 
 absl::Status FaultInjectionEnv::CreateDirs(const std::string& dir) {
-  absl::MutexLock l(&mu_);
+  iss::MutexLock l(&mu_);
   if (!active_) return Inactive("mkdir " + dir);
   return base_->CreateDirs(dir);
 }
@@ -192,13 +192,13 @@ absl::Status FaultInjectionEnv::RemoveFileLocked(const std::string& path) {
 }
 
 absl::Status FaultInjectionEnv::RemoveFile(const std::string& path) {
-  absl::MutexLock l(&mu_);
+  iss::MutexLock l(&mu_);
   if (!active_) return Inactive("remove " + path);
   return RemoveFileLocked(path);
 }
 
 absl::Status FaultInjectionEnv::RemoveAll(const std::string& path) {
-  absl::MutexLock l(&mu_);
+  iss::MutexLock l(&mu_);
   if (!active_) return Inactive("remove " + path);
   // Each file's removal is recorded (the POSIX tree under the base env), made durable by a
   // SyncDir of the removed tree's parent.
@@ -218,7 +218,7 @@ absl::Status FaultInjectionEnv::RemoveAll(const std::string& path) {
 }
 
 absl::Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string& to) {
-  absl::MutexLock l(&mu_);
+  iss::MutexLock l(&mu_);
   if (!active_) return Inactive("rename " + from);
   DirChange c{DirChange::kRename, DirName(to), to, from};
   c.had_old = base_->FileExists(to);
@@ -234,7 +234,7 @@ absl::Status FaultInjectionEnv::RenameFile(const std::string& from, const std::s
 }
 
 absl::Status FaultInjectionEnv::SyncDir(const std::string& dir) {
-  absl::MutexLock l(&mu_);
+  iss::MutexLock l(&mu_);
   if (!active_) return Inactive("sync " + dir);
   if (!sync_enabled_) return absl::OkStatus();
   RETURN_IF_ERROR(base_->SyncDir(dir));
@@ -247,17 +247,17 @@ absl::Status FaultInjectionEnv::SyncDir(const std::string& dir) {
 uint64_t FaultInjectionEnv::MemAvailableBytes() { return base_->MemAvailableBytes(); }
 
 void FaultInjectionEnv::SetSyncEnabled(bool enabled) {
-  absl::MutexLock l(&mu_);
+  iss::MutexLock l(&mu_);
   sync_enabled_ = enabled;
 }
 
 void FaultInjectionEnv::SetFilesystemActive(bool active) {
-  absl::MutexLock l(&mu_);
+  iss::MutexLock l(&mu_);
   active_ = active;
 }
 
 absl::Status FaultInjectionEnv::PowerCut() {
-  absl::MutexLock l(&mu_);
+  iss::MutexLock l(&mu_);
   absl::Status first;
   // 1. Every file back to its synced length (state follows renames, so this is the file's
   // own durable prefix wherever it now lives).
@@ -291,14 +291,14 @@ absl::Status FaultInjectionEnv::PowerCut() {
 }
 
 uint64_t FaultInjectionEnv::DurableBytes(const std::string& path) {
-  absl::MutexLock l(&mu_);
+  iss::MutexLock l(&mu_);
   auto it = files_.find(path);
   if (it != files_.end()) return it->second->synced;
   return base_->FileSize(path).value_or(0);
 }
 
 size_t FaultInjectionEnv::PendingDirChanges() {
-  absl::MutexLock l(&mu_);
+  iss::MutexLock l(&mu_);
   return changes_.size();
 }
 

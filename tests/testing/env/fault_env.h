@@ -32,8 +32,8 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "common/env.h"
+#include "common/mutex.h"
 
 namespace iss::testing {
 
@@ -94,7 +94,7 @@ class FaultInjectionEnv : public Env {
   friend class FaultRowFile;
 
   Env* const base_;
-  absl::Mutex mu_;
+  iss::Mutex mu_;
   bool sync_enabled_ ABSL_GUARDED_BY(mu_) = true;
   bool active_ ABSL_GUARDED_BY(mu_) = true;
   std::map<std::string, std::shared_ptr<FileState>> files_ ABSL_GUARDED_BY(mu_);
