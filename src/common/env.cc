@@ -108,33 +108,33 @@ class PosixMappedRegion : public MappedRegion {
 
 class PosixRowFile : public RowFile {
  public:
-  PosixRowFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  PosixRowFile(int fd, std::string path, uint64_t size)
+      : fd_(fd), path_(std::move(path)), size_(size) {}
   ~PosixRowFile() override { ::close(fd_); }
 
-  absl::StatusOr<uint64_t> Size() override {
-    struct stat st;
-    if (::fstat(fd_, &st) != 0) return IoError("fstat " + path_, errno);
-    return uint64_t(st.st_size);
-  }
+  // The size is tracked here (one writer at a time): no fstat per append.
+  absl::StatusOr<uint64_t> Size() override { return size_; }
   absl::Status Truncate(uint64_t size) override {
     if (::ftruncate(fd_, off_t(size)) != 0) return IoError("ftruncate " + path_, errno);
+    size_ = size;
     return absl::OkStatus();
   }
   absl::Status Append(const void* data, size_t n) override {
-    ASSIGN_OR_RETURN(uint64_t end, Size());
     const char* p = static_cast<const char*>(data);
+    uint64_t end = size_;
     while (n > 0) {
       ssize_t w = ::pwrite(fd_, p, n, off_t(end));
       if (w < 0) {
         if (errno == EINTR) continue;
         const int err = errno;
-        (void)::ftruncate(fd_, off_t(end));  // no half row left behind
+        (void)::ftruncate(fd_, off_t(size_));  // no half row left behind
         return IoError("pwrite " + path_, err);
       }
       p += w;
       n -= size_t(w);
       end += uint64_t(w);
     }
+    size_ = end;
     return absl::OkStatus();
   }
   absl::Status Sync() override {
@@ -151,6 +151,7 @@ class PosixRowFile : public RowFile {
  private:
   int fd_;
   std::string path_;
+  uint64_t size_;
 };
 
 class PosixEnv : public Env {
@@ -177,7 +178,14 @@ class PosixEnv : public Env {
       if (fd >= 0) ::unlink(name);
     }
     if (fd < 0) return IoError("open " + (path.empty() ? std::string("/tmp") : path), errno);
-    return std::unique_ptr<RowFile>(new PosixRowFile(fd, path.empty() ? "(temporary)" : path));
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return IoError("fstat " + path, err);
+    }
+    return std::unique_ptr<RowFile>(
+        new PosixRowFile(fd, path.empty() ? "(temporary)" : path, uint64_t(st.st_size)));
   }
 
   bool FileExists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
