@@ -54,7 +54,27 @@ void LiveGallery::Detach(uint64_t id) {
   tags.Remove(id, it->second.tags);
   id_of.erase(it->second.key);
   shard->Remove(id);
+  unindexed.erase(id);
   meta.erase(it);
+}
+
+absl::Status LiveGallery::IndexVector(uint64_t id, const std::vector<float>& vector,
+                                      uint64_t version) {
+  absl::Status s = shard->Put(id, vector, version);
+  if (s.ok()) {
+    unindexed.erase(id);
+    return s;
+  }
+  shard->Remove(id);  // a replaced item's old vector must not be found any more
+  unindexed[id] = Unindexed{version, vector};
+  return s;
+}
+
+void LiveGallery::RetryUnindexed() {
+  for (auto it = unindexed.begin(); it != unindexed.end();) {
+    if (!shard->Put(it->first, it->second.vector, it->second.version).ok()) return;
+    it = unindexed.erase(it);
+  }
 }
 
 GalleryPtr Registry::Find(const std::string& project, const std::string& name) const {

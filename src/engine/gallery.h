@@ -56,12 +56,26 @@ struct LiveGallery {
   uint64_t next_id = 1;
   uint64_t next_version = 1;  // write stamp of the next item (catalog_store.h)
   bool deleted = false;
+  // Vectors committed to the catalog whose index append failed (a full disk): searched
+  // exactly beside the shard until a later write gets them in (RetryUnindexed) or a restart
+  // replays them from the catalog. Never in the shard at the same time.
+  struct Unindexed {
+    uint64_t version = 0;
+    std::vector<float> vector;
+  };
+  std::unordered_map<uint64_t, Unindexed> unindexed;  // id -> vector
 
   const model::Gallery& gallery() const { return record.gallery; }
   // REQUIRES: mu held exclusively (or the gallery not yet published).
   void AttachMeta(const ItemRecord& r);
   // Forgets `id` (meta, tags, key map, shard). REQUIRES: mu held exclusively.
   void Detach(uint64_t id);
+  // Puts a committed vector into the shard; when the shard refuses (its files cannot be
+  // written), keeps it in `unindexed` instead and returns the shard's error (the write is
+  // committed all the same: the catalog is the source of truth). REQUIRES: mu exclusive.
+  absl::Status IndexVector(uint64_t id, const std::vector<float>& vector, uint64_t version);
+  // Moves what it can of `unindexed` into the shard. REQUIRES: mu held exclusively.
+  void RetryUnindexed();
 };
 
 using GalleryPtr = std::shared_ptr<LiveGallery>;

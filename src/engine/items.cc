@@ -2,7 +2,10 @@
 //
 // A put embeds outside every lock, then under the gallery's exclusive lock assigns the
 // id and version, writes record + vector to the catalog (durable), and only then updates
-// the key map, the tags and the index shard.
+// the key map, the tags and the index shard. The catalog write is the commit point: a
+// failure before it leaves no trace, nothing after it fails the write.
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <mutex>
 #include <shared_mutex>
@@ -88,9 +91,20 @@ absl::Status Commit(const Engine::Rep& r, LiveGallery& g, std::vector<Prepared>&
   // pair again, even one of an item deleted since (an index snapshot may still hold it).
   batch.counters = ItemCounters{std::max(g.next_id, next_id), next_version};
   RETURN_IF_ERROR(r.ports.catalog->Apply(g.record.uid, batch));
+  // Committed: from here on the write succeeds, and memory follows the catalog. An index
+  // append that fails (its disk is full) keeps the vector beside the shard, searched
+  // exactly, rather than answering an error for a write that is on disk (which would
+  // reappear at the next start) or losing a replaced item until then.
+  g.RetryUnindexed();
   for (const ItemWrite& w : batch.puts) {
     if (g.id_of.count(w.record.key)) g.Detach(w.record.id);  // a replacement
-    RETURN_IF_ERROR(g.shard->Put(w.record.id, w.vector, w.record.version));
+    absl::Status indexed = g.IndexVector(w.record.id, w.vector, w.record.version);
+    if (!indexed.ok()) {
+      spdlog::warn(
+          "instance {}/{}: image `{}` committed, its index append failed ({}); "
+          "searched exactly until the index takes it",
+          g.gallery().project_id, g.gallery().name, w.record.key, indexed.ToString());
+    }
     g.AttachMeta(w.record);
   }
   return absl::OkStatus();

@@ -1,9 +1,11 @@
 // Engine::Search: by image bytes, by a stored item's vector, by an image fetched from a
 // locator, or by tags alone; pages of hits ordered by score, then key.
 #include <algorithm>
+#include <cmath>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <string>
 #include <unordered_map>
 
 #include "common/status.h"
@@ -46,6 +48,11 @@ absl::StatusOr<std::optional<std::vector<float>>> StoredVector(const Engine::Rep
 absl::StatusOr<model::Page> Engine::Search(const std::string& project, const std::string& gallery,
                                            const model::Query& q) {
   const Rep& r = *rep_;
+  // Checked before anything is sized from them: the index reserves offset + limit entries.
+  if (q.limit > model::kMaxResultWindow || q.offset > model::kMaxResultWindow - q.limit) {
+    return Fail(Reason::kInvalidArgument,
+                "(offset + limit above " + std::to_string(model::kMaxResultWindow) + ")");
+  }
   ASSIGN_OR_RETURN(GalleryPtr g, r.FindUsable(project, gallery, q.filter));
   std::vector<std::vector<float>> queries;
   const bool has_image = q.image && !q.image->empty();
@@ -86,13 +93,24 @@ absl::StatusOr<model::Page> Engine::Search(const std::string& project, const std
     }
   } else {
     // Several query vectors (variants): an item's score is its best one.
+    // A score is finite and in [0, 1] before it is compared (NaN breaks the sort's order):
+    // a damaged stored vector must never be served as a match or as `null`.
     std::unordered_map<uint64_t, float> best;
+    auto offer = [&best](uint64_t id, float score) {
+      score = std::isfinite(score) ? std::clamp(score, 0.0f, 1.0f) : 0.0f;
+      auto [it, inserted] = best.emplace(id, score);
+      if (!inserted) it->second = std::max(it->second, score);
+    };
     for (const auto& v : queries) {
       ASSIGN_OR_RETURN(std::vector<ScoredId> hits,
                        g->shard->Search(v, want, filter ? &*filter : nullptr));
-      for (const ScoredId& h : hits) {
-        auto [it, inserted] = best.emplace(h.id, h.score);
-        if (!inserted) it->second = std::max(it->second, h.score);
+      for (const ScoredId& h : hits) offer(h.id, h.score);
+      // Committed vectors the index could not take yet (LiveGallery::unindexed), exactly.
+      for (const auto& [id, u] : g->unindexed) {
+        if (filter && !filter->contains(id)) continue;
+        float score = 0;
+        for (size_t i = 0; i < v.size() && i < u.vector.size(); ++i) score += v[i] * u.vector[i];
+        offer(id, score);
       }
     }
     std::vector<std::pair<uint64_t, float>> ranked(best.begin(), best.end());
@@ -102,7 +120,7 @@ absl::StatusOr<model::Page> Engine::Search(const std::string& project, const std
     });
     for (size_t i = q.offset; i < ranked.size() && i < want; ++i) {
       const ItemMeta& m = g->meta.at(ranked[i].first);
-      page.hits.push_back({m.key, std::clamp(double(ranked[i].second), 0.0, 1.0), m.tags});
+      page.hits.push_back({m.key, double(ranked[i].second), m.tags});
     }
   }
   page.count = int64_t(page.hits.size());

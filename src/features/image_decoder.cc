@@ -64,6 +64,47 @@ int JpegOrientation(std::string_view bytes) {
   return 1;
 }
 
+// The number of scans (SOS markers) of a JPEG, counting at most `limit` + 1: one linear
+// pass over the markers and the entropy-coded data, which holds no 0xFF followed by a byte
+// other than 0x00 (stuffing), 0xD0..0xD7 (restart) or 0xFF (fill).
+int JpegScanCount(std::string_view bytes, int limit) {
+  const unsigned char* p = U(bytes);
+  const size_t n = bytes.size();
+  size_t i = 2;  // after SOI
+  int scans = 0;
+  while (i + 1 < n) {
+    if (p[i] != 0xFF) {
+      ++i;  // garbage between markers: libjpeg skips it (with a warning) too
+      continue;
+    }
+    const unsigned marker = p[i + 1];
+    if (marker == 0xFF) {  // fill byte
+      ++i;
+      continue;
+    }
+    if (marker == 0xD9) break;  // end of image
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8) || marker == 0x00) {
+      i += 2;  // markers without a length
+      continue;
+    }
+    if (i + 4 > n) break;
+    const size_t len = Be16(p + i + 2);
+    if (len < 2) break;
+    i += 2 + len;
+    if (marker != 0xDA) continue;
+    if (++scans > limit) return scans;
+    // Entropy-coded data up to the next marker that is not a restart or stuffing.
+    while (i + 1 < n) {
+      if (p[i] == 0xFF && p[i + 1] != 0x00 && p[i + 1] != 0xFF &&
+          !(p[i + 1] >= 0xD0 && p[i + 1] <= 0xD7)) {
+        break;
+      }
+      ++i;
+    }
+  }
+  return scans;
+}
+
 absl::Status CheckSize(int width, int height, const DecodeOptions& options) {
   if (width <= 0 || height <= 0)
     return Fail(Reason::kImageCorrupt, "(no image size in the header)");
@@ -160,11 +201,16 @@ absl::StatusOr<cv::Mat> DecodeJpeg(std::string_view bytes, const ImageInfo& info
       }
     }
   }
+  if (JpegScanCount(bytes, options.max_jpeg_scans) > options.max_jpeg_scans) {
+    return Fail(Reason::kImageCorrupt,
+                "(the JPEG has more than " + std::to_string(options.max_jpeg_scans) + " scans)");
+  }
   const bool cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
   const int pixel_size = cmyk ? 4 : 3;
   std::vector<unsigned char> buf(size_t(w) * h * pixel_size);
   int rc = tjDecompress2(tj.get(), U(bytes), bytes.size(), buf.data(), w, 0, h,
-                         cmyk ? TJPF_CMYK : TJPF_BGR, TJFLAG_STOPONWARNING);
+                         cmyk ? TJPF_CMYK : TJPF_BGR,
+                         TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS);  // and at most 500 scans
   if (rc != 0) {
     return Fail(Reason::kImageCorrupt,
                 std::string("(JPEG data: ") + tjGetErrorStr2(tj.get()) + ")");

@@ -8,7 +8,8 @@
 // smallest size whose shorter side is still >= min_decoded_side; the returned image may
 // therefore be smaller than the file's own size. `ProbeImage` reports the file's size.
 // Errors (common/error.h): IS.2001 not JPEG/PNG/BMP, IS.2002 damaged or truncated,
-// IS.2106 a side > 2048 px (or a header claiming so), IS.2107 a side < 100 px.
+// IS.2106 a side > 2048 px (or a header claiming so), IS.2107 a side < 100 px; a JPEG of
+// more than max_jpeg_scans scans is damaged (IS.2002).
 // Thread-safe: no shared state.
 #ifndef ISS_FEATURES_IMAGE_DECODER_H_
 #define ISS_FEATURES_IMAGE_DECODER_H_
@@ -34,6 +35,11 @@ struct DecodeOptions {
   int max_side = 2048;
   // Decode JPEGs at a DCT scale whose shorter side stays >= this (0 = full size).
   int min_decoded_side = 0;
+  // A JPEG with more scans than this is refused (IS.2002) before it is decoded: a
+  // progressive file can repeat its scans without end and every scan is a pass over the
+  // whole image (real encoders write at most ~20). With the side limit this bounds the
+  // time of every decode (docs/reliability.md, "Limits").
+  int max_jpeg_scans = 100;
 };
 
 ImageFormat SniffFormat(std::string_view bytes);

@@ -254,6 +254,12 @@ class TieredIndex::Impl {
     }
     ASSIGN_OR_RETURN(std::unique_ptr<VectorFile> file,
                      VectorFile::Open(opt_.env, VectorPath(st.vgen), dim_, st.rows));
+    // Damaged rows would be served as matches (or as NaN): the whole index is rebuilt
+    // from the catalog instead.
+    if (file->crc() != st.vector_crc) {
+      return Fail(Reason::kCorrupt,
+                  "(index snapshot: " + internal::VectorFileName(st.vgen) + " checksum mismatch)");
+    }
     const bool ann = s.ann != nullptr;
     internal::Tiers& t = tiers_;
     t.file = std::move(file);
@@ -384,6 +390,7 @@ class TieredIndex::Impl {
       t.ann_dead = s.ann_dead;
       t.trained = s.trained_live;
       t.vgen = s.vgen;
+      t.vector_crc = s.file->crc();  // of rows [0, t.rows): appends hold mu_ exclusively
       t.rot = s.rot;
       t.ids.assign(s.ids.begin(), s.ids.end());
       t.versions.assign(s.versions.begin(), s.versions.end());

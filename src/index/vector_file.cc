@@ -11,6 +11,7 @@
 
 #include "common/status.h"
 #include "common/status_macros.h"
+#include "index/internal/checksummed_io.h"
 #include "index/internal/simd.h"
 
 namespace iss::index {
@@ -77,6 +78,10 @@ absl::StatusOr<std::unique_ptr<VectorFile>> VectorFile::Open(Env* env, const std
                                       " bytes, the snapshot needs " + std::to_string(want) + ")");
   }
   if (size != want) RETURN_IF_ERROR(f->file_->Truncate(want));
+  f->crc_ = internal::Crc32Init();
+  if (want > 0) {
+    ASSIGN_OR_RETURN(f->crc_, internal::FileCrc32(env, path, want));
+  }
   RETURN_IF_ERROR(f->MapAtLeast(keep_rows));
   f->rows_.store(keep_rows, std::memory_order_release);
   return f;
@@ -104,6 +109,7 @@ absl::Status VectorFile::AppendRow(const uint8_t* row) {
   size_t r = rows_.load(std::memory_order_relaxed);
   RETURN_IF_ERROR(MapAtLeast(r + 1));
   RETURN_IF_ERROR(file_->Append(row, row_bytes_));
+  crc_ = internal::Crc32(crc_, row, row_bytes_);
   rows_.store(r + 1, std::memory_order_release);
   return absl::OkStatus();
 }

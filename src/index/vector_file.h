@@ -44,8 +44,8 @@ float DotRow(const float* q, const uint8_t* row, int dim);
 class VectorFile {
  public:
   // Opens or creates `path` through `env`, keeps its first `keep_rows` rows and drops the
-  // rest (rows written after the last snapshot). Fails (kCorrupt) when the file holds
-  // fewer than `keep_rows` whole rows; storage errors are the Env's.
+  // rest (rows written after the last snapshot); reads the kept rows once for crc(). Fails
+  // (kCorrupt) when the file holds fewer than `keep_rows` whole rows; storage errors are the Env's.
   static absl::StatusOr<std::unique_ptr<VectorFile>> Open(Env* env, const std::string& path,
                                                           int dim, size_t keep_rows);
   ~VectorFile();
@@ -53,6 +53,9 @@ class VectorFile {
   VectorFile& operator=(const VectorFile&) = delete;
 
   int dim() const { return dim_; }
+  // CRC-32 of the rows [0, rows()): of the kept rows as read by Open, then of every row
+  // appended. Read it where Append is serialised (the writer's lock).
+  uint32_t crc() const { return crc_; }
   size_t rows() const { return rows_.load(std::memory_order_acquire); }
   const uint8_t* Row(size_t r) const {
     return base_.load(std::memory_order_acquire) + r * row_bytes_;
@@ -89,6 +92,7 @@ class VectorFile {
   size_t capacity_rows_ = 0;                          // rows covered by the newest mapping
   std::vector<std::unique_ptr<MappedRegion>> maps_;   // every mapping, newest last (writer)
   std::vector<uint8_t> scratch_;                      // Append's encoded row (writer only)
+  uint32_t crc_ = 0;                                  // of rows [0, rows_) (writer only)
 };
 
 }  // namespace iss::index

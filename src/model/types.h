@@ -63,6 +63,10 @@ struct NewItem {
   Tags tags;
 };
 
+// The deepest result a search may reach: offset + limit at most this. Every search costs
+// at most this many candidates per query vector, however large the gallery.
+inline constexpr size_t kMaxResultWindow = 1000;
+
 struct Query {
   std::optional<std::string> image;  // query image bytes; wins over `key`
   // A stored item's key (its stored vector is the query), or a locator to fetch the
@@ -70,7 +74,7 @@ struct Query {
   std::optional<std::string> key;
   Tags filter;  // every given key must equal
   size_t limit = 0;
-  size_t offset = 0;
+  size_t offset = 0;        // offset + limit <= kMaxResultWindow
   std::optional<Box> crop;  // crop of the query image
 };
 

@@ -98,7 +98,17 @@ absl::StatusOr<std::optional<std::map<std::string, std::string>>> OptionalString
   for (auto& [k, v] : it->items()) {
     if (!v.is_string()) return WrongType(key + "." + k, "a string", v);
     if (k.empty()) return CodeError(Code("IS.0003"), "(a tag key in `" + key + "` is empty)");
-    out[k] = v.get<std::string>();
+    // Checked before a key or value is echoed in any message.
+    if (Utf8Length(k) > kMaxTagLength) {
+      return CodeError(Code("IS.1004"), "(a tag key in `" + key + "` is longer than " +
+                                            std::to_string(kMaxTagLength) + " characters)");
+    }
+    std::string value = v.get<std::string>();
+    if (Utf8Length(value) > kMaxTagLength) {
+      return CodeError(Code("IS.1003"), "(the value of tag `" + k + "` is longer than " +
+                                            std::to_string(kMaxTagLength) + " characters)");
+    }
+    out[k] = std::move(value);
   }
   return std::optional<Map>(std::move(out));
 }

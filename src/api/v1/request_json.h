@@ -32,7 +32,13 @@ absl::StatusOr<std::optional<std::string>> OptionalString(const nlohmann::json& 
 absl::StatusOr<std::optional<int64_t>> OptionalInt(const nlohmann::json& obj,
                                                    const std::string& key);
 absl::StatusOr<std::optional<bool>> OptionalBool(const nlohmann::json& obj, const std::string& key);
-// An object of string -> string (image tags). `too_many_code` when it has more than 10 keys.
+// Tag names (instance tags, image tag keys) and tag values: at most this many characters
+// (docs/api.md, "Limits"; the cloud's successor API allows 64-character values).
+inline constexpr size_t kMaxTagLength = 64;
+
+// An object of string -> string (image tags). `too_many_code` when it has more than 10 keys;
+// a key longer than kMaxTagLength is IS.1004 (no instance tag is that long), a value
+// longer than kMaxTagLength IS.1003.
 absl::StatusOr<std::optional<std::map<std::string, std::string>>> OptionalStringMap(
     const nlohmann::json& obj, const std::string& key, const WireCode& too_many_code);
 // An array of strings (instance tag names).

@@ -1,6 +1,7 @@
 #include "api/v1/routes.h"
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
@@ -27,6 +28,9 @@ constexpr size_t kMaxNameLength = 16;
 constexpr size_t kMaxDescription = 512;
 constexpr size_t kMaxInstanceTags = 10;
 constexpr size_t kMaxPathLength = 2048;
+// offset + limit: the deepest result a search may page to (the cloud's successor API
+// caps it at 1000); the engine refuses deeper windows too (model::kMaxResultWindow).
+constexpr int64_t kMaxResultWindow = int64_t(model::kMaxResultWindow);
 
 // The instance routes name a missing instance IS.4004; the image routes IS.2019 (table).
 constexpr CodeOverride kInstanceRoutes[] = {{Reason::kGalleryNotFound, &Code("IS.4004")}};
@@ -155,6 +159,10 @@ absl::StatusOr<json> CreateInstance(engine::Engine* engine, const std::string& p
   if (tags) {
     for (const std::string& t : *tags) {
       if (t.empty()) return CodeError(Code("IS.0003"), "(an instance tag name is empty)");
+      if (Utf8Length(t) > kMaxTagLength) {
+        return CodeError(Code("IS.3026"), "(an instance tag name is longer than " +
+                                              std::to_string(kMaxTagLength) + " characters)");
+      }
       if (std::any_of(t.begin(), t.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
         return CodeError(Code("IS.3026"),
                          "(tag name `" + t + "` has upper-case letters; not allowed)");
@@ -162,10 +170,10 @@ absl::StatusOr<json> CreateInstance(engine::Engine* engine, const std::string& p
       if (std::find(spec.tag_keys.begin(), spec.tag_keys.end(), t) == spec.tag_keys.end()) {
         spec.tag_keys.push_back(t);
       }
-    }
-    if (spec.tag_keys.size() > kMaxInstanceTags) {
-      return CodeError(Code("IS.3024"),
-                       "(" + std::to_string(spec.tag_keys.size()) + " tags; at most 10)");
+      // At once: the de-duplication above is quadratic in a long array.
+      if (spec.tag_keys.size() > kMaxInstanceTags) {
+        return CodeError(Code("IS.3024"), "(more than 10 distinct tags)");
+      }
     }
   }
   ASSIGN_OR_RETURN(model::Gallery g, engine->CreateGallery(project, spec));
@@ -218,8 +226,13 @@ absl::StatusOr<json> Search(engine::Engine* engine, const std::string& project,
     return CodeError(Code("IS.1010"), "(`limit` must be 1..100)");
   }
   ASSIGN_OR_RETURN(std::optional<int64_t> offset, OptionalInt(body, "offset"));
-  if (offset && (*offset < 0 || *offset > 1000000000)) {
+  if (offset && *offset < 0) {
     return CodeError(Code("IS.1011"), "(`offset` must be >= 0)");
+  }
+  // Both are at most 100 and int64 here, so the sum cannot overflow.
+  if (offset && *offset > kMaxResultWindow - limit.value_or(kDefaultLimit)) {
+    return CodeError(Code("IS.1011"), "(`offset` + `limit` must be at most " +
+                                          std::to_string(kMaxResultWindow) + ")");
   }
   q.limit = size_t(limit.value_or(kDefaultLimit));
   q.offset = size_t(offset.value_or(0));
@@ -245,7 +258,9 @@ absl::StatusOr<json> Search(engine::Engine* engine, const std::string& project,
   json hits = json::array();
   for (const model::Hit& h : page.hits) {
     // nlohmann writes doubles with a fraction ("1.0"), so `sim` is always a float.
-    hits.push_back(json{{"path", h.key}, {"sim", double(h.score)}, {"tags", TagsJson(h.tags)}});
+    // and always a finite number in [0, 1] (the engine guarantees it; JSON has no NaN).
+    const double sim = std::isfinite(h.score) ? std::clamp(h.score, 0.0, 1.0) : 0.0;
+    hits.push_back(json{{"path", h.key}, {"sim", sim}, {"tags", TagsJson(h.tags)}});
   }
   return json{{"count", page.count}, {"result", std::move(hits)}};
 }

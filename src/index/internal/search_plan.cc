@@ -179,6 +179,9 @@ absl::StatusOr<std::vector<Hit>> SearchTiers(const Tiers& t, int dim, SearchKnob
   std::vector<Hit> hits;
   const size_t live = t.slot_of.size();
   if (live == 0 || k == 0) return hits;
+  // Never more hits than live rows: every buffer below is sized from k, so its cost stays
+  // bounded by the index whatever a caller asks for.
+  k = std::min(k, live);
   double share = 1;
   if (allowed != nullptr) {
     const uint64_t card = allowed->cardinality();

@@ -17,7 +17,9 @@ namespace iss::index::internal {
 namespace {
 
 constexpr char kMagic[8] = {'I', 'S', 'S', 'I', 'D', 'X', '0', '1'};
-constexpr uint32_t kFormat = 2;  // 2: 16-bit quantised vector files (1: float32)
+// 3: the vector file's CRC-32 (2: 16-bit quantised vector files without it, 1: float32).
+// An older format is discarded and the index rebuilt from the catalog.
+constexpr uint32_t kFormat = 3;
 
 absl::Status Corrupt(const std::string& what) {
   return Fail(Reason::kCorrupt, "(index snapshot: " + what + ")");
@@ -122,6 +124,7 @@ absl::StatusOr<size_t> WriteSnapshot(Env* env, const std::string& dir, int dim, 
     w.Put(ann_bytes);
     w.Put(ann_crc);
     w.Put(uint64_t(t.vgen));
+    w.Put(uint32_t(t.vector_crc));
     w.Put(uint64_t(t.rot.size()));
     w.PutVector(t.rot, t.rot.size());
     w.PutVector(t.ids, t.rows);
@@ -163,7 +166,8 @@ absl::StatusOr<LoadedSnapshot> LoadSnapshot(Env* env, const std::string& dir, in
     if (!r.Get(&format) || format != kFormat) return Corrupt("unknown format");
     if (!r.Get(&file_dim) || file_dim != dim) return Corrupt("dimension differs");
     if (!r.Get(&t.rows) || !r.Get(&t.built) || !r.Get(&t.ann_dead) || !r.Get(&t.trained) ||
-        !r.Get(&out.gen) || !r.Get(&ann_bytes) || !r.Get(&ann_crc) || !r.Get(&t.vgen)) {
+        !r.Get(&out.gen) || !r.Get(&ann_bytes) || !r.Get(&ann_crc) || !r.Get(&t.vgen) ||
+        !r.Get(&t.vector_crc)) {
       return Corrupt("truncated header");
     }
     // Entries of the ANN tier (built) <= rows; its dead ones and the live count it was

@@ -2,7 +2,8 @@
 // written (atomically, through the Env) and how one is loaded and checked. A snapshot is
 //   ivf-<gen>.faiss   the ANN tier, Faiss's serialisation (absent without one)
 //   snapshot.meta     magic, format, dim, counts, the ANN file's size and CRC-32, the
-//                     vector file's generation, the rotation, slot -> id, slot -> version,
+//                     vector file's generation and the CRC-32 of its rows (checked by
+//                     TieredIndex on load), the rotation, slot -> id, slot -> version,
 //                     the tombstone bitset, and the CRC-32 of everything before it
 //   vectors-<g>.q16   the vector file (vector_file.h), synced before meta is written
 // Each file goes to <name>.tmp, is synced, renamed and its directory synced; meta's rename
@@ -41,11 +42,11 @@ std::string AnnFileName(uint64_t gen);
 // dir + "/" + name.
 std::string PathIn(const std::string& dir, const std::string& name);
 
-// Byte offsets of snapshot.meta's header fields (format 2), for tests that patch them.
+// Byte offsets of snapshot.meta's header fields (format 3), for tests that patch them.
 struct MetaLayout {
   static constexpr size_t kFormat = 8, kDim = 12, kRows = 16, kBuilt = 24, kAnnDead = 32,
                           kTrained = 40, kAnnGen = 48, kAnnBytes = 56, kAnnCrc = 64, kVgen = 68,
-                          kRotSize = 76, kHeader = 84;
+                          kVectorCrc = 76, kRotSize = 80, kHeader = 88;
 };
 
 // What snapshot.meta holds besides the file names.
@@ -55,6 +56,7 @@ struct SnapshotTables {
   uint64_t ann_dead = 0;                      // ANN entries dead when written
   uint64_t trained = 0;                       // live vectors when the ANN tier was trained
   uint64_t vgen = 1;                          // the vector file's generation
+  uint32_t vector_crc = 0;                    // CRC-32 of the vector file's first `rows` rows
   std::vector<float> rot;                     // dim x dim, or empty
   std::vector<uint64_t> ids, versions, dead;  // rows, rows, (rows + 63) / 64 words
 };
