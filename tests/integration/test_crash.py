@@ -124,12 +124,20 @@ def test_sigkill_loop_under_adds_deletes_and_modifies():
     pending = {}  # path -> v or None: a request that got no answer
     lock = threading.Lock()
     counts = {"200": 0, "400": 0, "lost": 0}
+    errors = []
     try:
         assert s.create("loop", ["client", "v"])[0] == 200
         for rnd in range(rounds):
             stop = threading.Event()
 
             def client(cid):
+                try:
+                    run_client(cid)
+                except BaseException as e:  # a failed check in a thread fails the test
+                    with lock:
+                        errors.append(repr(e))
+
+            def run_client(cid):
                 import requests
                 rng = random.Random(rnd * 1000 + cid)
                 session = requests.Session()
@@ -148,13 +156,13 @@ def test_sigkill_loop_under_adds_deletes_and_modifies():
                                              session=session, timeout=30)
                     elif op == "modify":
                         result = v if before is not None else None
-                        call = lambda: s.request("POST", "/loop/image/modify",
+                        call = lambda: s.request("PUT", "/loop/image",
                                                  {"path": path,
                                                   "tags": {"client": str(cid), "v": v}},
                                                  session=session, timeout=30)
                     else:
                         result = None
-                        call = lambda: s.request("POST", "/loop/image/delete", {"path": path},
+                        call = lambda: s.request("DELETE", "/loop/image", {"path": path},
                                                  session=session, timeout=30)
                     try:
                         st, out, _ = call()
@@ -182,6 +190,7 @@ def test_sigkill_loop_under_adds_deletes_and_modifies():
             stop.set()
             for t in threads:
                 t.join()
+            assert not errors, errors
             s.start()
             for cid in range(CLIENTS):
                 seen = client_state(s, cid)

@@ -151,7 +151,7 @@ def test_tag_values_and_keys_are_at_most_64_characters(gallery):
         assert st == 400 and error_code(out) == code, (st, out)
         assert len(resp.content) < 1000  # the value is not echoed
         # modify and the search filter follow the same rule
-        expect_error(s.request("POST", "/rel/image/modify",
+        expect_error(s.request("PUT", "/rel/image",
                                {"path": "len/ok.jpg", "tags": body_tags}), code)
         expect_error(s.search("rel", tags=body_tags), code)
     assert s.check("rel", "len/bad.jpg")[1] == {"exist": "false"}
@@ -183,8 +183,9 @@ def _umount(path):
     subprocess.run(["umount", "-l", path], capture_output=True)
 
 
-def _fill(path):
-    """Writes zeros to `path` until the file system is full; returns the bytes written."""
+def _fill(path, slack=0):
+    """Writes zeros to `path` until the file system is full, then gives back `slack` bytes;
+    returns the bytes written."""
     n = 0
     chunk = bytes(1 << 16)
     with open(path, "wb", buffering=0) as f:
@@ -199,6 +200,8 @@ def _fill(path):
                 n += f.write(bytes(512))
         except OSError:
             pass
+    if slack:
+        os.truncate(path, max(0, n - slack))
     return n
 
 
@@ -208,6 +211,11 @@ def test_disk_full_refuses_writes_cleanly_keeps_reads_and_resumes(tmp_path):
     s = None
     try:
         s = Server(data_dir=os.path.join(mnt, "data")).start()
+        # Filled before the first write: RocksDB preallocates its WAL (~70 MB) at the first
+        # write, which would leave it room for thousands of adds; with 512 KB left that
+        # fails (harmlessly) and the WAL grows into what is left.
+        filler = os.path.join(mnt, "filler")
+        _fill(filler, slack=512 << 10)
         assert s.create("full", ["run"])[0] == 200
         files = [b64_file(p) for p in GOOD]
         acked, refused = set(), set()
@@ -215,13 +223,11 @@ def test_disk_full_refuses_writes_cleanly_keeps_reads_and_resumes(tmp_path):
             st, out, _ = s.add("full", "before/%d.jpg" % i, file_b64=files[i], tags={"run": "x"})
             assert st == 200, out
             acked.add("before/%d.jpg" % i)
-        filler = os.path.join(mnt, "filler")
-        _fill(filler)
-        # Writes fail with a clear storage error (RocksDB may still have room in a WAL it
-        # preallocated: keep writing until it runs out), and never take the server down.
+        # Writes fail with a clear storage error once the space is gone (long paths fill it
+        # faster), and never take the server down.
         codes = set()
-        for i in range(300):
-            path = "full/%d.jpg" % i
+        for i in range(1000):
+            path = "full/%d/" % i + "p" * 2000
             st, out, _ = s.add("full", path, file_b64=files[i % 3], tags={"run": "x"})
             if st == 200:
                 acked.add(path)
@@ -246,7 +252,7 @@ def test_disk_full_refuses_writes_cleanly_keeps_reads_and_resumes(tmp_path):
         import requests
         assert requests.get(s.base + "/health", timeout=10).status_code == 200
         # deletes and modifies fail cleanly too (or succeed); none crashes the server
-        st, out, _ = s.request("POST", "/full/image/modify",
+        st, out, _ = s.request("PUT", "/full/image",
                                {"path": "before/0.jpg", "tags": {"run": "x"}})
         assert st in (200, 400), out
         # Space comes back: writes resume without a restart.
@@ -310,5 +316,32 @@ def test_damaged_vector_file_is_rebuilt_from_the_catalog():
             for h in out["result"]:
                 assert isinstance(h["sim"], float) and 0.0 <= h["sim"] <= 1.0, out
             assert "null" not in resp.text
+    finally:
+        s.close()
+
+
+def test_corrupt_snapshot_row_count_rebuilds_instead_of_aborting():
+    """snapshot.meta's row count (offset 16, format 3) set to 2^40: the server starts and
+    rebuilds the index from the catalog (it used to abort every start with bad_alloc)."""
+    import glob
+    import struct
+    s = Server().start()
+    try:
+        assert s.create("snap")[0] == 200
+        for i, p in enumerate(GOOD):
+            assert s.add("snap", "s/%d.jpg" % i, p)[0] == 200
+        assert s.stop() == 0
+        metas = glob.glob(os.path.join(s.data_dir, "index", "**", "snapshot.meta"),
+                          recursive=True)
+        assert len(metas) == 1, metas
+        with open(metas[0], "r+b") as f:
+            f.seek(16)
+            f.write(struct.pack("<Q", 1 << 40))
+        s.start()
+        for i, p in enumerate(GOOD):
+            st, out, _ = s.search("snap", file=b64_file(p), limit=1)
+            assert st == 200 and out["result"][0]["path"] == "s/%d.jpg" % i, out
+            assert out["result"][0]["sim"] > 0.99
+        assert "snapshot discarded" in s.logs()
     finally:
         s.close()
