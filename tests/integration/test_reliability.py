@@ -345,3 +345,31 @@ def test_corrupt_snapshot_row_count_rebuilds_instead_of_aborting():
         assert "snapshot discarded" in s.logs()
     finally:
         s.close()
+
+
+def test_damaged_wal_refuses_to_start_loudly():
+    """A flipped byte in the middle of RocksDB's WAL: the server refuses to start, says why
+    in its log, and never serves the writes before the damage without those after it."""
+    import glob
+    s = Server().start()
+    try:
+        assert s.create("wal")[0] == 200
+        for i in range(3):
+            assert s.add("wal", "w/%d.jpg" % i, GOOD[i])[0] == 200
+        s.stop(signal.SIGKILL)  # no flush at close: the writes live only in the WAL
+        logs = glob.glob(os.path.join(s.data_dir, "db", "*.log"))
+        logs = [p for p in logs if os.path.getsize(p) > 0]
+        assert logs, os.listdir(os.path.join(s.data_dir, "db"))
+        wal = max(logs, key=os.path.getsize)
+        size = os.path.getsize(wal)
+        with open(wal, "r+b") as f:
+            f.seek(size // 2)
+            b = f.read(1)
+            f.seek(size // 2)
+            f.write(bytes([b[0] ^ 0x40]))
+        with pytest.raises(RuntimeError) as failed:
+            s.start()
+        text = str(failed.value).lower()
+        assert "corrupt" in text or "checksum" in text, text
+    finally:
+        s.close()
