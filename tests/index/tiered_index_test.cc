@@ -291,6 +291,24 @@ TEST(TieredIndexTest, BackgroundWorkWhileWritingAndSearching) {
   }
 }
 
+// A page deeper than the index costs no more than the index: every buffer is sized from
+// k clamped to the live rows (before: k = 2^40 made the exact tier reserve 2^40 hits and
+// the ANN tier 2^40 candidates, bad_alloc; the engine and the v1 surface cap offset +
+// limit at 1000 too).
+TEST(TieredIndexTest, HugeKCostsNoMoreThanTheRows) {
+  auto ix = TieredIndex::Open(kDim, SmallAnn());
+  ASSERT_TRUE(ix.ok());
+  for (uint64_t id = 1; id <= 50; ++id) ASSERT_TRUE((*ix)->Put(id, Vec(id), 1).ok());
+  auto hits = (*ix)->Search(Vec(1), size_t(1) << 40, nullptr);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  EXPECT_EQ(hits->size(), 50u);
+  for (uint64_t id = 51; id <= 600; ++id) ASSERT_TRUE((*ix)->Put(id, Vec(id), 1).ok());
+  ASSERT_TRUE((*ix)->Stats().ann);
+  hits = (*ix)->Search(Vec(1), size_t(1) << 40, nullptr);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  EXPECT_EQ(hits->size(), 600u);
+}
+
 TEST(TieredIndexTest, ExactTierCompactsDeadRows) {
   TieredOptions o = SmallAnn();
   o.exact_max = 100000;
