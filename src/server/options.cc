@@ -116,6 +116,10 @@ std::vector<Setting> Settings(ServerOptions* o) {
        &o->engine.max_items_per_gallery},
       {"limits.sync_writes", "--sync-writes", "fsync every write before acknowledging it.",
        &o->store.sync_writes},
+      {"store.wal_recovery", "--wal-recovery",
+       "strict: a damaged write-ahead-log record refuses the start (default); "
+       "tolerate-torn-tail: accept a torn last record (one start after a power loss).",
+       &o->wal_recovery},
       {"index.exact_max", "--index-exact-max",
        "Instances up to this many vectors are searched exactly (no ANN).", &o->index.exact_max},
       {"index.merge_rows", "--index-merge-rows",
@@ -296,6 +300,9 @@ absl::Status Validate(const ServerOptions& o) {
     return Bad("timeouts", "must be positive");
   }
   if (o.http.max_connections < 1) return Bad("max_connections", "must be >= 1");
+  if (o.wal_recovery != "strict" && o.wal_recovery != "tolerate-torn-tail") {
+    return Bad("wal_recovery", "must be strict or tolerate-torn-tail");
+  }
   if (o.fetch.max_bytes < 1 || o.fetch.max_redirects < 0) {
     return Bad("fetch", "max_bytes must be >= 1 and max_redirects >= 0");
   }
@@ -355,6 +362,9 @@ absl::StatusOr<ServerOptions> LoadOptions(int argc, const char* const* argv) {
     if (absl::Status st = SetFromString(s, flag_values[s.key], s.flag); !st.ok()) return st;
   }
   if (absl::Status s = Validate(options); !s.ok()) return s;
+  options.store.wal_recovery = options.wal_recovery == "tolerate-torn-tail"
+                                   ? store::WalRecovery::kTolerateTornTail
+                                   : store::WalRecovery::kStrict;
   return options;
 }
 

@@ -44,6 +44,10 @@ struct ServerOptions {
   std::string model_dir = ISS_MODEL_DIR;  // Default: the build's ISS_MODEL_DIR
   std::string log_level = "info";         // Default: info (trace|debug|info|warn|error|off)
   bool auth_enabled = true;               // Default: true. false = anyone may call (warned)
+  // store.wal_recovery: "strict" (default: a damaged WAL record refuses the start) or
+  // "tolerate-torn-tail" (for one start after a power loss: accepts a torn last record).
+  // LoadOptions sets store.wal_recovery from it.
+  std::string wal_recovery = "strict";
   // Threads inside OpenMP/BLAS (index training, exact scans). Default: 2 (the cores).
   int compute_threads = 2;
 

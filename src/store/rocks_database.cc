@@ -423,7 +423,8 @@ absl::StatusOr<std::unique_ptr<Database>> OpenWith(const std::string& dir,
       detail +=
           "; nothing was changed. If the machine lost power or the disk filled up during a "
           "write, the damage may be a torn last write-ahead-log record: opening once with "
-          "wal_recovery = kTolerateTornTail accepts it)";
+          "wal_recovery = kTolerateTornTail (the server's --wal-recovery "
+          "tolerate-torn-tail) accepts it)";
     }
     return Fail(Reason::kCorrupt, detail);
   }

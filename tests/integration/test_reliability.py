@@ -371,5 +371,14 @@ def test_damaged_wal_refuses_to_start_loudly():
             s.start()
         text = str(failed.value).lower()
         assert "corrupt" in text or "checksum" in text, text
+        # a bad checksum is not a torn tail: refused with the tolerant setting too
+        s.extra_args = ["--wal-recovery", "tolerate-torn-tail"]
+        with pytest.raises(RuntimeError) as failed:
+            s.start()
+        assert "corrupt" in str(failed.value).lower()
+        s.extra_args = ["--wal-recovery", "lenient"]
+        with pytest.raises(RuntimeError) as failed:
+            s.start()
+        assert "wal_recovery" in str(failed.value)
     finally:
         s.close()
