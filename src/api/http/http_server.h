@@ -13,9 +13,12 @@
 // surface); timeouts for headers, body and idle keep-alive connections, and a cap on open
 // connections in all and per peer address, so slow clients or one address cannot exhaust
 // the server (refusals and accept failures such as EMFILE are logged at most every 10 s,
-// and the accept loop backs off instead of spinning); the pipeline runs on a worker
-// pool, never on the I/O threads; every response carries X-Request-Id and every request
-// gets one access-log line and one metrics observation (by route pattern).
+// and the accept loop backs off instead of spinning); a large body on an authenticated
+// route is read only once the headers' credentials pass (Pipeline::AuthenticateHeaders);
+// requests that do not parse get a 400 and the connection closes; the pipeline runs on a
+// worker pool, never on the I/O threads (but routes marked on_io_thread, i.e. /health);
+// every response carries X-Request-Id and every request gets one access-log line and one
+// metrics observation (by route pattern).
 // Thread contract: Start() and Shutdown() from one controlling thread; the pipeline must
 // outlive the server.
 #ifndef ISS_API_HTTP_HTTP_SERVER_H_
