@@ -34,6 +34,11 @@ struct RequestFacts {
   std::vector<std::pair<std::string, std::string>> headers;  // as received
   std::string_view body;                                     // exact bytes
   std::string remote_addr;
+  // Headers only, the body not read yet (the server checks credentials before it buffers
+  // a large body): everything that does not need the body's bytes is checked; a signature
+  // whose body hash is not in X-Sdk-Content-Sha256 is left for the full check, which
+  // always follows once the body has arrived. A success authorizes nothing but reading it.
+  bool body_pending = false;
 };
 
 struct Principal {

@@ -67,9 +67,13 @@ absl::StatusOr<VerifiedKey> SignatureVerifier::Verify(const RequestFacts& r,
   std::string body_hash;
   if (const std::string* h = FindHeader(r.headers, "X-Sdk-Content-Sha256")) {
     body_hash = *h;
-    if (body_hash != "UNSIGNED-PAYLOAD" && body_hash != Sha256Hex(r.body)) {
+    if (!r.body_pending && body_hash != "UNSIGNED-PAYLOAD" && body_hash != Sha256Hex(r.body)) {
       return Refuse("the body does not match X-Sdk-Content-Sha256");
     }
+  } else if (r.body_pending) {
+    // The signature covers the body's hash: it can only be checked once the body is here
+    // (the key, date and signed headers were).
+    return VerifiedKey{a.access_key, key->user_id};
   } else {
     body_hash = Sha256Hex(r.body);
   }

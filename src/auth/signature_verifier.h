@@ -9,6 +9,9 @@
 //
 // Failures: kUnauthenticated for anything forged, stale, malformed or unknown;
 // kPayloadTooLarge for a body above the signed-body limit (checked before any hashing).
+// With RequestFacts::body_pending (headers only) the body is not compared, and a signature
+// over the body's own hash (no X-Sdk-Content-Sha256) is not checked yet: the full Verify()
+// after the body arrives does that.
 // Thread contract: immutable after construction; Verify() is thread-safe.
 #ifndef ISS_AUTH_SIGNATURE_VERIFIER_H_
 #define ISS_AUTH_SIGNATURE_VERIFIER_H_

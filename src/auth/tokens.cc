@@ -31,7 +31,7 @@ std::string Tokens::Mint(const TokenClaims& c) const {
       {"p", c.project_id},
       {"g", c.generation},
       {"iat", c.issued_at},
-      {"exp", c.expires_at}}.dump();
+      {"exp", c.expires_at}}.dump(-1, ' ', false, json::error_handler_t::replace);
   std::string body = Base64UrlEncode(payload);
   return std::string(kPrefix) + body + "." + Base64UrlEncode(HmacSha256(key_, body));
 }

@@ -11,6 +11,7 @@
 #ifndef ISS_BLOB_HTTP_SOURCE_H_
 #define ISS_BLOB_HTTP_SOURCE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -19,7 +20,18 @@
 #include "absl/status/statusor.h"
 #include "engine/ports/blob_source.h"
 
+struct sockaddr;
+
 namespace iss::blob {
+
+// True for an address `path` downloads must not reach unless fetch.allow_private is set:
+// IPv4 loopback, private, link-local, carrier-grade NAT, reserved and multicast ranges;
+// IPv6 loopback, unique-local, link/site-local, multicast, documentation; and every IPv6
+// form that embeds an IPv4 address judged by that address (IPv4-mapped ::ffff:0:0/96,
+// IPv4-compatible ::/96, NAT64 64:ff9b::/96 and 64:ff9b:1::/48, 6to4 2002::/16, Teredo
+// 2001::/32 with its obfuscated client, ISATAP). Unknown families and non-addresses: true.
+bool IsInternalAddress(const struct sockaddr* sa);
+bool IsInternalAddress(std::string_view ip);  // "127.0.0.1", "::ffff:10.0.0.1"
 
 struct HttpSourceOptions {
   // Host patterns allowed ("example.com", "*.example.com", "127.0.0.1:8081", "*").
@@ -31,6 +43,10 @@ struct HttpSourceOptions {
   int64_t max_bytes = 10 * 1024 * 1024;  // Default: 10 MiB per download
   int timeout_ms = 10000;                // Default: 10 s for the whole transfer
   int max_redirects = 3;                 // Default: 3; each hop is checked again
+  // Downloads in progress at once; one more fails at once (kBlobUnreachable) instead of
+  // waiting, so slow servers cannot hold every handler thread. Default: 0, no limit (the
+  // server sets it from fetch.max_concurrent, by default worker_threads - 1).
+  int max_concurrent = 0;
 };
 
 class HttpSource : public engine::BlobSource {
@@ -43,6 +59,7 @@ class HttpSource : public engine::BlobSource {
 
  private:
   HttpSourceOptions options_;
+  mutable std::atomic<int> in_flight_{0};
 };
 
 }  // namespace iss::blob

@@ -78,8 +78,12 @@ std::vector<Setting> Settings(ServerOptions* o) {
        &o->http.body_timeout_ms},
       {"http.idle_timeout_ms", "--idle-timeout-ms", "Idle keep-alive connection lifetime.",
        &o->http.idle_timeout_ms},
-      {"http.max_connections", "--max-connections", "Open connections at most.",
+      {"http.max_connections", "--max-connections",
+       "Open connections at most (lowered at start-up to fit the file-descriptor limit).",
        &o->http.max_connections},
+      {"http.max_connections_per_address", "--max-connections-per-address",
+       "Open connections from one peer address at most (0: no limit).",
+       &o->http.max_connections_per_address},
       {"http.drain_timeout_ms", "--drain-timeout-ms",
        "On SIGTERM/SIGINT, wait this long for running requests.", &o->http.drain_timeout_ms},
       {"fetch.allowed_hosts", "--fetch-allowed-hosts",
@@ -93,6 +97,9 @@ std::vector<Setting> Settings(ServerOptions* o) {
        &o->fetch.timeout_ms},
       {"fetch.max_redirects", "--fetch-max-redirects", "Redirects followed, each re-checked.",
        &o->fetch.max_redirects},
+      {"fetch.max_concurrent", "--fetch-max-concurrent",
+       "Downloads at once; more fail at once with IS.2000 (0: worker_threads - 1, at least 1).",
+       &o->fetch.max_concurrent},
       {"auth.enabled", "--auth-enabled",
        "Authenticate /v1 requests (false: open to anyone, logged as a warning).", &o->auth_enabled},
       {"auth.token_ttl_s", "--auth-token-ttl-s", "Lifetime of issued tokens, seconds.",
@@ -303,8 +310,11 @@ absl::Status Validate(const ServerOptions& o) {
   if (o.wal_recovery != "strict" && o.wal_recovery != "tolerate-torn-tail") {
     return Bad("wal_recovery", "must be strict or tolerate-torn-tail");
   }
-  if (o.fetch.max_bytes < 1 || o.fetch.max_redirects < 0) {
-    return Bad("fetch", "max_bytes must be >= 1 and max_redirects >= 0");
+  if (o.http.max_connections_per_address < 0) {
+    return Bad("max_connections_per_address", "must be >= 0");
+  }
+  if (o.fetch.max_bytes < 1 || o.fetch.max_redirects < 0 || o.fetch.max_concurrent < 0) {
+    return Bad("fetch", "max_bytes must be >= 1, max_redirects and max_concurrent >= 0");
   }
   for (const api::RateLimit* l : {&o.credential_limit, &o.address_limit, &o.iam.login_limit}) {
     if (l->rate < 1 || l->burst < 1) return Bad("auth", "rates and bursts must be >= 1");

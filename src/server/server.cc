@@ -3,7 +3,12 @@
 #include <dlfcn.h>
 #include <omp.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "api/admin/routes.h"
@@ -74,17 +79,63 @@ void Server::Shutdown() {
 
 namespace {
 
+// File descriptors: the soft RLIMIT_NOFILE is raised to the hard one (and read back), and
+// the connection cap is fitted under it with a reserve for what else holds descriptors
+// (RocksDB's files, each instance's vector file, downloads, logs): a quarter of the
+// limit, at least 256. Connections can then never take the descriptors the store and the
+// index need. Fails when not even 16 connections fit.
+absl::StatusOr<int> FitConnectionsToDescriptors(int wanted) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    return Fail(Reason::kUnavailable, std::string("(getrlimit: ") + std::strerror(errno) + ")");
+  }
+  if (rl.rlim_cur != RLIM_INFINITY && (rl.rlim_max == RLIM_INFINITY || rl.rlim_cur < rl.rlim_max)) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) != 0) {
+      spdlog::warn("cannot raise the file-descriptor limit from {} to {}: {}", rl.rlim_cur,
+                   rl.rlim_max, std::strerror(errno));
+    }
+    getrlimit(RLIMIT_NOFILE, &rl);  // what we really have now
+  }
+  const int64_t limit = rl.rlim_cur == RLIM_INFINITY ? int64_t{1} << 30 : int64_t(rl.rlim_cur);
+  const int64_t reserve = std::max<int64_t>(256, limit / 4);
+  const int64_t room = limit - reserve;
+  if (room < 16) {
+    return Fail(Reason::kUnavailable,
+                "(the file-descriptor limit (RLIMIT_NOFILE) is " + std::to_string(limit) +
+                    "; at least " + std::to_string(reserve + 16) +
+                    " are needed: raise it with `ulimit -n` or LimitNOFILE=)");
+  }
+  if (wanted > room) {
+    spdlog::warn(
+        "http.max_connections lowered from {} to {}: the file-descriptor limit is {} and {} are "
+        "kept for the store, the index files and downloads (raise `ulimit -n` to allow more)",
+        wanted, room, limit, reserve);
+    return int(room);
+  }
+  spdlog::info("file-descriptor limit {}: up to {} connections, {} descriptors kept in reserve",
+               limit, wanted, limit - wanted);
+  return wanted;
+}
+
 absl::Status StartFailed(const std::string& what, const absl::Status& s) {
   return absl::Status(s.code(), what + ": " + std::string(s.message()));
 }
 
 void RegisterOperatorRoutes(Server::Parts& p) {
   // Liveness for load balancers and orchestrators: no credentials, no state revealed.
-  p.router.Add("GET", "/health", [](const api::Call&) {
-    api::HttpResponse r;
-    r.body = R"({"status":"ok"})";
-    return r;
-  });
+  // Answered on the I/O thread: busy handler threads (slow downloads, inference) do not
+  // delay it.
+  p.router.Add(api::Route{.method = "GET",
+                          .pattern = "/health",
+                          .handler =
+                              [](const api::Call&) {
+                                api::HttpResponse r;
+                                r.body = R"({"status":"ok"})";
+                                return r;
+                              },
+                          .on_io_thread = true});
   // Operator metrics (Prometheus text format): requests and latencies by route, totals.
   engine::Engine* e = p.engine.get();
   api::RegisterMetricsRoute(&p.router, &p.metrics, [e] {
@@ -105,6 +156,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
   auto parts = std::make_unique<Parts>();
   Parts& p = *parts;
   CapComputeThreads(o.compute_threads);
+  // First, before the store opens its files.
+  api::HttpServerOptions http_options = o.http;
+  absl::StatusOr<int> connections = FitConnectionsToDescriptors(o.http.max_connections);
+  if (!connections.ok()) return StartFailed("file descriptors", connections.status());
+  http_options.max_connections = *connections;
   Env* env = Env::Default();
   if (absl::Status s = env->CreateDirs(o.data_dir); !s.ok()) {
     return StartFailed("data dir " + o.data_dir, s);
@@ -118,7 +174,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
   if (!models.ok()) return StartFailed("loading models from " + o.model_dir, models.status());
   p.models = std::move(*models);
 
-  p.blobs = std::make_unique<blob::HttpSource>(o.fetch);
+  blob::HttpSourceOptions fetch = o.fetch;
+  // Downloads never take every handler thread (slow servers would stall the API).
+  if (fetch.max_concurrent == 0) fetch.max_concurrent = std::max(1, o.http.worker_threads - 1);
+  p.blobs = std::make_unique<blob::HttpSource>(fetch);
   p.background = std::make_unique<Executor>(o.background);
 
   auto catalog = store::OpenCatalog(p.db.get());
@@ -161,7 +220,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
   pipeline.default_errors = api::v1::RenderDefaultError;
   p.pipeline = std::make_unique<api::Pipeline>(&p.router, authenticator, pipeline);
 
-  auto http = api::HttpServer::Start(o.http, p.pipeline.get(), &p.metrics);
+  auto http = api::HttpServer::Start(http_options, p.pipeline.get(), &p.metrics);
   if (!http.ok()) return StartFailed("starting the HTTP server", http.status());
   p.http = std::move(*http);
   spdlog::info("imagesearchd listening on {}:{} (data {}, models {})", o.http.host, p.http->port(),

@@ -29,5 +29,20 @@ TEST(RateLimiterTest, KeyFloodsDoNotGrowMemoryWithoutBound) {
   for (int i = 0; i < 10000; ++i) EXPECT_TRUE(limiter.Take("k" + std::to_string(i)));
 }
 
+TEST(RateLimiterTest, HasAndFullTakeNothing) {
+  iss::testing::FakeClock clock;
+  RateLimiter limiter({.rate = 1, .burst = 2}, &clock);
+  EXPECT_TRUE(limiter.Full("k"));  // never seen
+  EXPECT_TRUE(limiter.Has("k"));
+  EXPECT_TRUE(limiter.Full("k"));  // Has() took nothing
+  EXPECT_TRUE(limiter.Take("k"));
+  EXPECT_FALSE(limiter.Full("k"));
+  EXPECT_TRUE(limiter.Has("k"));
+  EXPECT_TRUE(limiter.Take("k"));
+  EXPECT_FALSE(limiter.Has("k"));
+  clock.Advance(std::chrono::seconds(2));
+  EXPECT_TRUE(limiter.Full("k"));
+}
+
 }  // namespace
 }  // namespace iss::api

@@ -70,5 +70,17 @@ TEST_F(RouterTest, PercentDecodesSegmentsAfterSplitting) {
   EXPECT_EQ(Dispatch(router_, "GET", "/v1/p/service/a%zz"), "<none>");
 }
 
+TEST(IsValidUtf8Test, AcceptsTextRefusesMalformedSequences) {
+  for (std::string_view ok :
+       {"", "abc", "\xC3\xA9t\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xF4\x8F\xBF\xBF"}) {
+    EXPECT_TRUE(IsValidUtf8(ok)) << ok;
+  }
+  for (std::string_view bad :
+       {"\xFF\xFE", "\xC3\x28", "\xC3", "\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80",
+        "\xF4\x90\x80\x80", "\xF8\x88\x80\x80\x80", "\x80", "a\xE2\x82"}) {
+    EXPECT_FALSE(IsValidUtf8(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace iss::api

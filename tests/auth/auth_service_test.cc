@@ -242,6 +242,50 @@ TEST_F(AuthServiceTest, SignedRequestsVerifyAndTamperingIsRefused) {
   EXPECT_EQ(ReasonOf(auth_->Authenticate(f, id->project_id).status()), Reason::kUnauthenticated);
 }
 
+// Headers only (RequestFacts::body_pending, before the server reads a large body): key,
+// date and signed headers are checked, and the signature too when X-Sdk-Content-Sha256
+// carries the body's hash; a signature over the body's own hash waits for the full check.
+TEST_F(AuthServiceTest, SignedRequestsAreCheckedFromTheirHeadersBeforeTheBody) {
+  auto id = auth_->Bootstrap();
+  ASSERT_TRUE(id.ok());
+  const std::string path = "/v1/" + id->project_id + "/inst/image/search";
+  auto pending = [](RequestFacts f) {
+    f.body = {};
+    f.body_pending = true;
+    return f;
+  };
+  auto forge = [](RequestFacts f) {
+    for (auto& [k, v] : f.headers) {
+      if (k == "Authorization") v.back() = v.back() == '0' ? '1' : '0';
+    }
+    return f;
+  };
+  const RequestFacts plain = SignedFacts(id->ak, id->sk, path);
+  EXPECT_TRUE(auth_->Authenticate(pending(plain), id->project_id).ok());
+  EXPECT_TRUE(auth_->Authenticate(pending(forge(plain)), id->project_id).ok());  // deferred
+  EXPECT_EQ(ReasonOf(auth_->Authenticate(forge(plain), id->project_id).status()),
+            Reason::kUnauthenticated);  // ... and refused by the full check
+  RequestFacts stale = plain;
+  SetHeader(stale, "X-Sdk-Date", "20000101T000000Z");
+  EXPECT_EQ(ReasonOf(auth_->Authenticate(pending(stale), id->project_id).status()),
+            Reason::kUnauthenticated);
+  const RequestFacts unknown = SignedFacts("NOSUCHKEY0000000000", id->sk, path);
+  EXPECT_EQ(ReasonOf(auth_->Authenticate(pending(unknown), id->project_id).status()),
+            Reason::kUnauthenticated);
+
+  const RequestFacts hashed =
+      SignedFacts(id->ak, id->sk, path, {{"X-Sdk-Content-Sha256", Sha256Hex(body_)}});
+  EXPECT_TRUE(auth_->Authenticate(pending(hashed), id->project_id).ok());
+  EXPECT_TRUE(auth_->Authenticate(hashed, id->project_id).ok());
+  EXPECT_EQ(ReasonOf(auth_->Authenticate(pending(forge(hashed)), id->project_id).status()),
+            Reason::kUnauthenticated);  // the signature needs no body: checked at once
+  RequestFacts other_body = hashed;
+  const std::string other = R"({"path": "b.jpg"})";
+  other_body.body = other;
+  EXPECT_EQ(ReasonOf(auth_->Authenticate(other_body, id->project_id).status()),
+            Reason::kUnauthenticated);  // the body still has to match once it is here
+}
+
 TEST_F(AuthServiceTest, TokenExpiryFollowsTheInjectedClock) {
   auto id = auth_->Bootstrap();
   ASSERT_TRUE(id.ok()) << id.status();

@@ -134,3 +134,52 @@ TEST_F(HttpSourceTest, OnlyHttpSchemes) {
 
 }  // namespace
 }  // namespace iss::blob
+
+// Every spelling of an internal address is internal: IPv4 ranges, IPv6 ranges, and every
+// IPv6 form that embeds an IPv4 address (judged by that address).
+TEST(IsInternalAddressTest, ClassifiesEveryEmbeddedIpv4Form) {
+  for (const char* ip : {"127.0.0.1",
+                         "10.1.2.3",
+                         "172.16.0.1",
+                         "192.168.1.1",
+                         "169.254.169.254",
+                         "0.0.0.0",
+                         "100.64.0.1",
+                         "198.18.0.1",
+                         "192.0.2.1",
+                         "224.0.0.1",
+                         "255.255.255.255",
+                         "::1",
+                         "::",
+                         "fe80::1",
+                         "fc00::1",
+                         "fd12:3456::1",
+                         "fec0::1",
+                         "ff02::1",
+                         "::ffff:127.0.0.1",
+                         "::ffff:10.0.0.1",  // IPv4-mapped
+                         "::127.0.0.1",
+                         "::8.8.8.8",           // IPv4-compatible (deprecated)
+                         "::ffff:0:127.0.0.1",  // SIIT
+                         "64:ff9b::7f00:1",
+                         "64:ff9b::a9fe:a9fe",  // NAT64 of 127.0.0.1, 169.254.169.254
+                         "64:ff9b:1::8.8.8.8",  // local-use NAT64
+                         "2002:7f00:1::1",
+                         "2002:c0a8:101::",            // 6to4 of 127.0.0.1, 192.168.1.1
+                         "2001:0:7f00:1::1",           // Teredo, server 127.0.0.1
+                         "2001:0:808:808::80ff:fffe",  // Teredo, client 127.0.0.1 (inverted)
+                         "2001:db8::1",                // documentation
+                         "2001:4860::5efe:127.0.0.1",
+                         "2001:4860::200:5efe:10.0.0.1",  // ISATAP
+                         "100::1",                        // discard
+                         "not-an-address",
+                         ""}) {
+    EXPECT_TRUE(iss::blob::IsInternalAddress(ip)) << ip;
+  }
+  for (const char* ip :
+       {"8.8.8.8", "1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "2001:4860:4860::8888",
+        "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "2001:0:808:808::f7f7:f7f7",
+        "2001:4860::5efe:8.8.8.8"}) {
+    EXPECT_FALSE(iss::blob::IsInternalAddress(ip)) << ip;
+  }
+}

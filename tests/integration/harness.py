@@ -59,11 +59,12 @@ def free_port():
 class Server:
     """One imagesearchd process over a data dir that survives restarts."""
 
-    def __init__(self, data_dir=None, extra_args=()):
+    def __init__(self, data_dir=None, extra_args=(), preexec_fn=None):
         assert BIN, "ISS_BIN is not set"
         self._tmp = tempfile.TemporaryDirectory(prefix="iss-it-")
         self.data_dir = data_dir or os.path.join(self._tmp.name, "data")
         self.extra_args = list(extra_args)
+        self.preexec_fn = preexec_fn  # run in the child before exec (e.g. setrlimit)
         self.proc = None
         self.port = None
         self.auth = _auth_module()
@@ -86,7 +87,8 @@ class Server:
         if not self.auth:
             args += ["--auth-enabled", "false"]
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
+                                     preexec_fn=self.preexec_fn)
         deadline = time.time() + 60
         while not os.path.exists(port_file):
             if self.proc.poll() is not None:

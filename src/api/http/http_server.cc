@@ -1,7 +1,9 @@
 #include "api/http/http_server.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -12,7 +14,9 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -47,7 +51,54 @@ struct HttpServer::Impl {
   std::vector<std::thread> io_threads;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
 
+  // Accept failures (EMFILE/ENFILE when descriptors run out): the loop waits, doubling
+  // up to 1 s, instead of spinning, and logs at most one line per 10 s.
+  std::unique_ptr<asio::steady_timer> accept_timer;
+  int accept_backoff_ms = 0;
+  Clock::time_point accept_logged_at{};
+  int64_t accept_failures_unlogged = 0;
+
+  // Open connections by peer address (one address may not hold every slot).
+  std::mutex per_address_mu;
+  std::unordered_map<std::string, int> per_address;
+  // Refused connections (over a cap): one log line per 10 s at most.
+  std::mutex refused_mu;
+  Clock::time_point refused_logged_at{};
+  int64_t refused_unlogged = 0;
+
+  // After a large request: glibc keeps freed memory in its arenas, so a burst of big
+  // bodies would leave the process at its peak size; give it back (at most once a second).
+  std::atomic<int64_t> trimmed_at_ms{0};
+  void MaybeTrimHeap() {
+    const int64_t now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+            .count();
+    int64_t last = trimmed_at_ms.load();
+    if (now - last < 1000 || !trimmed_at_ms.compare_exchange_strong(last, now)) return;
+    asio::post(*workers, [] { malloc_trim(0); });  // walks the arenas: not on an I/O thread
+  }
+
   void Accept();
+  void OnAcceptFailed(const beast::error_code& ec);
+  void Refuse(tcp::socket socket, const char* why);
+  // Counts a connection from `address`; false (nothing counted) when it has its maximum.
+  bool TakeAddressSlot(const std::string& address) {
+    if (options.max_connections_per_address <= 0) return true;
+    std::lock_guard<std::mutex> l(per_address_mu);
+    int& n = per_address[address];
+    if (n >= options.max_connections_per_address) {
+      if (n == 0) per_address.erase(address);
+      return false;
+    }
+    ++n;
+    return true;
+  }
+  void ReleaseAddressSlot(const std::string& address) {
+    if (options.max_connections_per_address <= 0) return;
+    std::lock_guard<std::mutex> l(per_address_mu);
+    auto it = per_address.find(address);
+    if (it != per_address.end() && --it->second <= 0) per_address.erase(it);
+  }
   void BeginRequest() {
     std::lock_guard<std::mutex> l(busy_mu);
     ++busy;
@@ -68,14 +119,31 @@ std::string NewRequestId() {
   return buf;
 }
 
+// A request Beast could not parse (bad request line or version, bad or conflicting
+// Content-Length / Transfer-Encoding, oversized headers, bad chunk framing): it gets a 400
+// before the connection closes. A client that went away (end of stream, a partial
+// message) gets nothing: there is no one to answer.
+bool IsProtocolError(beast::error_code ec) {
+  if (ec.category() != http::make_error_code(http::error::bad_version).category()) return false;
+  return ec != http::error::end_of_stream && ec != http::error::partial_message &&
+         ec != http::error::need_more && ec != http::error::body_limit;
+}
+
+// Bodies at least this large trigger a heap trim once answered (MaybeTrimHeap).
+constexpr size_t kTrimAfterBytes = 1 << 20;
+
 // One TCP connection: read header -> (check size) -> read body -> worker -> write -> loop.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl* server)
-      : stream_(std::move(socket)), server_(server) {
+  // `address`: the peer, whose slot (TakeAddressSlot) this session gives back at the end.
+  Session(tcp::socket socket, HttpServer::Impl* server, std::string address)
+      : stream_(std::move(socket)), server_(server), address_(std::move(address)) {
     server_->connections.fetch_add(1);
   }
-  ~Session() { server_->connections.fetch_sub(1); }
+  ~Session() {
+    server_->ReleaseAddressSlot(address_);
+    server_->connections.fetch_sub(1);
+  }
 
   void Start() { ReadHeader(/*first=*/true); }
 
@@ -98,18 +166,54 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnHeader(beast::error_code ec) {
     start_ = Clock::now();
     if (ec == http::error::body_limit) return RejectTooLarge();
+    if (IsProtocolError(ec)) return RejectMalformed(ec);
     if (ec) return Close();
     const auto& req = parser_->get();
+    if (req.version() != 10 && req.version() != 11) {
+      return RejectMalformed(http::make_error_code(http::error::bad_version));
+    }
     const std::string_view target(req.target().data(), req.target().size());
     match_ = server_->pipeline->Lookup(
         std::string_view(req.method_string().data(), req.method_string().size()),
         target.substr(0, target.find('?')));
     const int64_t route_limit = Pipeline::BodyLimit(match_);
-    const int64_t limit = route_limit > 0 ? route_limit : server_->options.max_body_bytes;
+    int64_t limit = route_limit > 0 ? route_limit : server_->options.max_body_bytes;
+    // No route: the answer is a 404/405 whatever the body says, so it need not be big.
+    if (match_.route == nullptr) limit = std::min<int64_t>(limit, 64 << 10);
     parser_->body_limit(static_cast<uint64_t>(limit));
-    if (auto len = parser_->content_length(); len && *len > uint64_t(limit)) {
-      return RejectTooLarge();
+    std::optional<uint64_t> len;
+    if (auto declared = parser_->content_length()) len = *declared;
+    if (len && *len > uint64_t(limit)) return RejectTooLarge();
+    const bool body_expected = len ? *len > 0 : parser_->chunked();
+    if (body_expected && server_->pipeline->WantsEarlyAuthentication(match_, len)) {
+      return AuthenticateFirst();
     }
+    ContinueToBody();
+  }
+
+  // A large body on an authenticated route: the headers' credentials are checked (on the
+  // worker pool) before a byte of the body is read; a refusal is answered and the
+  // connection closed, so an unauthenticated client never makes us buffer its body.
+  void AuthenticateFirst() {
+    auto req = std::make_shared<HttpRequest>();
+    FillHeaders(parser_->get(), req.get());
+    keep_alive_ = parser_->get().keep_alive();
+    version_ = parser_->get().version();
+    server_->BeginRequest();
+    stream_.expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
+    asio::post(*server_->workers, [self = shared_from_this(), req] {
+      std::optional<HttpResponse> refusal =
+          self->server_->pipeline->AuthenticateHeaders(*req, self->match_);
+      asio::post(self->stream_.get_executor(), [self, req, refusal = std::move(refusal)]() mutable {
+        if (refusal) return self->Write(*req, std::move(*refusal), /*close=*/true);
+        self->server_->EndRequest();
+        self->ContinueToBody();
+      });
+    });
+  }
+
+  void ContinueToBody() {
+    const auto& req = parser_->get();
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
                                                                      req.version());
@@ -133,26 +237,20 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnBody(beast::error_code ec) {
     if (ec == http::error::body_limit) return RejectTooLarge();
+    if (IsProtocolError(ec)) return RejectMalformed(ec);
     if (ec) return Close();
     stream_.expires_never();
     auto req = std::make_shared<HttpRequest>();
     auto& msg = parser_->get();
-    req->method = std::string(msg.method_string());
-    req->target = std::string(msg.target());
-    size_t q = req->target.find('?');
-    req->path = req->target.substr(0, q);
-    if (q != std::string::npos) req->query = req->target.substr(q + 1);
-    for (const auto& field : msg) {
-      req->headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
+    FillHeaders(msg, req.get());
     req->body = std::move(msg.body());
-    beast::error_code ep_ec;
-    auto ep = stream_.socket().remote_endpoint(ep_ec);
-    if (!ep_ec) req->remote_addr = ep.address().to_string();
-    req->request_id = NewRequestId();
+    trim_after_write_ = req->body.size() >= kTrimAfterBytes;
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
     server_->BeginRequest();
+    if (match_.route != nullptr && match_.route->on_io_thread) {
+      return Write(*req, server_->pipeline->Handle(*req, match_), /*close=*/false);
+    }
     // Handlers may embed images: run them on the worker pool, then write from this
     // connection's strand.
     asio::post(*server_->workers, [self = shared_from_this(), req] {
@@ -161,6 +259,38 @@ class Session : public std::enable_shared_from_this<Session> {
         self->Write(*req, std::move(resp), /*close=*/false);
       });
     });
+  }
+
+  // 400 (the default renderer: no route is trusted from a request that did not parse),
+  // then close: the framing is lost, so the connection cannot carry another request.
+  void RejectMalformed(beast::error_code ec) {
+    HttpRequest req;
+    req.method = "-";
+    req.path = "-";
+    req.request_id = NewRequestId();
+    match_ = Router::Match();
+    keep_alive_ = false;
+    version_ = 11;
+    server_->BeginRequest();
+    Write(req,
+          server_->pipeline->Reject(
+              Fail(Reason::kMalformedRequest, "(malformed HTTP request: " + ec.message() + ")"),
+              nullptr),
+          /*close=*/true);
+  }
+
+  // Everything of a request but its body; a fresh request id.
+  void FillHeaders(const http::request<http::string_body>& msg, HttpRequest* req) {
+    req->method = std::string(msg.method_string());
+    req->target = std::string(msg.target());
+    size_t q = req->target.find('?');
+    req->path = req->target.substr(0, q);
+    if (q != std::string::npos) req->query = req->target.substr(q + 1);
+    for (const auto& field : msg) {
+      req->headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    req->remote_addr = address_;
+    req->request_id = NewRequestId();
   }
 
   void RejectTooLarge() {
@@ -202,6 +332,10 @@ class Session : public std::enable_shared_from_this<Session> {
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res, keep, close](beast::error_code ec, size_t) {
                         self->server_->EndRequest();
+                        if (self->trim_after_write_) {
+                          self->trim_after_write_ = false;
+                          self->server_->MaybeTrimHeap();
+                        }
                         if (ec) return self->Close();
                         if (close) return self->DrainAndClose();
                         if (!keep) return self->Close();
@@ -233,9 +367,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   HttpServer::Impl* server_;
+  const std::string address_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   bool keep_alive_ = false;
+  bool trim_after_write_ = false;  // a large body was handled: give the heap back after
   unsigned version_ = 11;
   Clock::time_point start_ = Clock::now();
   Router::Match match_;  // the current request's route (set when its headers arrive)
@@ -244,17 +380,60 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
+void HttpServer::Impl::OnAcceptFailed(const beast::error_code& ec) {
+  const bool out_of_fds =
+      ec == asio::error::no_descriptors || ec == beast::errc::too_many_files_open_in_system;
+  // Out of descriptors: nothing changes until a connection closes, so wait; any other
+  // failure (a connection reset before it was accepted) is retried after a short pause.
+  accept_backoff_ms =
+      out_of_fds ? std::clamp(accept_backoff_ms * 2, 50, 1000) : std::max(accept_backoff_ms, 10);
+  ++accept_failures_unlogged;
+  const auto now = Clock::now();
+  if (now - accept_logged_at >= std::chrono::seconds(10)) {
+    spdlog::warn(
+        "accept failed: {} ({} failures since the last report; {} connections open, "
+        "retrying in {} ms)",
+        ec.message(), accept_failures_unlogged, connections.load(), accept_backoff_ms);
+    accept_logged_at = now;
+    accept_failures_unlogged = 0;
+  }
+  accept_timer->expires_after(std::chrono::milliseconds(accept_backoff_ms));
+  accept_timer->async_wait([this](beast::error_code wait_ec) {
+    if (wait_ec || stopping.load()) return;
+    Accept();
+  });
+}
+
+void HttpServer::Impl::Refuse(tcp::socket socket, const char* why) {
+  beast::error_code ignored;
+  socket.close(ignored);
+  std::lock_guard<std::mutex> l(refused_mu);
+  ++refused_unlogged;
+  const auto now = Clock::now();
+  if (now - refused_logged_at >= std::chrono::seconds(10)) {
+    spdlog::warn("connections refused ({}): {} since the last report, {} connections open", why,
+                 refused_unlogged, connections.load());
+    refused_logged_at = now;
+    refused_unlogged = 0;
+  }
+}
+
 void HttpServer::Impl::Accept() {
   acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (stopping.load() || ec == asio::error::operation_aborted) return;
-      spdlog::warn("accept failed: {}", ec.message());
-    } else if (connections.load() >= options.max_connections) {
-      spdlog::warn("connection refused: {} connections open (max_connections)", connections.load());
-      beast::error_code ignored;
-      socket.close(ignored);
+      return OnAcceptFailed(ec);
+    }
+    accept_backoff_ms = 0;
+    beast::error_code ep_ec;
+    const auto peer = socket.remote_endpoint(ep_ec);
+    std::string address = ep_ec ? std::string() : peer.address().to_string();
+    if (connections.load() >= options.max_connections) {
+      Refuse(std::move(socket), "max_connections");
+    } else if (!TakeAddressSlot(address)) {
+      Refuse(std::move(socket), "max_connections_per_address");
     } else {
-      std::make_shared<Session>(std::move(socket), this)->Start();
+      std::make_shared<Session>(std::move(socket), this, std::move(address))->Start();
     }
     if (!stopping.load()) Accept();
   });
@@ -289,6 +468,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
   impl->port = impl->acceptor->local_endpoint(ec).port();
   impl->workers = std::make_unique<asio::thread_pool>(std::max(1, options.worker_threads));
   impl->work.emplace(impl->ioc.get_executor());
+  impl->accept_timer = std::make_unique<asio::steady_timer>(impl->acceptor->get_executor());
   impl->Accept();
   for (int i = 0; i < std::max(1, options.io_threads); ++i) {
     impl->io_threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
@@ -304,6 +484,7 @@ void HttpServer::Shutdown() {
   asio::post(s.ioc, [&s] {
     beast::error_code ec;
     s.acceptor->close(ec);
+    s.accept_timer->cancel();
   });
   {
     std::unique_lock<std::mutex> l(s.busy_mu);

@@ -11,9 +11,14 @@
 // (or the server's) is enforced from Content-Length (and from chunk sizes for chunked
 // bodies) before the body is buffered (Reason::kPayloadTooLarge, rendered by the route's
 // surface); timeouts for headers, body and idle keep-alive connections, and a cap on open
-// connections, so slow clients cannot exhaust the server; the pipeline runs on a worker
-// pool, never on the I/O threads; every response carries X-Request-Id and every request
-// gets one access-log line and one metrics observation (by route pattern).
+// connections in all and per peer address, so slow clients or one address cannot exhaust
+// the server (refusals and accept failures such as EMFILE are logged at most every 10 s,
+// and the accept loop backs off instead of spinning); a large body on an authenticated
+// route is read only once the headers' credentials pass (Pipeline::AuthenticateHeaders);
+// requests that do not parse get a 400 and the connection closes; the pipeline runs on a
+// worker pool, never on the I/O threads (but routes marked on_io_thread, i.e. /health);
+// every response carries X-Request-Id and every request gets one access-log line and one
+// metrics observation (by route pattern).
 // Thread contract: Start() and Shutdown() from one controlling thread; the pipeline must
 // outlive the server.
 #ifndef ISS_API_HTTP_HTTP_SERVER_H_
@@ -39,8 +44,11 @@ struct HttpServerOptions {
   int body_timeout_ms = 60000;        // Default: 60 s to receive the body
   int idle_timeout_ms = 60000;        // Default: 60 s a keep-alive connection may sit idle
   int max_connections = 1024;         // Default: 1024 open connections; more are closed at once
-  int drain_timeout_ms = 30000;       // Default: 30 s Shutdown() waits for in-flight requests
-  Metrics* metrics = nullptr;         // when set, every answered request is counted and timed
+  // Default: 128 open connections from one peer address (0: no limit); more are closed at
+  // once, so one address cannot hold every slot.
+  int max_connections_per_address = 128;
+  int drain_timeout_ms = 30000;  // Default: 30 s Shutdown() waits for in-flight requests
+  Metrics* metrics = nullptr;    // when set, every answered request is counted and timed
 };
 
 class HttpServer {

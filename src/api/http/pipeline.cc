@@ -46,6 +46,73 @@ HttpResponse Pipeline::Reject(const absl::Status& status, const Router::Match* m
 }
 
 HttpResponse Pipeline::Handle(const HttpRequest& req, const Router::Match& m) const {
+  // Nothing a request carries may throw past this point (authentication, handlers and
+  // renderers included): an exception becomes IS.0009 here.
+  try {
+    return HandleUnguarded(req, m);
+  } catch (const std::exception& e) {
+    spdlog::error("{} {}: request threw: {}", req.method, m.route ? m.route->pattern : "",
+                  e.what());
+  } catch (...) {
+    spdlog::error("{} {}: request threw", req.method, m.route ? m.route->pattern : "");
+  }
+  try {
+    return Reject(Fail(Reason::kInternal), &m);
+  } catch (...) {  // the renderer itself threw: a bare 500 (wire codes are the surface's)
+    HttpResponse r;
+    r.status = 500;
+    r.body = "{}";
+    return r;
+  }
+}
+
+absl::StatusOr<auth::Principal> Pipeline::Authenticate(const HttpRequest& req,
+                                                       const Router::Match& m,
+                                                       bool body_pending) const {
+  auth::RequestFacts facts = FactsOf(req);
+  facts.body_pending = body_pending;
+  if (m.route->auth == AuthPolicy::kProject) {
+    auto it = m.params.find("project_id");
+    return authenticator_->Authenticate(facts, it == m.params.end() ? "" : it->second);
+  }
+  absl::StatusOr<auth::Principal> who = authenticator_->AuthenticateIdentity(facts);
+  if (who.ok() && !who->is_operator) return Fail(Reason::kPermissionDenied, "(operators only)");
+  return who;
+}
+
+bool Pipeline::WantsEarlyAuthentication(const Router::Match& m,
+                                        std::optional<uint64_t> content_length) const {
+  if (authenticator_ == nullptr || m.route == nullptr || m.route->auth == AuthPolicy::kPublic) {
+    return false;
+  }
+  return !content_length || *content_length > kEarlyAuthenticationBytes;
+}
+
+std::optional<HttpResponse> Pipeline::AuthenticateHeaders(const HttpRequest& req,
+                                                          const Router::Match& m) const {
+  try {
+    for (const auto& [name, value] : m.params) {
+      if (!IsValidUtf8(value)) {
+        return Reject(Fail(Reason::kMalformedRequest,
+                           "(the path parameter `" + name + "` is not valid UTF-8)"),
+                      &m);
+      }
+    }
+    if (!by_address_->Take("addr:" + req.remote_addr)) {
+      return Reject(Fail(Reason::kRateLimited), &m);
+    }
+    absl::StatusOr<auth::Principal> who = Authenticate(req, m, /*body_pending=*/true);
+    if (!who.ok()) return Reject(who.status(), &m);
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    spdlog::error("{} {}: early authentication threw: {}", req.method, m.route->pattern, e.what());
+  } catch (...) {
+    spdlog::error("{} {}: early authentication threw", req.method, m.route->pattern);
+  }
+  return Reject(Fail(Reason::kInternal), &m);
+}
+
+HttpResponse Pipeline::HandleUnguarded(const HttpRequest& req, const Router::Match& m) const {
   if (m.route == nullptr) {
     return Reject(m.path_matched
                       ? Fail(Reason::kMethodNotAllowed, "(method not allowed on this path)")
@@ -53,22 +120,21 @@ HttpResponse Pipeline::Handle(const HttpRequest& req, const Router::Match& m) co
                   nullptr);
   }
   const Route& route = *m.route;
+  // Path parameters reach handlers, logs and JSON answers: they must be text.
+  for (const auto& [name, value] : m.params) {
+    if (!IsValidUtf8(value)) {
+      return Reject(
+          Fail(Reason::kMalformedRequest, "(the path parameter `" + name + "` is not valid UTF-8)"),
+          &m);
+    }
+  }
   std::optional<auth::Principal> principal;
   if (route.auth != AuthPolicy::kPublic) {
     if (!by_address_->Take("addr:" + req.remote_addr)) {
       return Reject(Fail(Reason::kRateLimited), &m);
     }
     if (authenticator_ != nullptr) {
-      absl::StatusOr<auth::Principal> who;
-      if (route.auth == AuthPolicy::kProject) {
-        auto it = m.params.find("project_id");
-        who = authenticator_->Authenticate(FactsOf(req), it == m.params.end() ? "" : it->second);
-      } else {
-        who = authenticator_->AuthenticateIdentity(FactsOf(req));
-        if (who.ok() && !who->is_operator) {
-          who = Fail(Reason::kPermissionDenied, "(operators only)");
-        }
-      }
+      absl::StatusOr<auth::Principal> who = Authenticate(req, m, /*body_pending=*/false);
       if (!who.ok()) return Reject(who.status(), &m);
       if (!by_credential_->Take(who->credential)) {
         return Reject(Fail(Reason::kRateLimited), &m);
@@ -76,14 +142,7 @@ HttpResponse Pipeline::Handle(const HttpRequest& req, const Router::Match& m) co
       principal = std::move(*who);
     }
   }
-  try {
-    return route.handler(Call{req, m.params, principal ? &*principal : nullptr});
-  } catch (const std::exception& e) {
-    spdlog::error("{} {}: handler threw: {}", req.method, route.pattern, e.what());
-  } catch (...) {
-    spdlog::error("{} {}: handler threw", req.method, route.pattern);
-  }
-  return Reject(Fail(Reason::kInternal), &m);
+  return route.handler(Call{req, m.params, principal ? &*principal : nullptr});
 }
 
 }  // namespace iss::api

@@ -31,6 +31,11 @@ class RateLimiter {
                        size_t max_keys = 100000);
   // Takes a token from `key`'s bucket; false when it is empty.
   bool Take(std::string_view key);
+  // Whether `key`'s bucket holds a token, taking none (for limits that count only some
+  // outcomes: check with Has() first, Take() when the outcome counts).
+  bool Has(std::string_view key);
+  // Whether `key`'s bucket is full: nothing taken lately (a key never seen is full).
+  bool Full(std::string_view key);
 
  private:
   struct Bucket {
@@ -42,6 +47,9 @@ class RateLimiter {
   const size_t max_keys_;
   iss::Mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+
+  // `key`'s bucket refilled to now (created full).
+  Bucket& Refill(std::string_view key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 };
 
 }  // namespace iss::api

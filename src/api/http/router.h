@@ -37,6 +37,9 @@ struct Route {
   int64_t max_body_bytes = 0;  // 0: the server's limit
   Handler handler;
   ErrorRenderer errors;  // empty: the pipeline's default renderer
+  // Run on the I/O thread instead of the worker pool: only for public handlers that take
+  // microseconds and touch nothing that blocks (health), so busy workers never delay them.
+  bool on_io_thread = false;
 };
 
 class Router {
@@ -60,6 +63,10 @@ class Router {
 
 // Percent-decodes `in` into *out; false on a malformed escape.
 bool PercentDecode(std::string_view in, std::string* out);
+
+// True when `s` is well-formed UTF-8 (no overlong forms, no surrogates, nothing above
+// U+10FFFF). The pipeline refuses path parameters that are not, before any handler runs.
+bool IsValidUtf8(std::string_view s);
 
 }  // namespace iss::api
 

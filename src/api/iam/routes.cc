@@ -51,8 +51,28 @@ json ProjectJson(const auth::Project& p) {
           {"links", {{"self", "/v3/projects/" + p.id}, {"next", nullptr}, {"previous", nullptr}}}};
 }
 
-HttpResponse IssueToken(auth::AuthService* auth, RateLimiter* logins, const HttpRequest& r) {
-  if (!logins->Take("addr:" + r.remote_addr)) return v1::RenderError(Fail(Reason::kRateLimited));
+// Token requests are limited by address and by user, and a user is never locked out for
+// an address that did nothing wrong:
+//  - every request from an address takes a token of that address's bucket;
+//  - a failed login (unknown user, wrong password) takes a token of the (user, address)
+//    bucket and of the user's bucket;
+//  - an address whose (user, address) bucket is empty may not try that user;
+//  - an empty user bucket (many failures from many addresses) refuses only the addresses
+//    that failed for that user lately: an address with a clean record still logs in.
+// So one address spraying names is stopped by its address bucket, a guesser of one user by
+// its pair bucket, a botnet by the user bucket, and the user logs in from elsewhere.
+struct LoginLimits {
+  explicit LoginLimits(RateLimit limit)
+      : by_address(limit), failures_by_pair(limit), failures_by_user(limit) {}
+  RateLimiter by_address;
+  RateLimiter failures_by_pair;
+  RateLimiter failures_by_user;
+};
+
+HttpResponse IssueToken(auth::AuthService* auth, LoginLimits* limits, const HttpRequest& r) {
+  if (!limits->by_address.Take("addr:" + r.remote_addr)) {
+    return v1::RenderError(Fail(Reason::kRateLimited));
+  }
   absl::StatusOr<json> parsed = v1::ParseObject(r.body, /*allow_empty=*/false);
   if (!parsed.ok()) {
     return v1::RenderError(v1::CodeError(v1::Code("IS.0008"), "(auth body)"));
@@ -82,9 +102,21 @@ HttpResponse IssueToken(auth::AuthService* auth, RateLimiter* logins, const Http
     return v1::RenderError(
         v1::CodeError(v1::Code("IS.0003"), "(a project scope by name or id is required)"));
   }
-  if (!logins->Take("user:" + q.user_name)) return v1::RenderError(Fail(Reason::kRateLimited));
+  // The user key names the domain too: "admin" of one domain is not "admin" of another.
+  const std::string user = q.domain_id + "\n" + q.domain_name + "\n" + q.user_name;
+  const std::string pair = user + "\n" + r.remote_addr;
+  if (!limits->failures_by_pair.Has(pair) ||
+      (!limits->failures_by_user.Has(user) && !limits->failures_by_pair.Full(pair))) {
+    return v1::RenderError(Fail(Reason::kRateLimited));
+  }
   absl::StatusOr<auth::TokenGrant> g = auth->IssueToken(q);
-  if (!g.ok()) return v1::RenderError(g.status());
+  if (!g.ok()) {
+    if (Is(g.status(), Reason::kUnauthenticated) || Is(g.status(), Reason::kIdentityNotFound)) {
+      limits->failures_by_pair.Take(pair);
+      limits->failures_by_user.Take(user);
+    }
+    return v1::RenderError(g.status());
+  }
   json domain = {{"id", g->domain_id}, {"name", g->domain_name}};
   json token = {{"expires_at", Iso8601(g->expires_at)},
                 {"issued_at", Iso8601(g->issued_at)},
@@ -100,7 +132,7 @@ HttpResponse IssueToken(auth::AuthService* auth, RateLimiter* logins, const Http
   HttpResponse resp;
   resp.status = 201;
   resp.headers.emplace_back("X-Subject-Token", g->token);
-  resp.body = json{{"token", token}}.dump();
+  resp.body = v1::Dump(json{{"token", token}});
   return resp;
 }
 
@@ -120,9 +152,9 @@ HttpResponse ListProjects(auth::AuthService* auth, const HttpRequest& r) {
   json arr = json::array();
   for (const auto& p : *list) arr.push_back(ProjectJson(p));
   HttpResponse resp;
-  resp.body = json{{"projects", arr},
-                   {"links", {{"self", "/v3/projects"}, {"next", nullptr}, {"previous", nullptr}}}}
-                  .dump();
+  resp.body = v1::Dump(
+      json{{"projects", arr},
+           {"links", {{"self", "/v3/projects"}, {"next", nullptr}, {"previous", nullptr}}}});
   return resp;
 }
 
@@ -130,7 +162,7 @@ HttpResponse ListProjects(auth::AuthService* auth, const HttpRequest& r) {
 
 void RegisterRoutes(Router* router, auth::AuthService* auth, const IamOptions& options) {
   // Shared by the handler copies; lives as long as the router's routes.
-  auto logins = std::make_shared<RateLimiter>(options.login_limit);
+  auto logins = std::make_shared<LoginLimits>(options.login_limit);
   auto errors = [](const absl::Status& s) { return v1::RenderError(s); };
   router->Add(Route{
       .method = "POST",

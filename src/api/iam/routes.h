@@ -4,9 +4,11 @@
 //
 //   api::iam::RegisterRoutes(&router, auth.get(), {});
 //
-// Token issue is rate limited per user name and per source address (a password guesser
-// is slowed down without locking the user out for everyone else: the address limit
-// applies first). Thread contract: handlers are thread-safe (AuthService is).
+// Token issue is rate limited per source address (every request) and, counting failed
+// logins only, per (user, address) and per user; a user whose bucket is empty is refused
+// only from addresses that failed for that user lately, so a guesser elsewhere never locks
+// the user out of a clean address (routes.cc, LoginLimits). Thread contract: handlers are
+// thread-safe (AuthService is).
 #ifndef ISS_API_IAM_ROUTES_H_
 #define ISS_API_IAM_ROUTES_H_
 
@@ -22,7 +24,7 @@ class AuthService;
 namespace iss::api::iam {
 
 struct IamOptions {
-  RateLimit login_limit;              // token requests per user name, and per source address
+  RateLimit login_limit;  // token requests per address; failed logins per user, per (user, address)
   int64_t max_body_bytes = 64 << 10;  // Default: 64 KiB (a token request is ~300 bytes)
 };
 
