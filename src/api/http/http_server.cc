@@ -6,6 +6,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -16,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "api/http/client_address.h"
+#include "api/http/tls.h"
 #include "common/status.h"
 
 namespace iss::api {
@@ -23,6 +26,7 @@ namespace iss::api {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
@@ -35,6 +39,10 @@ struct HttpServer::Impl {
   std::atomic<bool> stopping{false};
   bool shut_down = false;
   uint16_t port = 0;
+  TrustedProxies proxies;
+  // The TLS context new connections use (null: plain HTTP); ReloadTls() swaps it.
+  std::mutex tls_mu;
+  std::shared_ptr<ssl::context> tls;
 
   // Requests received and not yet answered (the drain waits for these).
   std::mutex busy_mu;
@@ -48,6 +56,10 @@ struct HttpServer::Impl {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
 
   void Accept();
+  std::shared_ptr<ssl::context> CurrentTls() {
+    std::lock_guard<std::mutex> l(tls_mu);
+    return tls;
+  }
   void BeginRequest() {
     std::lock_guard<std::mutex> l(busy_mu);
     ++busy;
@@ -68,18 +80,40 @@ std::string NewRequestId() {
   return buf;
 }
 
-// One TCP connection: read header -> (check size) -> read body -> worker -> write -> loop.
-class Session : public std::enable_shared_from_this<Session> {
+// One TCP connection: (TLS handshake) -> read header -> (check size) -> read body ->
+// worker -> write -> loop. `Stream` is beast::tcp_stream or an ssl_stream over one.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
  public:
-  Session(tcp::socket socket, HttpServer::Impl* server)
+  Session(tcp::socket socket, HttpServer::Impl* server) requires(!kTls)
       : stream_(std::move(socket)), server_(server) {
+    server_->connections.fetch_add(1);
+  }
+  Session(tcp::socket socket, HttpServer::Impl* server,
+          std::shared_ptr<ssl::context> tls) requires(kTls)
+      : tls_(std::move(tls)), stream_(std::move(socket), *tls_), server_(server) {
     server_->connections.fetch_add(1);
   }
   ~Session() { server_->connections.fetch_sub(1); }
 
-  void Start() { ReadHeader(/*first=*/true); }
+  void Start() {
+    if constexpr (kTls) {
+      Lowest().expires_after(std::chrono::milliseconds(server_->options.header_timeout_ms));
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->Close();
+                                self->ReadHeader(/*first=*/true);
+                              });
+    } else {
+      ReadHeader(/*first=*/true);
+    }
+  }
 
  private:
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
   void ReadHeader(bool first) {
     if (server_->stopping.load()) return Close();
     match_ = Router::Match();
@@ -88,11 +122,11 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(static_cast<uint64_t>(server_->options.max_body_bytes));
     // The first request must arrive within the header timeout; a kept-alive connection
     // may wait idle for the next one up to the idle timeout.
-    stream_.expires_after(std::chrono::milliseconds(first ? server_->options.header_timeout_ms
-                                                          : server_->options.idle_timeout_ms));
+    Lowest().expires_after(std::chrono::milliseconds(first ? server_->options.header_timeout_ms
+                                                           : server_->options.idle_timeout_ms));
     http::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -113,9 +147,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
                                                                      req.version());
-      stream_.expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
+      Lowest().expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
       http::async_write(stream_, *cont,
-                        [self = shared_from_this(), cont](beast::error_code ec, size_t) {
+                        [self = this->shared_from_this(), cont](beast::error_code ec, size_t) {
                           if (ec) return self->Close();
                           self->ReadBody();
                         });
@@ -125,16 +159,16 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody() {
-    stream_.expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
+    Lowest().expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
     http::async_read(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
   }
 
   void OnBody(beast::error_code ec) {
     if (ec == http::error::body_limit) return RejectTooLarge();
     if (ec) return Close();
-    stream_.expires_never();
+    Lowest().expires_never();
     auto req = std::make_shared<HttpRequest>();
     auto& msg = parser_->get();
     req->method = std::string(msg.method_string());
@@ -147,15 +181,19 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     req->body = std::move(msg.body());
     beast::error_code ep_ec;
-    auto ep = stream_.socket().remote_endpoint(ep_ec);
-    if (!ep_ec) req->remote_addr = ep.address().to_string();
+    auto ep = Lowest().socket().remote_endpoint(ep_ec);
+    if (!ep_ec) {
+      req->remote_addr =
+          server_->proxies.ClientAddress(ep.address().to_string(), req->Header("X-Forwarded-For"));
+    }
+    req->secure = kTls;
     req->request_id = NewRequestId();
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
     server_->BeginRequest();
     // Handlers may embed images: run them on the worker pool, then write from this
     // connection's strand.
-    asio::post(*server_->workers, [self = shared_from_this(), req] {
+    asio::post(*server_->workers, [self = this->shared_from_this(), req] {
       HttpResponse resp = self->server_->pipeline->Handle(*req, self->match_);
       asio::post(self->stream_.get_executor(), [self, req, resp = std::move(resp)]() mutable {
         self->Write(*req, std::move(resp), /*close=*/false);
@@ -192,34 +230,35 @@ class Session : public std::enable_shared_from_this<Session> {
     res->prepare_payload();
     const size_t bytes = res->body().size();
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start_).count();
-    spdlog::info("{} {} {} {}B {:.1f}ms rid={}", req.method, req.path, resp.status, bytes, ms,
-                 req.request_id);
+    spdlog::info("{} {} {} {}B {:.1f}ms rid={} client={}", req.method, req.path, resp.status, bytes,
+                 ms, req.request_id, req.remote_addr);
     if (server_->metrics != nullptr) {
       const std::string_view route = match_.route ? std::string_view(match_.route->pattern) : "";
       server_->metrics->Observe(req.method, route, resp.status, ms / 1000);
     }
-    stream_.expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep, close](beast::error_code ec, size_t) {
-                        self->server_->EndRequest();
-                        if (ec) return self->Close();
-                        if (close) return self->DrainAndClose();
-                        if (!keep) return self->Close();
-                        self->ReadHeader(/*first=*/false);
-                      });
+    Lowest().expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
+    http::async_write(
+        stream_, *res,
+        [self = this->shared_from_this(), res, keep, close](beast::error_code ec, size_t) {
+          self->server_->EndRequest();
+          if (ec) return self->Close();
+          if (close) return self->DrainAndClose();
+          if (!keep) return self->Close();
+          self->ReadHeader(/*first=*/false);
+        });
   }
 
   // After refusing a body: stop sending, read and discard what the client still sends for
   // a short while (so it sees our answer instead of a reset), then close.
   void DrainAndClose() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.expires_after(std::chrono::seconds(2));
+    Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    Lowest().expires_after(std::chrono::seconds(2));
     Discard();
   }
   void Discard() {
     stream_.async_read_some(asio::buffer(discard_),
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
                               if (ec) return self->Close();
                               self->Discard();
                             });
@@ -227,11 +266,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    Lowest().close();
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<ssl::context> tls_;  // kept alive for the stream (TLS only)
+  Stream stream_;
   HttpServer::Impl* server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -253,8 +293,11 @@ void HttpServer::Impl::Accept() {
       spdlog::warn("connection refused: {} connections open (max_connections)", connections.load());
       beast::error_code ignored;
       socket.close(ignored);
+    } else if (std::shared_ptr<ssl::context> ctx = CurrentTls()) {
+      using TlsSession = Session<beast::ssl_stream<beast::tcp_stream>>;
+      std::make_shared<TlsSession>(std::move(socket), this, std::move(ctx))->Start();
     } else {
-      std::make_shared<Session>(std::move(socket), this)->Start();
+      std::make_shared<Session<beast::tcp_stream>>(std::move(socket), this)->Start();
     }
     if (!stopping.load()) Accept();
   });
@@ -266,6 +309,17 @@ HttpServer::~HttpServer() { Shutdown(); }
 
 uint16_t HttpServer::port() const { return impl_->port; }
 
+absl::Status HttpServer::ReloadTls() {
+  if (!impl_->options.tls.enabled()) {
+    return Fail(Reason::kUnavailable, "(this listener has no TLS)");
+  }
+  absl::StatusOr<std::shared_ptr<ssl::context>> ctx = MakeTlsContext(impl_->options.tls);
+  if (!ctx.ok()) return ctx.status();
+  std::lock_guard<std::mutex> l(impl_->tls_mu);
+  impl_->tls = std::move(*ctx);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
                                                               const Pipeline* pipeline,
                                                               Metrics* metrics) {
@@ -273,6 +327,14 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
   impl->options = options;
   impl->pipeline = pipeline;
   impl->metrics = metrics;
+  absl::StatusOr<TrustedProxies> proxies = TrustedProxies::Parse(options.trusted_proxies);
+  if (!proxies.ok()) return proxies.status();
+  impl->proxies = std::move(*proxies);
+  if (options.tls.enabled()) {
+    absl::StatusOr<std::shared_ptr<ssl::context>> ctx = MakeTlsContext(options.tls);
+    if (!ctx.ok()) return ctx.status();
+    impl->tls = std::move(*ctx);
+  }
   beast::error_code ec;
   auto address = asio::ip::make_address(options.host, ec);
   if (ec) return Fail(Reason::kUnavailable, "(bad listen address `" + options.host + "`)");

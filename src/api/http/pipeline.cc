@@ -65,7 +65,7 @@ HttpResponse Pipeline::Handle(const HttpRequest& req, const Router::Match& m) co
         who = authenticator_->Authenticate(FactsOf(req), it == m.params.end() ? "" : it->second);
       } else {
         who = authenticator_->AuthenticateIdentity(FactsOf(req));
-        if (who.ok() && !who->is_operator) {
+        if (who.ok() && route.auth == AuthPolicy::kOperator && !who->is_operator) {
           who = Fail(Reason::kPermissionDenied, "(operators only)");
         }
       }
