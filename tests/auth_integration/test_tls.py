@@ -77,7 +77,7 @@ def sdk(server, endpoint, calls, region="default"):
     env = dict(os.environ, NODE_EXTRA_CA_CERTS=server.cert)
     out = subprocess.run(["node", SDK_CALL, json.dumps(spec)], check=True, capture_output=True,
                          text=True, env=env, timeout=120).stdout
-    return json.loads(out)
+    return json.loads(out.rsplit("@@SDK-RESULT@@", 1)[1])
 
 
 def test_https_serves_the_api_and_plain_http_stays(tls_server):

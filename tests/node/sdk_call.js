@@ -4,10 +4,11 @@
 // GET /v3/projects?name=<region> to the IAM endpoint), then signs every call with it.
 // Input (argv[2], JSON): {endpoint, iam_endpoint, region, ak, sk,
 //                        calls: [{method, url ("/v1/{project_id}/..."), data?}]}
-// Output: {"project_id": "...", "calls": [{"status", "body"} | {"error", "status", "message"}]}
+// Output (after "@@SDK-RESULT@@"): {"project_id": "...", "calls": [{"status", "body"} | {"error", "status", "message"}]}
 // HTTPS: Node verifies the server's certificate; tests pass theirs in NODE_EXTRA_CA_CERTS.
 'use strict';
-const { ClientBuilder } = require('@huaweicloud/huaweicloud-sdk-core/ClientBuilder');
+const { HcClient } = require('@huaweicloud/huaweicloud-sdk-core/HcClient');
+const { DefaultHttpClient } = require('@huaweicloud/huaweicloud-sdk-core/http/DefaultHttpClient');
 const { BasicCredentials } = require('@huaweicloud/huaweicloud-sdk-core/auth/BasicCredentials');
 const { Region } = require('@huaweicloud/huaweicloud-sdk-core/region/region');
 
@@ -16,10 +17,14 @@ const credential = new BasicCredentials()
   .withAk(spec.ak)
   .withSk(spec.sk)
   .withIamEndpoint(spec.iam_endpoint);
-const client = new ClientBuilder((hc) => hc)
+// What ClientBuilder.build() does (ClientBuilder itself needs the `uuid` package for its
+// User-Agent, which the pinned core does not bring): an HcClient over the SDK's HTTP client,
+// with the region and the credential.
+const region = new Region(spec.region, spec.endpoint);
+const client = new HcClient(new DefaultHttpClient({ headers: {} }, region.endpoints))
+  .withRegion(region)
   .withCredential(credential)
-  .withRegion(new Region(spec.region, spec.endpoint))
-  .build();
+  .withEndpoints(region.endpoints);
 
 (async () => {
   const calls = [];
@@ -45,5 +50,6 @@ const client = new ClientBuilder((hc) => hc)
       });
     }
   }
-  process.stdout.write(JSON.stringify({ project_id: credential.projectId || null, calls }));
+  // The SDK logs its errors to stdout too: the answer is the last line, after a marker.
+  process.stdout.write('\n@@SDK-RESULT@@' + JSON.stringify({ project_id: credential.projectId || null, calls }));
 })();

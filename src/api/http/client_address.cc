@@ -6,16 +6,30 @@
 #include <optional>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "common/status.h"
 
 namespace iss::api {
 namespace {
 
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string_view> Split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  for (size_t i = 0;;) {
+    size_t j = s.find(sep, i);
+    out.push_back(s.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i));
+    if (j == std::string_view::npos) return out;
+    i = j + 1;
+  }
+}
+
 // The address as 16 bytes (IPv4 mapped into ::ffff:0:0/96), or nullopt.
 std::optional<std::array<uint8_t, 16>> ToBytes(std::string_view text) {
-  std::string s(absl::StripAsciiWhitespace(text));
+  std::string s(Trim(text));
   if (s.size() > 2 && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
   std::array<uint8_t, 16> out{};
   in_addr v4;
@@ -44,7 +58,7 @@ bool IsV4Mapped(const std::array<uint8_t, 16>& b) {
 absl::StatusOr<TrustedProxies> TrustedProxies::Parse(const std::vector<std::string>& entries) {
   TrustedProxies out;
   for (const std::string& e : entries) {
-    std::vector<std::string> parts = absl::StrSplit(e, '/');
+    std::vector<std::string_view> parts = Split(e, '/');
     std::optional<std::array<uint8_t, 16>> bytes = ToBytes(parts[0]);
     if (!bytes || parts.size() > 2) {
       return Fail(Reason::kInvalidArgument, "(trusted proxy `" + e + "` is not an address/CIDR)");
@@ -54,7 +68,7 @@ absl::StatusOr<TrustedProxies> TrustedProxies::Parse(const std::vector<std::stri
     if (parts.size() == 2) {
       int prefix = -1;
       const int max = IsV4Mapped(*bytes) ? 32 : 128;
-      if (!absl::SimpleAtoi(parts[1], &prefix) || prefix < 0 || prefix > max) {
+      if (!absl::SimpleAtoi(std::string(parts[1]), &prefix) || prefix < 0 || prefix > max) {
         return Fail(Reason::kInvalidArgument, "(trusted proxy `" + e + "`: bad prefix)");
       }
       n.prefix = IsV4Mapped(*bytes) ? prefix + 96 : prefix;
@@ -82,10 +96,10 @@ bool TrustedProxies::Contains(std::string_view address) const {
 std::string TrustedProxies::ClientAddress(const std::string& peer,
                                           const std::string* forwarded_for) const {
   if (forwarded_for == nullptr || nets_.empty() || !Contains(peer)) return peer;
-  std::vector<std::string_view> hops = absl::StrSplit(*forwarded_for, ',');
+  std::vector<std::string_view> hops = Split(*forwarded_for, ',');
   std::string client = peer;
   for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
-    std::string_view hop = absl::StripAsciiWhitespace(*it);
+    std::string_view hop = Trim(*it);
     if (!ToBytes(hop)) break;  // not an address: stop believing the header here
     client = std::string(hop);
     if (!Contains(hop)) break;
