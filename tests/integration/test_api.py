@@ -87,7 +87,8 @@ def test_routes_and_methods(server):
     expect_error(server.request("PATCH", "/service"), "IS.0010", 400)
     expect_error(server.request("GET", "/service"), "IS.0010", 400)
     expect_error(server.request("PUT", "/service/x"), "IS.0010", 400)
-    expect_error(server.request("GET", "/any/image"), "APIG.0101", 404)
+    expect_error(server.request("GET", "/any/image"), "IS.0010", 400)  # POST/PUT/DELETE only
+    expect_error(server.request("GET", "/any/nope"), "APIG.0101", 404)
     # percent-encoded path segments are decoded before routing
     server.create("pct")
     st, out, _ = server.request("GET", "/servic%65/p%63t")
