@@ -76,8 +76,9 @@ class AuthService : public Authenticator {
   // kUnauthenticated for a wrong user, domain or password (one answer for all three);
   // kPermissionDenied when the user may not use the project.
   absl::StatusOr<TokenGrant> IssueToken(const TokenRequest& request) const;
-  // The projects the token's user may use (name filter optional).
-  absl::StatusOr<std::vector<Project>> ListProjects(const std::string& token,
+  // The projects user `user_id` (an authenticated Principal's) may use (name filter
+  // optional).
+  absl::StatusOr<std::vector<Project>> ListProjects(const std::string& user_id,
                                                     const std::string& name_filter) const;
 
   // Operator commands (admin CLI); see IdentityStore for each.

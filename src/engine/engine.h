@@ -91,6 +91,13 @@ class Engine {
   // --- search ---
   absl::StatusOr<model::Page> Search(const std::string& project, const std::string& gallery,
                                      const model::Query& query);
+  // Searches `target` with the stored vectors of `keys` in `source` (an item's score is its
+  // best over them), paged and filtered by query's offset, limit and filter (its image and
+  // key are not used). Both galleries must use the same model (kInvalidArgument); a key not
+  // in `source` is kItemNotFound.
+  absl::StatusOr<model::Page> CrossSearch(const std::string& project, const std::string& source,
+                                          const std::vector<std::string>& keys,
+                                          const std::string& target, const model::Query& query);
 
   // --- operators ---
   absl::StatusOr<model::IndexStats> GetIndexStats(const std::string& project,

@@ -19,9 +19,9 @@ struct Engine::Rep {
   EnginePorts ports;
   Registry registry;
 
-  // The gallery for an item operation: it exists (kGalleryNotFound).
+  // The gallery for an instance operation: it exists (kGalleryNotFound).
   absl::StatusOr<GalleryPtr> Find(const std::string& project, const std::string& name) const;
-  // The gallery for an add or a search: it exists, its model is installed
+  // The gallery for an item operation or a search: it exists, its model is installed
   // (kGalleryAbnormal) and `tags` only uses its tag keys (kTagUnknown).
   absl::StatusOr<GalleryPtr> FindUsable(const std::string& project, const std::string& name,
                                         const model::Tags& tags) const;

@@ -143,14 +143,15 @@ absl::Status Engine::PutItems(const std::string& project, const std::string& gal
 
 absl::StatusOr<bool> Engine::HasItem(const std::string& project, const std::string& gallery,
                                      const std::string& key) {
-  ASSIGN_OR_RETURN(GalleryPtr g, rep_->Find(project, gallery));
+  // An instance without its model answers every image operation kGalleryAbnormal.
+  ASSIGN_OR_RETURN(GalleryPtr g, rep_->FindUsable(project, gallery, {}));
   std::shared_lock lock(g->mu);
   return g->id_of.count(key) > 0;
 }
 
 absl::Status Engine::RemoveItem(const std::string& project, const std::string& gallery,
                                 const std::string& key) {
-  ASSIGN_OR_RETURN(GalleryPtr g, rep_->Find(project, gallery));
+  ASSIGN_OR_RETURN(GalleryPtr g, rep_->FindUsable(project, gallery, {}));
   std::unique_lock lock(g->mu);
   if (g->deleted) return Fail(Reason::kGalleryNotFound, GalleryDetail(gallery, "was deleted"));
   auto it = g->id_of.find(key);
@@ -166,8 +167,7 @@ absl::Status Engine::RemoveItem(const std::string& project, const std::string& g
 
 absl::Status Engine::SetItemTags(const std::string& project, const std::string& gallery,
                                  const std::string& key, const model::Tags& tags) {
-  ASSIGN_OR_RETURN(GalleryPtr g, rep_->Find(project, gallery));
-  RETURN_IF_ERROR(CheckTagKeys(g->gallery(), tags));
+  ASSIGN_OR_RETURN(GalleryPtr g, rep_->FindUsable(project, gallery, tags));
   std::unique_lock lock(g->mu);
   if (g->deleted) return Fail(Reason::kGalleryNotFound, GalleryDetail(gallery, "was deleted"));
   auto it = g->id_of.find(key);

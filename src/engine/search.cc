@@ -1,5 +1,6 @@
 // Engine::Search: by image bytes, by a stored item's vector, by an image fetched from a
-// locator, or by tags alone; pages of hits ordered by score, then key.
+// locator, or by tags alone; pages of hits in one total order (score descending, then key
+// ascending) that does not change between calls, so pages never repeat or skip an item.
 #include <algorithm>
 #include <cmath>
 #include <mutex>
@@ -43,16 +44,87 @@ absl::StatusOr<std::optional<std::vector<float>>> StoredVector(const Engine::Rep
   return std::optional<std::vector<float>>(std::move(v->vector));
 }
 
-}  // namespace
+// The shard's hits for `v` that can rank among the first `want`: a shard's k best may cut a
+// run of equal scores anywhere (its tie-break is not the key), so the search widens until
+// the run at the boundary is complete or the shard has nothing more.
+absl::StatusOr<std::vector<ScoredId>> CoveringSearch(const IndexShard& shard,
+                                                     const std::vector<float>& v, size_t want,
+                                                     const Roaring64Map* filter) {
+  size_t k = std::max<size_t>(want, 1);
+  for (;;) {
+    ASSIGN_OR_RETURN(std::vector<ScoredId> hits, shard.Search(v, k, filter));
+    if (hits.size() < k || hits.back().score < hits[want == 0 ? 0 : want - 1].score) return hits;
+    k *= 2;
+  }
+}
 
-absl::StatusOr<model::Page> Engine::Search(const std::string& project, const std::string& gallery,
-                                           const model::Query& q) {
-  const Rep& r = *rep_;
+// One page of `g`'s items ranked against `queries` (none: by tags alone), with q's filter,
+// offset and limit. Takes the gallery's lock for reading.
+absl::StatusOr<model::Page> RankPage(const LiveGallery& g, const std::string& gallery,
+                                     const std::vector<std::vector<float>>& queries,
+                                     const model::Query& q) {
   // Checked before anything is sized from them: the index reserves offset + limit entries.
   if (q.limit > model::kMaxResultWindow || q.offset > model::kMaxResultWindow - q.limit) {
     return Fail(Reason::kInvalidArgument,
                 "(offset + limit above " + std::to_string(model::kMaxResultWindow) + ")");
   }
+  std::shared_lock lock(g.mu);
+  if (g.deleted) return Fail(Reason::kGalleryNotFound, GalleryDetail(gallery, "was deleted"));
+  std::optional<Roaring64Map> filter;
+  if (!q.filter.empty()) filter = g.tags.Filter(q.filter);
+  const size_t want = q.offset + q.limit;
+  model::Page page;
+  if (queries.empty()) {
+    // Tags alone: every matching item, ordered by key, score 1.0.
+    std::vector<const ItemMeta*> matches;
+    for (uint64_t id : *filter) matches.push_back(&g.meta.at(id));
+    std::sort(matches.begin(), matches.end(),
+              [](const ItemMeta* a, const ItemMeta* b) { return a->key < b->key; });
+    for (size_t i = q.offset; i < matches.size() && i < want; ++i) {
+      page.hits.push_back({matches[i]->key, 1.0, matches[i]->tags});
+    }
+  } else {
+    // Several query vectors (variants): an item's score is its best one.
+    // A score is finite and in [0, 1] before it is compared (NaN breaks the sort's order):
+    // a damaged stored vector must never be served as a match or as `null`.
+    std::unordered_map<uint64_t, float> best;
+    auto offer = [&best](uint64_t id, float score) {
+      score = std::isfinite(score) ? std::clamp(score, 0.0f, 1.0f) : 0.0f;
+      auto [it, inserted] = best.emplace(id, score);
+      if (!inserted) it->second = std::max(it->second, score);
+    };
+    for (const auto& v : queries) {
+      ASSIGN_OR_RETURN(std::vector<ScoredId> hits,
+                       CoveringSearch(*g.shard, v, want, filter ? &*filter : nullptr));
+      for (const ScoredId& h : hits) offer(h.id, h.score);
+      // Committed vectors the index could not take yet (LiveGallery::unindexed), exactly.
+      for (const auto& [id, u] : g.unindexed) {
+        if (filter && !filter->contains(id)) continue;
+        float score = 0;
+        for (size_t i = 0; i < v.size() && i < u.vector.size(); ++i) score += v[i] * u.vector[i];
+        offer(id, score);
+      }
+    }
+    std::vector<std::pair<uint64_t, float>> ranked(best.begin(), best.end());
+    std::sort(ranked.begin(), ranked.end(), [&](const auto& a, const auto& b) {
+      if (a.second != b.second) return a.second > b.second;
+      return g.meta.at(a.first).key < g.meta.at(b.first).key;
+    });
+    for (size_t i = q.offset; i < ranked.size() && i < want; ++i) {
+      const ItemMeta& m = g.meta.at(ranked[i].first);
+      page.hits.push_back({m.key, std::clamp(double(ranked[i].second), 0.0, 1.0), m.tags});
+    }
+  }
+  // count: every item the query ranks, of which `hits` is one page (docs/api.md).
+  page.count = filter ? int64_t(filter->cardinality()) : int64_t(g.meta.size());
+  return page;
+}
+
+}  // namespace
+
+absl::StatusOr<model::Page> Engine::Search(const std::string& project, const std::string& gallery,
+                                           const model::Query& q) {
+  const Rep& r = *rep_;
   ASSIGN_OR_RETURN(GalleryPtr g, r.FindUsable(project, gallery, q.filter));
   std::vector<std::vector<float>> queries;
   const bool has_image = q.image && !q.image->empty();
@@ -76,55 +148,30 @@ absl::StatusOr<model::Page> Engine::Search(const std::string& project, const std
     return Fail(Reason::kNoQuery);
   }
 
-  std::shared_lock lock(g->mu);
-  if (g->deleted) return Fail(Reason::kGalleryNotFound, GalleryDetail(gallery, "was deleted"));
-  std::optional<Roaring64Map> filter;
-  if (!q.filter.empty()) filter = g->tags.Filter(q.filter);
-  const size_t want = q.offset + q.limit;
-  model::Page page;
-  if (queries.empty()) {
-    // Tags alone: every matching item, ordered by key, score 1.0.
-    std::vector<const ItemMeta*> matches;
-    for (uint64_t id : *filter) matches.push_back(&g->meta.at(id));
-    std::sort(matches.begin(), matches.end(),
-              [](const ItemMeta* a, const ItemMeta* b) { return a->key < b->key; });
-    for (size_t i = q.offset; i < matches.size() && i < want; ++i) {
-      page.hits.push_back({matches[i]->key, 1.0, matches[i]->tags});
-    }
-  } else {
-    // Several query vectors (variants): an item's score is its best one.
-    // A score is finite and in [0, 1] before it is compared (NaN breaks the sort's order):
-    // a damaged stored vector must never be served as a match or as `null`.
-    std::unordered_map<uint64_t, float> best;
-    auto offer = [&best](uint64_t id, float score) {
-      score = std::isfinite(score) ? std::clamp(score, 0.0f, 1.0f) : 0.0f;
-      auto [it, inserted] = best.emplace(id, score);
-      if (!inserted) it->second = std::max(it->second, score);
-    };
-    for (const auto& v : queries) {
-      ASSIGN_OR_RETURN(std::vector<ScoredId> hits,
-                       g->shard->Search(v, want, filter ? &*filter : nullptr));
-      for (const ScoredId& h : hits) offer(h.id, h.score);
-      // Committed vectors the index could not take yet (LiveGallery::unindexed), exactly.
-      for (const auto& [id, u] : g->unindexed) {
-        if (filter && !filter->contains(id)) continue;
-        float score = 0;
-        for (size_t i = 0; i < v.size() && i < u.vector.size(); ++i) score += v[i] * u.vector[i];
-        offer(id, score);
-      }
-    }
-    std::vector<std::pair<uint64_t, float>> ranked(best.begin(), best.end());
-    std::sort(ranked.begin(), ranked.end(), [&](const auto& a, const auto& b) {
-      if (a.second != b.second) return a.second > b.second;
-      return g->meta.at(a.first).key < g->meta.at(b.first).key;
-    });
-    for (size_t i = q.offset; i < ranked.size() && i < want; ++i) {
-      const ItemMeta& m = g->meta.at(ranked[i].first);
-      page.hits.push_back({m.key, double(ranked[i].second), m.tags});
-    }
+  return RankPage(*g, gallery, queries, q);
+}
+
+absl::StatusOr<model::Page> Engine::CrossSearch(const std::string& project,
+                                                const std::string& source,
+                                                const std::vector<std::string>& keys,
+                                                const std::string& target, const model::Query& q) {
+  const Rep& r = *rep_;
+  ASSIGN_OR_RETURN(GalleryPtr src, r.FindUsable(project, source, {}));
+  ASSIGN_OR_RETURN(GalleryPtr dst, r.FindUsable(project, target, q.filter));
+  if (src->gallery().model != dst->gallery().model) {
+    return Fail(Reason::kInvalidArgument, "(the two instances use different models)");
   }
-  page.count = int64_t(page.hits.size());
-  return page;
+  std::vector<std::vector<float>> queries;
+  for (const std::string& key : keys) {
+    ASSIGN_OR_RETURN(std::optional<std::vector<float>> v, StoredVector(r, *src, key));
+    if (!v) {
+      return Fail(Reason::kItemNotFound,
+                  "(no image with path `" + key + "` in instance `" + source + "`)");
+    }
+    queries.push_back(std::move(*v));
+  }
+  if (queries.empty()) return Fail(Reason::kNoQuery);
+  return RankPage(*dst, target, queries, q);
 }
 
 }  // namespace iss::engine

@@ -85,7 +85,8 @@ struct Hit {
 };
 
 struct Page {
-  int64_t count = 0;  // hits in `hits` (see docs/api.md)
+  int64_t count = 0;  // every item the query ranks (all of the gallery, or those the filter
+                      // matches), not only this page's (docs/api.md)
   std::vector<Hit> hits;
 };
 

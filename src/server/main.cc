@@ -5,9 +5,9 @@
 //   imagesearchd admin ...          (operator commands, see `imagesearchd admin --help`)
 //
 // Builds the server (server/server.h), serves until SIGTERM/SIGINT, then drains in-flight
-// requests and exits 0. Exit 1 when start-up fails (bad config, data dir, models, port in
-// use), 2 on bad command-line usage.
-// Thread contract: main thread only.
+// requests and exits 0. SIGHUP re-reads the TLS certificate and key. Exit 1 when start-up fails
+// (bad config, data dir, models, port in use), 2 on bad command-line usage. Thread contract: main
+// thread only.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -24,6 +24,18 @@
 
 namespace {
 
+// Writes `port` to `path` atomically (a reader never sees a partial file).
+void WritePortFile(const std::string& path, uint16_t port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) spdlog::error("cannot write port file {}: {}", path, ec.message());
+}
+
 int Serve(const iss::server::ServerOptions& opts) {
   spdlog::set_level(spdlog::level::from_str(opts.log_level));
   // Block the stop signals in every thread (the server's threads inherit the mask); the
@@ -32,6 +44,7 @@ int Serve(const iss::server::ServerOptions& opts) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);  // reload the TLS certificate (never the default: exit)
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -42,18 +55,21 @@ int Serve(const iss::server::ServerOptions& opts) {
     std::fprintf(stderr, "imagesearchd: %s\n", msg.c_str());
     return 1;
   }
-  if (!opts.port_file.empty()) {
-    const std::string tmp = opts.port_file + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      out << (*server)->port() << "\n";
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, opts.port_file, ec);
-    if (ec) spdlog::error("cannot write port file {}: {}", opts.port_file, ec.message());
-  }
+  // The TLS port first: the plain port file is what harnesses wait for.
+  if (!opts.tls_port_file.empty()) WritePortFile(opts.tls_port_file, (*server)->tls_port());
+  if (!opts.port_file.empty()) WritePortFile(opts.port_file, (*server)->port());
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) break;
+    absl::Status reloaded = (*server)->ReloadTls();
+    if (reloaded.ok()) {
+      spdlog::info("SIGHUP: TLS certificate and key reloaded");
+    } else {
+      spdlog::error("SIGHUP: {} (the previous certificate stays in use)",
+                    std::string(reloaded.message()));
+    }
+  }
   spdlog::info("signal {} received: draining in-flight requests", sig);
   (*server)->Shutdown();
   spdlog::info("stopped");

@@ -117,6 +117,21 @@ std::vector<Setting> Settings(ServerOptions* o) {
        &o->iam.login_limit.rate},
       {"auth.login_burst", "--auth-login-burst", "Burst of token requests allowed.",
        &o->iam.login_limit.burst},
+      {"iam.public_url", "--public-url",
+       "This server's URL in the token catalog (default: the request's scheme and Host).",
+       &o->iam.public_url},
+      {"iam.region", "--region", "The region named in the token catalog.", &o->iam.region},
+      {"tls.listen", "--tls-listen", "HOST:PORT of the HTTPS listener (with a certificate).",
+       Listen{&o->tls_host, &o->tls_port}},
+      {"tls.cert_file", "--tls-cert-file",
+       "PEM certificate chain: serve HTTPS (TLS 1.2+); re-read on SIGHUP.", &o->http.tls.cert_file},
+      {"tls.key_file", "--tls-key-file", "PEM private key of the certificate.",
+       &o->http.tls.key_file},
+      {"tls.port_file", "--tls-port-file", "Write the HTTPS listener's bound port to this file.",
+       &o->tls_port_file},
+      {"http.trusted_proxies", "--trusted-proxies",
+       "Proxies (addresses or CIDRs) whose X-Forwarded-For names the client (comma-separated).",
+       &o->http.trusted_proxies},
       {"limits.max_instances_per_project", "--max-instances-per-project", "Instances per project.",
        &o->engine.max_galleries_per_project},
       {"limits.max_images_per_instance", "--max-images-per-instance", "Images per instance.",
@@ -312,6 +327,9 @@ absl::Status Validate(const ServerOptions& o) {
   }
   if (o.http.max_connections_per_address < 0) {
     return Bad("max_connections_per_address", "must be >= 0");
+  }
+  if (o.http.tls.cert_file.empty() != o.http.tls.key_file.empty()) {
+    return Bad("tls", "cert_file and key_file go together");
   }
   if (o.fetch.max_bytes < 1 || o.fetch.max_redirects < 0 || o.fetch.max_concurrent < 0) {
     return Bad("fetch", "max_bytes must be >= 1, max_redirects and max_concurrent >= 0");

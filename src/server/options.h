@@ -51,6 +51,12 @@ struct ServerOptions {
   // Threads inside OpenMP/BLAS (index training, exact scans). Default: 2 (the cores).
   int compute_threads = 2;
 
+  // HTTPS listener, started when http.tls names a certificate and key (plain HTTP on
+  // `http.host:port` stays, for loopback and development).
+  std::string tls_host = "127.0.0.1";  // Default: 127.0.0.1:8443
+  uint16_t tls_port = 8443;
+  std::string tls_port_file;  // Default: none. Write the HTTPS listener's bound port here
+
   // --- the components (each with its own defaults) ---
   api::HttpServerOptions http;       // listen address, threads, limits, timeouts
   api::RateLimit address_limit;      // requests/s per source address (authenticated routes)

@@ -57,6 +57,7 @@ struct Server::Parts {
   api::Router router;
   std::unique_ptr<api::Pipeline> pipeline;
   std::unique_ptr<api::HttpServer> http;
+  std::unique_ptr<api::HttpServer> https;  // the TLS listener, when configured
   bool shut_down = false;
 };
 
@@ -66,11 +67,20 @@ Server::~Server() { Shutdown(); }
 
 uint16_t Server::port() const { return parts_->http->port(); }
 
+uint16_t Server::tls_port() const { return parts_->https ? parts_->https->port() : 0; }
+
+absl::Status Server::ReloadTls() {
+  if (!parts_->https) return Fail(Reason::kUnavailable, "(no TLS listener is configured)");
+  return parts_->https->ReloadTls();
+}
+
 void Server::Shutdown() {
   Parts& p = *parts_;
   if (p.shut_down) return;
   p.shut_down = true;
+  if (p.https) p.https->Shutdown();
   if (p.http) p.http->Shutdown();
+  p.https.reset();
   p.http.reset();
   p.pipeline.reset();
   p.engine.reset();  // shards stop their work and write their final snapshots
@@ -220,9 +230,21 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
   pipeline.default_errors = api::v1::RenderDefaultError;
   p.pipeline = std::make_unique<api::Pipeline>(&p.router, authenticator, pipeline);
 
-  auto http = api::HttpServer::Start(http_options, p.pipeline.get(), &p.metrics);
+  api::HttpServerOptions plain = http_options;
+  plain.tls = {};
+  auto http = api::HttpServer::Start(plain, p.pipeline.get(), &p.metrics);
   if (!http.ok()) return StartFailed("starting the HTTP server", http.status());
   p.http = std::move(*http);
+  if (o.http.tls.enabled()) {
+    api::HttpServerOptions tls = http_options;  // the descriptor budget covers both listeners
+    tls.host = o.tls_host;
+    tls.port = o.tls_port;
+    auto https = api::HttpServer::Start(tls, p.pipeline.get(), &p.metrics);
+    if (!https.ok()) return StartFailed("starting the HTTPS server", https.status());
+    p.https = std::move(*https);
+    spdlog::info("imagesearchd listening on https://{}:{} (TLS 1.2+, {})", o.tls_host,
+                 p.https->port(), o.http.tls.cert_file);
+  }
   spdlog::info("imagesearchd listening on {}:{} (data {}, models {})", o.http.host, p.http->port(),
                o.data_dir, o.model_dir);
   return std::unique_ptr<Server>(new Server(std::move(parts)));

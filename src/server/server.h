@@ -26,6 +26,9 @@ class Server {
   ~Server();  // Shutdown()
 
   uint16_t port() const;
+  uint16_t tls_port() const;  // the HTTPS listener's port; 0 without TLS
+  // Re-reads the TLS certificate and key (SIGHUP); on failure the old ones stay in use.
+  absl::Status ReloadTls();
   // Stops accepting, lets running requests finish (http.drain_timeout_ms), then closes the
   // engine (final index snapshots), the background executor and the store. Idempotent.
   void Shutdown();

@@ -118,7 +118,7 @@ TEST_F(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {
   }
 }
 
-TEST_F(HttpServerTest, UnknownRouteAndWrongMethodAre404) {
+TEST_F(HttpServerTest, UnknownRouteIs404AndWrongMethodIsIS0010) {
   StartServer();
   Conn c(server_->port());
   c.Send("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -127,7 +127,8 @@ TEST_F(HttpServerTest, UnknownRouteAndWrongMethodAre404) {
   EXPECT_NE(r.find("APIG.0101"), std::string::npos) << r;
   c.Send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
   r = c.ReadResponse();
-  EXPECT_NE(r.find("APIG.0101"), std::string::npos) << r;
+  EXPECT_NE(r.find("400 Bad Request"), std::string::npos) << r;
+  EXPECT_NE(r.find("IS.0010"), std::string::npos) << r;
 }
 
 TEST_F(HttpServerTest, OversizedContentLengthRefusedBeforeBody) {

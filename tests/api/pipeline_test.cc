@@ -127,7 +127,7 @@ TEST(PipelineTest, EveryV1OperationIsAuthenticated) {
   for (const Route& r : router.routes()) EXPECT_EQ(r.auth, AuthPolicy::kProject) << r.pattern;
 }
 
-TEST(PipelineTest, UnknownPathAndOtherMethodAnswer404) {
+TEST(PipelineTest, UnknownPathIs404AndOtherMethodIsIS0010) {
   Router router;
   router.Add("GET", "/x", [](const Call&) { return HttpResponse{}; });
   Pipeline pipeline(&router, nullptr, Options());
@@ -137,7 +137,8 @@ TEST(PipelineTest, UnknownPathAndOtherMethodAnswer404) {
   HttpRequest post = Get("/x");
   post.method = "POST";
   r = Send(pipeline, post);
-  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.status, 400);  // the reference's IS.0010 "The request method is not allowed."
+  EXPECT_NE(r.body.find("IS.0010"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("method not allowed"), std::string::npos) << r.body;
 }
 

@@ -300,7 +300,7 @@ TEST_F(AuthServiceTest, TokenExpiryFollowsTheInjectedClock) {
   absl::Status expired = auth_->Authenticate(f, id->project_id).status();
   EXPECT_EQ(ReasonOf(expired), Reason::kUnauthenticated);
   EXPECT_EQ(expired.message(), "(the token has expired)");
-  EXPECT_EQ(ReasonOf(auth_->ListProjects(grant->token, "").status()), Reason::kUnauthenticated);
+  EXPECT_EQ(ReasonOf(auth_->AuthenticateIdentity(f).status()), Reason::kUnauthenticated);
 }
 
 TEST_F(AuthServiceTest, SdkDateSkewFollowsTheInjectedClock) {

@@ -206,6 +206,19 @@ TEST_F(EngineTest, InstanceLifecycleAndProjectScope) {
   EXPECT_EQ(engine_->GetGallery(kProject, "shoes")->item_count, 0);
 }
 
+TEST_F(EngineTest, GalleryHoldsAtMostItsCapacity) {
+  model::GallerySpec spec;
+  spec.name = "small";
+  spec.model = "common-search";
+  spec.capacity = 2;  // v1's `level`
+  ASSERT_TRUE(engine_->CreateGallery(kProject, spec).ok());
+  EXPECT_EQ(Why(Add("small", "a", "originals/" + Original(1))), "");
+  EXPECT_EQ(Why(Add("small", "b", "originals/" + Original(2))), "");
+  EXPECT_EQ(Why(Add("small", "c", "originals/" + Original(3))), "ItemLimit");
+  EXPECT_EQ(Why(Add("small", "a", "originals/" + Original(3))), "");  // replacing is allowed
+  EXPECT_EQ(engine_->GetGallery(kProject, "small")->item_count, 2);
+}
+
 TEST_F(EngineTest, SearchFindsOriginalsFiltersPagesAndSurvivesRestart) {
   Create("g");
   AddOriginals("g");
@@ -220,7 +233,7 @@ TEST_F(EngineTest, SearchFindsOriginalsFiltersPagesAndSurvivesRestart) {
     model::Page r = Search("g", req);
     ASSERT_FALSE(r.hits.empty());
     EXPECT_EQ(r.hits[0].key, "img/" + original) << query;
-    EXPECT_EQ(r.count, int64_t(r.hits.size()));
+    EXPECT_EQ(r.count, kOriginals);  // every image of the gallery is ranked
     for (size_t i = 0; i < r.hits.size(); ++i) {
       EXPECT_GE(r.hits[i].score, 0.0);
       EXPECT_LE(r.hits[i].score, 1.0);
@@ -249,7 +262,8 @@ TEST_F(EngineTest, SearchFindsOriginalsFiltersPagesAndSurvivesRestart) {
     for (size_t i = 0; i < p.hits.size(); ++i) {
       EXPECT_EQ(p.hits[i].key, self.hits[offset + i].key);
     }
-    EXPECT_EQ(p.count, int64_t(std::min(3, kOriginals - offset)));
+    EXPECT_EQ(p.hits.size(), size_t(std::min(3, kOriginals - offset)));
+    EXPECT_EQ(p.count, kOriginals);
   }
 
   // Tag filter with an image: only odd ones.
@@ -257,6 +271,7 @@ TEST_F(EngineTest, SearchFindsOriginalsFiltersPagesAndSurvivesRestart) {
   filtered.filter = {{"color", "odd"}};
   model::Page odd = Search("g", filtered);
   EXPECT_EQ(odd.hits.size(), size_t((kOriginals + 1) / 2));
+  EXPECT_EQ(odd.count, (kOriginals + 1) / 2);  // the images the filter matches
   for (const auto& h : odd.hits) EXPECT_EQ(h.tags.at("color"), "odd");
   // Tags alone: ordered by path, sim 1.
   model::Query tags_only;

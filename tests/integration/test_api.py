@@ -53,7 +53,7 @@ def test_instance_lifecycle(server):
     ({"name": "vx", "model": "no-such-model"}, "IS.3014"),
     ({"name": "vx", "model": "common-search", "description": "d" * 513}, "IS.3036"),
     ({"name": "vx", "model": "common-search", "description": 3}, "IS.0002"),
-    ({"name": "vx", "model": "common-search", "level": 1000000}, "IS.3035"),
+    ({"name": "vx", "model": "common-search", "level": 2000000}, "IS.3035"),
     ({"name": "vx", "model": "common-search", "level": "30000000"}, "IS.0002"),
     ({"name": "vx", "model": "common-search", "level": 3e7}, "IS.0002"),
     ({"name": "vx", "model": "common-search", "tags": ["t%d" % i for i in range(11)]}, "IS.3024"),
@@ -83,8 +83,12 @@ def test_body_not_a_json_object(server, raw):
 def test_routes_and_methods(server):
     expect_error(server.request("GET", "//nope"), "APIG.0101", 404)
     expect_error(server.request("GET", "//v1"), "APIG.0101", 404)
-    expect_error(server.request("PATCH", "/service"), "APIG.0101", 404)
-    expect_error(server.request("GET", "/any/image"), "APIG.0101", 404)
+    # a known path with another method: the reference's IS.0010 (400), not the gateway's 404
+    expect_error(server.request("PATCH", "/service"), "IS.0010", 400)
+    expect_error(server.request("GET", "/service"), "IS.0010", 400)
+    expect_error(server.request("PUT", "/service/x"), "IS.0010", 400)
+    expect_error(server.request("GET", "/any/image"), "IS.0010", 400)  # POST/PUT/DELETE only
+    expect_error(server.request("GET", "/any/nope"), "APIG.0101", 404)
     # percent-encoded path segments are decoded before routing
     server.create("pct")
     st, out, _ = server.request("GET", "/servic%65/p%63t")
@@ -110,7 +114,8 @@ def test_add_check_search(gallery):
     assert st == 200 and out == {"exist": "false"}
     st, out, resp = s.search("gal", file=b64_file(GOOD[2]), limit=3)
     assert st == 200, out
-    assert out["count"] == 3 and len(out["result"]) == 3
+    # count: the total the query ranks (all 6 images), result: this page
+    assert out["count"] == 6 and len(out["result"]) == 3
     top = out["result"][0]
     assert top["path"] == "img/2.jpg" and top["tags"] == {"color": "red", "kind": "photo"}
     assert '"sim":' in resp.text and isinstance(top["sim"], float)

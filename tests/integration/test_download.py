@@ -110,3 +110,42 @@ def test_no_allow_list_means_no_downloads(nginx):
         assert st == 400 and error_code(out) == "IS.2011", out
     finally:
         s.close()
+
+
+def test_crop_with_a_stored_path(nginx):
+    """The reference's example 6: `path` (stored) + `box` (no `is_crop`) crops the image
+    downloaded from the path; a stored path that is not a URL answers a precise IS.0016."""
+    s = Server(extra_args=["--fetch-allowed-hosts", "127.0.0.1:%d" % nginx,
+                           "--fetch-allow-private", "true"]).start()
+    try:
+        s.create("crop")
+        u = url(nginx, "dev/originals/o_001.jpg")
+        assert s.add("crop", u)[0] == 200
+        assert s.add("crop", "plain", originals(2)[1])[0] == 200
+        box = {"x": 10, "y": 20, "width": 120, "height": 100}
+        for extra in ({}, {"is_crop": True}):
+            st, out, _ = s.search("crop", path=u, box=box, limit=5, **extra)
+            assert st == 200 and out["count"] == 2 and len(out["result"]) == 2, out
+        # the box really is applied to the downloaded pixels: one outside them is refused
+        far = {"x": 100000, "y": 0, "width": 10, "height": 10}
+        st, out, _ = s.search("crop", path=u, box=far)
+        assert st == 400 and error_code(out) == "IS.0002", out
+        # ... unless is_crop is false: the whole (stored) image is used
+        st, out, _ = s.search("crop", path=u, box=far, is_crop=False, limit=1)
+        assert st == 200 and out["result"][0]["path"] == u and out["result"][0]["sim"] > 0.99
+        # a stored path that cannot be downloaded: the precise reason, not IS.2015
+        st, out, _ = s.search("crop", path="plain", box=box)
+        assert st == 400 and error_code(out) == "IS.0016", out
+        assert "pixels" in out["error_msg"], out
+    finally:
+        s.close()
+    # no allow-list: the stored URL cannot be downloaded, and the answer says why
+    s = Server().start()
+    try:
+        s.create("crop")
+        assert s.add("crop", u, originals(1)[0])[0] == 200
+        st, out, _ = s.search("crop", path=u, box=box)
+        assert st == 400 and error_code(out) == "IS.2011", out
+        assert "allow-list" in out["error_msg"], out
+    finally:
+        s.close()

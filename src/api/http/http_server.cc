@@ -8,6 +8,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -20,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include "api/http/client_address.h"
+#include "api/http/tls.h"
 #include "common/status.h"
 
 namespace iss::api {
@@ -27,6 +30,7 @@ namespace iss::api {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
@@ -39,6 +43,10 @@ struct HttpServer::Impl {
   std::atomic<bool> stopping{false};
   bool shut_down = false;
   uint16_t port = 0;
+  TrustedProxies proxies;
+  // The TLS context new connections use (null: plain HTTP); ReloadTls() swaps it.
+  std::mutex tls_mu;
+  std::shared_ptr<ssl::context> tls;
 
   // Requests received and not yet answered (the drain waits for these).
   std::mutex busy_mu;
@@ -79,6 +87,10 @@ struct HttpServer::Impl {
   }
 
   void Accept();
+  std::shared_ptr<ssl::context> CurrentTls() {
+    std::lock_guard<std::mutex> l(tls_mu);
+    return tls;
+  }
   void OnAcceptFailed(const beast::error_code& ec);
   void Refuse(tcp::socket socket, const char* why);
   // Counts a connection from `address`; false (nothing counted) when it has its maximum.
@@ -132,12 +144,24 @@ bool IsProtocolError(beast::error_code ec) {
 // Bodies at least this large trigger a heap trim once answered (MaybeTrimHeap).
 constexpr size_t kTrimAfterBytes = 1 << 20;
 
-// One TCP connection: read header -> (check size) -> read body -> worker -> write -> loop.
-class Session : public std::enable_shared_from_this<Session> {
+// One TCP connection: (TLS handshake) -> read header -> (check size) -> read body ->
+// worker -> write -> loop. `Stream` is beast::tcp_stream or an ssl_stream over one.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
  public:
   // `address`: the peer, whose slot (TakeAddressSlot) this session gives back at the end.
-  Session(tcp::socket socket, HttpServer::Impl* server, std::string address)
+  Session(tcp::socket socket, HttpServer::Impl* server, std::string address) requires(!kTls)
       : stream_(std::move(socket)), server_(server), address_(std::move(address)) {
+    server_->connections.fetch_add(1);
+  }
+  Session(tcp::socket socket, HttpServer::Impl* server, std::string address,
+          std::shared_ptr<ssl::context> tls) requires(kTls)
+      : tls_(std::move(tls)),
+        stream_(std::move(socket), *tls_),
+        server_(server),
+        address_(std::move(address)) {
     server_->connections.fetch_add(1);
   }
   ~Session() {
@@ -145,9 +169,22 @@ class Session : public std::enable_shared_from_this<Session> {
     server_->connections.fetch_sub(1);
   }
 
-  void Start() { ReadHeader(/*first=*/true); }
+  void Start() {
+    if constexpr (kTls) {
+      Lowest().expires_after(std::chrono::milliseconds(server_->options.header_timeout_ms));
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->Close();
+                                self->ReadHeader(/*first=*/true);
+                              });
+    } else {
+      ReadHeader(/*first=*/true);
+    }
+  }
 
  private:
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
   void ReadHeader(bool first) {
     if (server_->stopping.load()) return Close();
     match_ = Router::Match();
@@ -156,11 +193,11 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(static_cast<uint64_t>(server_->options.max_body_bytes));
     // The first request must arrive within the header timeout; a kept-alive connection
     // may wait idle for the next one up to the idle timeout.
-    stream_.expires_after(std::chrono::milliseconds(first ? server_->options.header_timeout_ms
+    Lowest().expires_after(std::chrono::milliseconds(first ? server_->options.header_timeout_ms
                                                           : server_->options.idle_timeout_ms));
     http::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -200,8 +237,8 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = parser_->get().keep_alive();
     version_ = parser_->get().version();
     server_->BeginRequest();
-    stream_.expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
-    asio::post(*server_->workers, [self = shared_from_this(), req] {
+    Lowest().expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
+    asio::post(*server_->workers, [self = this->shared_from_this(), req] {
       std::optional<HttpResponse> refusal =
           self->server_->pipeline->AuthenticateHeaders(*req, self->match_);
       asio::post(self->stream_.get_executor(), [self, req, refusal = std::move(refusal)]() mutable {
@@ -217,9 +254,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
                                                                      req.version());
-      stream_.expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
+      Lowest().expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
       http::async_write(stream_, *cont,
-                        [self = shared_from_this(), cont](beast::error_code ec, size_t) {
+                        [self = this->shared_from_this(), cont](beast::error_code ec, size_t) {
                           if (ec) return self->Close();
                           self->ReadBody();
                         });
@@ -229,17 +266,17 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody() {
-    stream_.expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
+    Lowest().expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
     http::async_read(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
   }
 
   void OnBody(beast::error_code ec) {
     if (ec == http::error::body_limit) return RejectTooLarge();
     if (IsProtocolError(ec)) return RejectMalformed(ec);
     if (ec) return Close();
-    stream_.expires_never();
+    Lowest().expires_never();
     auto req = std::make_shared<HttpRequest>();
     auto& msg = parser_->get();
     FillHeaders(msg, req.get());
@@ -253,7 +290,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     // Handlers may embed images: run them on the worker pool, then write from this
     // connection's strand.
-    asio::post(*server_->workers, [self = shared_from_this(), req] {
+    asio::post(*server_->workers, [self = this->shared_from_this(), req] {
       HttpResponse resp = self->server_->pipeline->Handle(*req, self->match_);
       asio::post(self->stream_.get_executor(), [self, req, resp = std::move(resp)]() mutable {
         self->Write(*req, std::move(resp), /*close=*/false);
@@ -289,7 +326,8 @@ class Session : public std::enable_shared_from_this<Session> {
     for (const auto& field : msg) {
       req->headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
-    req->remote_addr = address_;
+    req->remote_addr = server_->proxies.ClientAddress(address_, req->Header("X-Forwarded-For"));
+    req->secure = kTls;
     req->request_id = NewRequestId();
   }
 
@@ -322,15 +360,15 @@ class Session : public std::enable_shared_from_this<Session> {
     res->prepare_payload();
     const size_t bytes = res->body().size();
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start_).count();
-    spdlog::info("{} {} {} {}B {:.1f}ms rid={}", req.method, req.path, resp.status, bytes, ms,
-                 req.request_id);
+    spdlog::info("{} {} {} {}B {:.1f}ms rid={} client={}", req.method, req.path, resp.status, bytes,
+                 ms, req.request_id, req.remote_addr.empty() ? address_ : req.remote_addr);
     if (server_->metrics != nullptr) {
       const std::string_view route = match_.route ? std::string_view(match_.route->pattern) : "";
       server_->metrics->Observe(req.method, route, resp.status, ms / 1000);
     }
-    stream_.expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
+    Lowest().expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep, close](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this(), res, keep, close](beast::error_code ec, size_t) {
                         self->server_->EndRequest();
                         if (self->trim_after_write_) {
                           self->trim_after_write_ = false;
@@ -347,13 +385,13 @@ class Session : public std::enable_shared_from_this<Session> {
   // a short while (so it sees our answer instead of a reset), then close.
   void DrainAndClose() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.expires_after(std::chrono::seconds(2));
+    Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    Lowest().expires_after(std::chrono::seconds(2));
     Discard();
   }
   void Discard() {
     stream_.async_read_some(asio::buffer(discard_),
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
                               if (ec) return self->Close();
                               self->Discard();
                             });
@@ -361,11 +399,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    Lowest().close();
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<ssl::context> tls_;  // kept alive for the stream (TLS only)
+  Stream stream_;
   HttpServer::Impl* server_;
   const std::string address_;
   beast::flat_buffer buffer_;
@@ -432,8 +471,13 @@ void HttpServer::Impl::Accept() {
       Refuse(std::move(socket), "max_connections");
     } else if (!TakeAddressSlot(address)) {
       Refuse(std::move(socket), "max_connections_per_address");
+    } else if (std::shared_ptr<ssl::context> ctx = CurrentTls()) {
+      using TlsSession = Session<beast::ssl_stream<beast::tcp_stream>>;
+      std::make_shared<TlsSession>(std::move(socket), this, std::move(address), std::move(ctx))
+          ->Start();
     } else {
-      std::make_shared<Session>(std::move(socket), this, std::move(address))->Start();
+      std::make_shared<Session<beast::tcp_stream>>(std::move(socket), this, std::move(address))
+          ->Start();
     }
     if (!stopping.load()) Accept();
   });
@@ -445,6 +489,17 @@ HttpServer::~HttpServer() { Shutdown(); }
 
 uint16_t HttpServer::port() const { return impl_->port; }
 
+absl::Status HttpServer::ReloadTls() {
+  if (!impl_->options.tls.enabled()) {
+    return Fail(Reason::kUnavailable, "(this listener has no TLS)");
+  }
+  absl::StatusOr<std::shared_ptr<ssl::context>> ctx = MakeTlsContext(impl_->options.tls);
+  if (!ctx.ok()) return ctx.status();
+  std::lock_guard<std::mutex> l(impl_->tls_mu);
+  impl_->tls = std::move(*ctx);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
                                                               const Pipeline* pipeline,
                                                               Metrics* metrics) {
@@ -452,6 +507,14 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
   impl->options = options;
   impl->pipeline = pipeline;
   impl->metrics = metrics;
+  absl::StatusOr<TrustedProxies> proxies = TrustedProxies::Parse(options.trusted_proxies);
+  if (!proxies.ok()) return proxies.status();
+  impl->proxies = std::move(*proxies);
+  if (options.tls.enabled()) {
+    absl::StatusOr<std::shared_ptr<ssl::context>> ctx = MakeTlsContext(options.tls);
+    if (!ctx.ok()) return ctx.status();
+    impl->tls = std::move(*ctx);
+  }
   beast::error_code ec;
   auto address = asio::ip::make_address(options.host, ec);
   if (ec) return Fail(Reason::kUnavailable, "(bad listen address `" + options.host + "`)");

@@ -7,7 +7,8 @@
 //   ...
 //   server->Shutdown();  // stop accepting, finish in-flight requests, close
 //
-// Behaviour: keep-alive; the route is found from the request line, so its body-size limit
+// Behaviour: plain HTTP, or HTTPS when options.tls names a certificate (TLS 1.2+);
+// keep-alive; the route is found from the request line, so its body-size limit
 // (or the server's) is enforced from Content-Length (and from chunk sizes for chunked
 // bodies) before the body is buffered (Reason::kPayloadTooLarge, rendered by the route's
 // surface); timeouts for headers, body and idle keep-alive connections, and a cap on open
@@ -27,12 +28,21 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "api/http/metrics.h"
 #include "api/http/pipeline.h"
 
 namespace iss::api {
+
+// HTTPS: a PEM certificate chain and its private key. Both set: the listener speaks TLS
+// (1.2 and 1.3 only) and nothing else; HttpServer::ReloadTls() re-reads the files.
+struct TlsOptions {
+  std::string cert_file;  // Default: none (plain HTTP)
+  std::string key_file;   // Default: none
+  bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
+};
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";     // Default: loopback only
@@ -49,6 +59,10 @@ struct HttpServerOptions {
   int max_connections_per_address = 128;
   int drain_timeout_ms = 30000;  // Default: 30 s Shutdown() waits for in-flight requests
   Metrics* metrics = nullptr;    // when set, every answered request is counted and timed
+  TlsOptions tls;                // Default: none, plain HTTP
+  // Peers whose X-Forwarded-For is believed (addresses or CIDRs); the client address it
+  // names is the one rate limits and the access log use (client_address.h). Default: none.
+  std::vector<std::string> trusted_proxies;
 };
 
 class HttpServer {
@@ -61,6 +75,9 @@ class HttpServer {
   ~HttpServer();  // calls Shutdown()
 
   uint16_t port() const;  // the bound port (useful with port 0)
+  // Re-reads the TLS certificate and key (options.tls); new connections use them, open ones
+  // keep theirs. On failure the old ones stay in use. kFailedPrecondition without TLS.
+  absl::Status ReloadTls();
   // Stops accepting, lets requests already received finish (up to drain_timeout_ms),
   // closes every connection and joins the threads. Idempotent.
   void Shutdown();

@@ -34,6 +34,7 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;         // exact bytes received
   std::string remote_addr;  // peer IP address
+  bool secure = false;      // received over TLS
   std::string request_id;   // assigned by the server, echoed in X-Request-Id
 
   // First header of that name (case-insensitive), or nullptr.

@@ -76,7 +76,9 @@ absl::StatusOr<auth::Principal> Pipeline::Authenticate(const HttpRequest& req,
     return authenticator_->Authenticate(facts, it == m.params.end() ? "" : it->second);
   }
   absl::StatusOr<auth::Principal> who = authenticator_->AuthenticateIdentity(facts);
-  if (who.ok() && !who->is_operator) return Fail(Reason::kPermissionDenied, "(operators only)");
+  if (who.ok() && m.route->auth == AuthPolicy::kOperator && !who->is_operator) {
+    return Fail(Reason::kPermissionDenied, "(operators only)");
+  }
   return who;
 }
 

@@ -28,6 +28,7 @@ enum class AuthPolicy {
   kPublic,    // no credentials (health, metrics, IAM token issue)
   kProject,   // a credential scoped to the route's {project_id}
   kOperator,  // a credential of an operator (admin API)
+  kIdentity,  // any valid credential, no project scope (IAM reads: whose projects?)
 };
 
 struct Route {

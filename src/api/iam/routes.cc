@@ -8,6 +8,7 @@
 #include "api/v1/errors.h"
 #include "api/v1/request_json.h"
 #include "auth/auth_service.h"
+#include "auth/authenticator.h"
 #include "common/status.h"
 
 namespace iss::api::iam {
@@ -51,6 +52,24 @@ json ProjectJson(const auth::Project& p) {
           {"links", {{"self", "/v3/projects/" + p.id}, {"next", nullptr}, {"previous", nullptr}}}};
 }
 
+// The token's service catalog: this server, as the image search endpoint of its region.
+json Catalog(const IamOptions& options, const HttpRequest& r) {
+  std::string url = options.public_url;
+  if (url.empty()) {
+    const std::string* host = r.Header("Host");
+    url = std::string(r.secure ? "https://" : "http://") + (host ? *host : "localhost");
+  }
+  json endpoint = {{"id", "imagesearch-" + options.region},
+                   {"interface", "public"},
+                   {"region", options.region},
+                   {"region_id", options.region},
+                   {"url", url}};
+  return json::array({{{"id", "imagesearch"},
+                       {"name", "imagesearch"},
+                       {"type", "imagesearch"},
+                       {"endpoints", json::array({endpoint})}}});
+}
+
 // Token requests are limited by address and by user, and a user is never locked out for
 // an address that did nothing wrong:
 //  - every request from an address takes a token of that address's bucket;
@@ -69,7 +88,8 @@ struct LoginLimits {
   RateLimiter failures_by_user;
 };
 
-HttpResponse IssueToken(auth::AuthService* auth, LoginLimits* limits, const HttpRequest& r) {
+HttpResponse IssueToken(auth::AuthService* auth, LoginLimits* limits, const IamOptions& options,
+                        const HttpRequest& r) {
   if (!limits->by_address.Take("addr:" + r.remote_addr)) {
     return v1::RenderError(Fail(Reason::kRateLimited));
   }
@@ -127,7 +147,7 @@ HttpResponse IssueToken(auth::AuthService* auth, LoginLimits* limits, const Http
                   {"domain", domain},
                   {"password_expires_at", ""}}},
                 {"project", {{"id", g->project.id}, {"name", g->project.name}, {"domain", domain}}},
-                {"catalog", json::array()},
+                {"catalog", Catalog(options, r)},
                 {"roles", json::array({{{"id", "0"}, {"name", "te_admin"}}})}};
   HttpResponse resp;
   resp.status = 201;
@@ -136,18 +156,25 @@ HttpResponse IssueToken(auth::AuthService* auth, LoginLimits* limits, const Http
   return resp;
 }
 
-HttpResponse ListProjects(auth::AuthService* auth, const HttpRequest& r) {
-  const std::string* token = r.Header("X-Auth-Token");
-  std::string name;
-  for (size_t i = 0; i < r.query.size();) {
-    size_t amp = r.query.find('&', i);
-    std::string item = r.query.substr(i, amp == std::string::npos ? std::string::npos : amp - i);
-    if (item.rfind("name=", 0) == 0) PercentDecode(item.substr(5), &name);
+// The value of query parameter `key` ("" when absent), percent-decoded.
+std::string QueryParam(const std::string& query, const std::string& key) {
+  std::string value;
+  for (size_t i = 0; i < query.size();) {
+    size_t amp = query.find('&', i);
+    std::string item = query.substr(i, amp == std::string::npos ? std::string::npos : amp - i);
+    if (item.rfind(key + "=", 0) == 0) PercentDecode(item.substr(key.size() + 1), &value);
     if (amp == std::string::npos) break;
     i = amp + 1;
   }
+  return value;
+}
+
+// GET /v3/projects?name=NAME, GET /v3/auth/projects: the caller's projects (token or
+// AK/SK signature: the SDKs sign this call to find their project id by region name).
+HttpResponse ListProjects(auth::AuthService* auth, const Call& c) {
+  if (c.principal == nullptr) return v1::RenderError(Fail(Reason::kUnauthenticated));
   absl::StatusOr<std::vector<auth::Project>> list =
-      auth->ListProjects(token ? *token : std::string(), name);
+      auth->ListProjects(c.principal->user_id, QueryParam(c.request.query, "name"));
   if (!list.ok()) return v1::RenderError(list.status());
   json arr = json::array();
   for (const auto& p : *list) arr.push_back(ProjectJson(p));
@@ -155,6 +182,21 @@ HttpResponse ListProjects(auth::AuthService* auth, const HttpRequest& r) {
   resp.body = v1::Dump(
       json{{"projects", arr},
            {"links", {{"self", "/v3/projects"}, {"next", nullptr}, {"previous", nullptr}}}});
+  return resp;
+}
+
+// GET /v3/auth/domains: the caller's account (the SDKs' GlobalCredentials find their
+// domain id with it).
+HttpResponse ListDomains(const Call& c) {
+  if (c.principal == nullptr) return v1::RenderError(Fail(Reason::kUnauthenticated));
+  const auth::Principal& who = *c.principal;
+  json d = {{"id", who.domain_id},
+            {"name", who.domain_name},
+            {"enabled", true},
+            {"description", ""},
+            {"links", {{"self", "/v3/domains/" + who.domain_id}}}};
+  HttpResponse resp;
+  resp.body = json{{"domains", json::array({d})}, {"links", {{"self", "/v3/auth/domains"}}}}.dump();
   return resp;
 }
 
@@ -168,15 +210,22 @@ void RegisterRoutes(Router* router, auth::AuthService* auth, const IamOptions& o
       .method = "POST",
       .pattern = "/v3/auth/tokens",
       .max_body_bytes = options.max_body_bytes,
-      .handler = [auth,
-                  logins](const Call& c) { return IssueToken(auth, logins.get(), c.request); },
+      .handler = [auth, logins, options](
+                     const Call& c) { return IssueToken(auth, logins.get(), options, c.request); },
       .errors = errors});
+  // The reads the SDKs make before their first call, by token or AK/SK signature.
   for (const char* pattern : {"/v3/projects", "/v3/auth/projects"}) {
     router->Add(Route{.method = "GET",
                       .pattern = pattern,
-                      .handler = [auth](const Call& c) { return ListProjects(auth, c.request); },
+                      .auth = AuthPolicy::kIdentity,
+                      .handler = [auth](const Call& c) { return ListProjects(auth, c); },
                       .errors = errors});
   }
+  router->Add(Route{.method = "GET",
+                    .pattern = "/v3/auth/domains",
+                    .auth = AuthPolicy::kIdentity,
+                    .handler = [](const Call& c) { return ListDomains(c); },
+                    .errors = errors});
 }
 
 }  // namespace iss::api::iam

@@ -1,6 +1,8 @@
 // The IAM endpoints clients use before calling the v1 API: POST /v3/auth/tokens (201,
-// X-Subject-Token), GET /v3/projects and GET /v3/auth/projects (by X-Auth-Token). Errors
-// use the v1 surface's codes (api/v1/errors.h): the cloud's gateway answers both.
+// X-Subject-Token, a catalog naming this server), and the reads the SDKs make to find their
+// project and domain ids: GET /v3/projects, GET /v3/auth/projects, GET /v3/auth/domains (by
+// X-Auth-Token or an AK/SK signature, AuthPolicy::kIdentity). Errors use the v1 surface's
+// codes (api/v1/errors.h): the cloud's gateway answers both.
 //
 //   api::iam::RegisterRoutes(&router, auth.get(), {});
 //
@@ -13,6 +15,7 @@
 #define ISS_API_IAM_ROUTES_H_
 
 #include <cstdint>
+#include <string>
 
 #include "api/http/rate_limiter.h"
 #include "api/http/router.h"
@@ -26,6 +29,11 @@ namespace iss::api::iam {
 struct IamOptions {
   RateLimit login_limit;  // token requests per address; failed logins per user, per (user, address)
   int64_t max_body_bytes = 64 << 10;  // Default: 64 KiB (a token request is ~300 bytes)
+  // The token catalog's endpoint URL. Default: empty, the request's scheme and Host header.
+  std::string public_url;
+  // The catalog's region (an SDK's region id; its project lookup asks for a project of
+  // that name). Default: "default", the name of the bootstrap project.
+  std::string region = "default";
 };
 
 void RegisterRoutes(Router* router, auth::AuthService* auth, const IamOptions& options);

@@ -49,7 +49,7 @@ constexpr Row kTable[] = {
     {Reason::kIdentityNotFound, &Code("IS.3007")},
     {Reason::kIdentityExists, &Code("IS.3000")},
     {Reason::kRouteNotFound, &Code("APIG.0101")},
-    {Reason::kMethodNotAllowed, &Code("APIG.0101")},
+    {Reason::kMethodNotAllowed, &Code("IS.0010")},
     {Reason::kMalformedRequest, &Code("IS.0001")},
     {Reason::kDeadlineExceeded, &Code("IS.0012")},
     {Reason::kStorage, &Code("IS.0009")},

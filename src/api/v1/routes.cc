@@ -22,7 +22,9 @@ namespace {
 using nlohmann::json;
 
 // v1's values where the request leaves them open (the reference's).
-constexpr int64_t kOnlyLevel = 30000000;
+// Instance sizes (`level`): the reference's default and the sizes of the vendor's SDK/demo.
+constexpr int64_t kDefaultLevel = 30000000;
+constexpr int64_t kLevels[] = {1000000, 5000000, 10000000, 30000000, 50000000, 100000000};
 constexpr int64_t kDefaultLimit = 10;
 constexpr size_t kMaxNameLength = 16;
 constexpr size_t kMaxDescription = 512;
@@ -31,6 +33,7 @@ constexpr size_t kMaxPathLength = 2048;
 // offset + limit: the deepest result a search may page to (the cloud's successor API
 // caps it at 1000); the engine refuses deeper windows too (model::kMaxResultWindow).
 constexpr int64_t kMaxResultWindow = int64_t(model::kMaxResultWindow);
+constexpr size_t kMaxCrossPaths = 10;
 
 // The instance routes name a missing instance IS.4004; the image routes IS.2019 (table).
 constexpr CodeOverride kInstanceRoutes[] = {{Reason::kGalleryNotFound, &Code("IS.4004")}};
@@ -147,15 +150,17 @@ absl::StatusOr<json> CreateInstance(engine::Engine* engine, const std::string& p
                      "(" + std::to_string(Utf8Length(*desc)) + " characters; at most 512)");
   }
   ASSIGN_OR_RETURN(std::optional<int64_t> level, OptionalInt(body, "level"));
-  if (level && *level != kOnlyLevel) {
-    return CodeError(Code("IS.3035"), "(only level 30000000 is supported)");
+  if (level && std::find(std::begin(kLevels), std::end(kLevels), *level) == std::end(kLevels)) {
+    return CodeError(Code("IS.3035"),
+                     "(level is one of 1000000, 5000000, 10000000, 30000000, 50000000, "
+                     "100000000)");
   }
   ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> tags, OptionalStringArray(body, "tags"));
   model::GallerySpec spec;
   spec.name = *name;
   spec.model = *model;
   spec.description = desc.value_or("");
-  spec.capacity = kOnlyLevel;
+  spec.capacity = level.value_or(kDefaultLevel);
   if (tags) {
     for (const std::string& t : *tags) {
       if (t.empty()) return CodeError(Code("IS.0003"), "(an instance tag name is empty)");
@@ -217,10 +222,8 @@ absl::StatusOr<model::Box> ParseBox(const json& body) {
   return model::Box{int(v[0]), int(v[1]), int(v[2]), int(v[3])};
 }
 
-absl::StatusOr<json> Search(engine::Engine* engine, const std::string& project,
-                            const std::string& instance, const json& body) {
-  RETURN_IF_ERROR(CheckUrlInstance(instance));
-  model::Query q;
+// `limit` and `offset` of a search (and a cross-search).
+absl::Status ParsePaging(const json& body, model::Query* q) {
   ASSIGN_OR_RETURN(std::optional<int64_t> limit, OptionalInt(body, "limit"));
   if (limit && (*limit < 1 || *limit > 100)) {
     return CodeError(Code("IS.1010"), "(`limit` must be 1..100)");
@@ -234,12 +237,35 @@ absl::StatusOr<json> Search(engine::Engine* engine, const std::string& project,
     return CodeError(Code("IS.1011"), "(`offset` + `limit` must be at most " +
                                           std::to_string(kMaxResultWindow) + ")");
   }
-  q.limit = size_t(limit.value_or(kDefaultLimit));
-  q.offset = size_t(offset.value_or(0));
+  q->limit = size_t(limit.value_or(kDefaultLimit));
+  q->offset = size_t(offset.value_or(0));
+  return absl::OkStatus();
+}
+
+json PageJson(const model::Page& page) {
+  json hits = json::array();
+  for (const model::Hit& h : page.hits) {
+    // nlohmann writes doubles with a fraction ("1.0"), so `sim` is always a float,
+    // and always a finite number in [0, 1] (the engine guarantees it; JSON has no NaN).
+    const double sim = std::isfinite(h.score) ? std::clamp(h.score, 0.0, 1.0) : 0.0;
+    hits.push_back(json{{"path", h.key}, {"sim", sim}, {"tags", TagsJson(h.tags)}});
+  }
+  return json{{"count", page.count}, {"result", std::move(hits)}};
+}
+
+absl::StatusOr<json> Search(engine::Engine* engine, const std::string& project,
+                            const std::string& instance, const json& body) {
+  RETURN_IF_ERROR(CheckUrlInstance(instance));
+  model::Query q;
+  RETURN_IF_ERROR(ParsePaging(body, &q));
   ASSIGN_OR_RETURN(auto tags, OptionalStringMap(body, "tags", Code("IS.1003")));
   if (tags) q.filter = std::move(*tags);
+  // `is_crop: true` crops to `box`; a `box` without `is_crop` crops too (the reference's
+  // example 6 sends `path` + `box` alone); `is_crop: false` searches with the whole image.
   ASSIGN_OR_RETURN(std::optional<bool> is_crop, OptionalBool(body, "is_crop"));
-  if (is_crop.value_or(false)) {
+  auto box_it = body.find("box");
+  const bool has_box = box_it != body.end() && !box_it->is_null();
+  if (is_crop.value_or(has_box)) {
     ASSIGN_OR_RETURN(model::Box box, ParseBox(body));
     q.crop = box;
   }
@@ -251,18 +277,56 @@ absl::StatusOr<json> Search(engine::Engine* engine, const std::string& project,
     }
     q.key = std::move(path);
   }
+  if (q.crop && !q.image && q.key && !engine->CanFetch(*q.key)) {
+    // A stored image keeps only its features: cropping needs its pixels again.
+    return CodeError(Code("IS.0016"),
+                     "(a crop needs the image's pixels: `path` must be an http(s) URL to "
+                     "download them from, or send the image as `file`)");
+  }
   if (!q.image && !q.key && q.filter.empty()) {
     return CodeError(Code("IS.2015"), "(give `file`, `path` or `tags` to search with)");
   }
   ASSIGN_OR_RETURN(model::Page page, engine->Search(project, instance, q));
-  json hits = json::array();
-  for (const model::Hit& h : page.hits) {
-    // nlohmann writes doubles with a fraction ("1.0"), so `sim` is always a float.
-    // and always a finite number in [0, 1] (the engine guarantees it; JSON has no NaN).
-    const double sim = std::isfinite(h.score) ? std::clamp(h.score, 0.0, 1.0) : 0.0;
-    hits.push_back(json{{"path", h.key}, {"sim", sim}, {"tags", TagsJson(h.tags)}});
+  return PageJson(page);
+}
+
+// POST /v1/{project_id}/image/cross-search (the vendor's SDK and demo): searches
+// `target_instance` with the stored images `paths` (1..10) of `source_instance`.
+absl::StatusOr<json> CrossSearch(engine::Engine* engine, const std::string& project,
+                                 const json& body) {
+  std::string names[2];
+  const char* fields[2] = {"source_instance", "target_instance"};
+  for (int i = 0; i < 2; ++i) {
+    ASSIGN_OR_RETURN(std::optional<std::string> name, OptionalString(body, fields[i]));
+    if (!name) return CodeError(Code("IS.0001"), std::string("(`") + fields[i] + "` is required)");
+    if (name->empty())
+      return CodeError(Code("IS.0003"), std::string("(`") + fields[i] + "` is empty)");
+    RETURN_IF_ERROR(CheckUrlInstance(*name));
+    names[i] = std::move(*name);
   }
-  return json{{"count", page.count}, {"result", std::move(hits)}};
+  ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> paths,
+                   OptionalStringArray(body, "paths"));
+  if (!paths) return CodeError(Code("IS.0001"), "(`paths` is required)");
+  if (paths->empty()) return CodeError(Code("IS.0003"), "(`paths` is empty)");
+  if (paths->size() > kMaxCrossPaths) {
+    return CodeError(Code("IS.0002"), "(at most 10 `paths`)");
+  }
+  for (const std::string& p : *paths) {
+    if (p.empty()) return CodeError(Code("IS.0003"), "Arguments of path can not be null.");
+    if (Utf8Length(p) > kMaxPathLength) {
+      return CodeError(Code("IS.0016"), "(a path is longer than 2048 characters)");
+    }
+  }
+  model::Query q;
+  RETURN_IF_ERROR(ParsePaging(body, &q));
+  ASSIGN_OR_RETURN(model::Gallery source, engine->GetGallery(project, names[0]));
+  ASSIGN_OR_RETURN(model::Gallery target, engine->GetGallery(project, names[1]));
+  if (source.model != target.model) {
+    return CodeError(Code("IS.3004"), "(`source_instance` uses model `" + source.model +
+                                          "`, `target_instance` `" + target.model + "`)");
+  }
+  ASSIGN_OR_RETURN(model::Page page, engine->CrossSearch(project, names[0], *paths, names[1], q));
+  return PageJson(page);
 }
 
 // The image an operation names: the instance of the URL and the body's `path`.
@@ -322,6 +386,8 @@ void RegisterRoutes(Router* router, engine::Engine* e) {
                       [e](S p, R r, J b) { return AddImage(e, p, r.at("instance_name"), b); }));
   router->Add(V1Route("POST", "/v1/{project_id}/{instance_name}/image/search", false,
                       [e](S p, R r, J b) { return Search(e, p, r.at("instance_name"), b); }));
+  router->Add(V1Route("POST", "/v1/{project_id}/image/cross-search", false,
+                      [e](S p, R, J b) { return CrossSearch(e, p, b); }));
   router->Add(V1Route("POST", "/v1/{project_id}/{instance_name}/image/check", false,
                       [e](S p, R r, J b) -> absl::StatusOr<json> {
                         ASSIGN_OR_RETURN(ImageRef img, ImageRefOf(r, b));
