@@ -14,6 +14,8 @@
 #include "api/iam/routes.h"
 #include "api/v1/routes.h"
 #include "blob/http_source.h"
+#include "blob/router.h"
+#include "blob/s3_source.h"
 #include "common/env.h"
 #include "common/executor.h"
 #include "common/status.h"
@@ -41,7 +43,7 @@ void CapComputeThreads(int threads) {
 struct Server::Parts {
   std::unique_ptr<store::Database> db;
   std::unique_ptr<engine::ModelRegistry> models;
-  std::unique_ptr<blob::HttpSource> blobs;
+  std::unique_ptr<blob::Router> blobs;
   std::unique_ptr<Executor> background;
   std::unique_ptr<engine::CatalogStore> catalog;
   std::unique_ptr<index::LocalSnapshotStore> snapshots;
@@ -118,7 +120,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
   if (!models.ok()) return StartFailed("loading models from " + o.model_dir, models.status());
   p.models = std::move(*models);
 
-  p.blobs = std::make_unique<blob::HttpSource>(o.fetch);
+  p.blobs = std::make_unique<blob::Router>(std::make_unique<blob::S3Source>(o.storage),
+                                           std::make_unique<blob::HttpSource>(o.fetch));
+  for (const blob::StorageProfile& sp : o.storage.profiles) {
+    spdlog::info("storage profile `{}`: endpoint {}, {} addressing{}", sp.name, sp.endpoint,
+                 sp.virtual_hosted ? "virtual-hosted" : "path-style",
+                 sp.allow_private ? ", private addresses allowed" : "");
+  }
   p.background = std::make_unique<Executor>(o.background);
 
   auto catalog = store::OpenCatalog(p.db.get());
