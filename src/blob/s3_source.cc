@@ -88,6 +88,73 @@ std::string ErrorCode(const std::string& body) {
   return body.substr(a + 6, b - a - 6);
 }
 
+// The text of the first <name>...</name> in `xml`, or "".
+std::string Element(const std::string& xml, const std::string& name) {
+  const std::string open = "<" + name + ">", close = "</" + name + ">";
+  const size_t a = xml.find(open);
+  if (a == std::string::npos) return "";
+  const size_t b = xml.find(close, a);
+  if (b == std::string::npos) return "";
+  return xml.substr(a + open.size(), b - a - open.size());
+}
+
+std::string XmlUnescape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '&') {
+      out.push_back(s[i]);
+      continue;
+    }
+    const size_t semi = s.find(';', i);
+    if (semi == std::string::npos) {
+      out.push_back(s[i]);
+      continue;
+    }
+    const std::string ent = s.substr(i + 1, semi - i - 1);
+    if (ent == "amp") {
+      out.push_back('&');
+    } else if (ent == "lt") {
+      out.push_back('<');
+    } else if (ent == "gt") {
+      out.push_back('>');
+    } else if (ent == "quot") {
+      out.push_back('"');
+    } else if (ent == "apos") {
+      out.push_back('\'');
+    } else if (ent.size() > 1 && ent[0] == '#') {
+      const long cp = ent[1] == 'x' ? std::strtol(ent.c_str() + 2, nullptr, 16)
+                                    : std::strtol(ent.c_str() + 1, nullptr, 10);
+      // UTF-8 encode the code point.
+      if (cp < 0x80) {
+        out.push_back(char(cp));
+      } else if (cp < 0x800) {
+        out.push_back(char(0xC0 | (cp >> 6)));
+        out.push_back(char(0x80 | (cp & 0x3F)));
+      } else if (cp < 0x10000) {
+        out.push_back(char(0xE0 | (cp >> 12)));
+        out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(char(0x80 | (cp & 0x3F)));
+      } else {
+        out.push_back(char(0xF0 | (cp >> 18)));
+        out.push_back(char(0x80 | ((cp >> 12) & 0x3F)));
+        out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(char(0x80 | (cp & 0x3F)));
+      }
+    } else {
+      out.append(s, i, semi - i + 1);  // unknown entity: kept as is
+    }
+    i = semi;
+  }
+  return out;
+}
+
+std::string Unquote(std::string s) {
+  while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
+  return s;
+}
+
 }  // namespace
 
 bool HostGlobMatch(std::string_view pattern, std::string_view host, std::string_view port) {
@@ -118,7 +185,7 @@ std::string UriEncode(std::string_view s, bool keep_slash) {
 }
 
 absl::StatusOr<std::optional<ObjectRef>> ResolveLocator(const std::vector<StorageProfile>& profiles,
-                                                        std::string_view locator) {
+                                                        std::string_view locator, bool prefix) {
   const std::string lower = Lower(std::string(locator.substr(0, 8)));
   if (lower.rfind("s3://", 0) == 0) {
     std::string rest(locator.substr(5));
@@ -126,7 +193,7 @@ absl::StatusOr<std::optional<ObjectRef>> ResolveLocator(const std::vector<Storag
     ObjectRef ref;
     ref.bucket = rest.substr(0, slash);
     ref.key = slash == std::string::npos ? "" : rest.substr(slash + 1);
-    if (ref.bucket.empty() || ref.key.empty()) {
+    if (ref.bucket.empty() || (ref.key.empty() && !prefix)) {
       return Fail(Reason::kBlobNotFound, "(`s3://bucket/key` needs a bucket and a key)");
     }
     for (size_t i = 0; i < profiles.size(); ++i) {
@@ -179,7 +246,7 @@ absl::StatusOr<std::optional<ObjectRef>> ResolveLocator(const std::vector<Storag
       ref.key = path;
     }
     if (!p.buckets.empty() && !HasBucket(p, ref.bucket)) continue;
-    if (ref.bucket.empty() || ref.key.empty()) {
+    if (ref.bucket.empty() || (ref.key.empty() && !prefix)) {
       return Fail(Reason::kBlobNotFound, "(the URL names no object: a bucket and a key)");
     }
     return std::optional<ObjectRef>(std::move(ref));
@@ -228,11 +295,12 @@ bool S3Source::Accepts(std::string_view locator) const {
   return !ref.ok() || ref->has_value();
 }
 
-absl::StatusOr<std::string> S3Source::Fetch(std::string_view locator) const {
-  ASSIGN_OR_RETURN(std::optional<ObjectRef> ref, ResolveLocator(options_.profiles, locator));
-  if (!ref) return Fail(Reason::kBlobClient, "(no storage profile claims this URL)");
-  const StorageProfile& p = options_.profiles[size_t(ref->profile)];
-  const std::optional<Keys>& keys = keys_[size_t(ref->profile)];
+// One signed request. `query` is already canonical (sorted, encoded) or empty. On a transfer
+// that completed, *status is the HTTP status and the body (or the HEAD's headers) is in t.
+absl::Status S3Source::Send(const ObjectRef& ref, const std::string& query, bool head,
+                            internal::Transfer* t, long* status, std::string* etag) const {
+  const StorageProfile& p = options_.profiles[size_t(ref.profile)];
+  const std::optional<Keys>& keys = keys_[size_t(ref.profile)];
   if (!keys) {
     return Fail(Reason::kBlobClient, "(storage profile `" + p.name + "` has no credentials)");
   }
@@ -240,19 +308,19 @@ absl::StatusOr<std::string> S3Source::Fetch(std::string_view locator) const {
   if (!EndpointHost(p, &scheme, &host, &port)) {
     return Fail(Reason::kBlobClient, "(storage profile `" + p.name + "`: bad endpoint)");
   }
-  const std::string url = RequestUrl(p, *ref);
+  const std::string url = RequestUrl(p, ref) + (query.empty() ? "" : "?" + query);
   std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
   if (!curl) return Fail(Reason::kBlobClient, "(curl init)");
-  internal::Transfer t;
-  t.max_bytes = options_.max_bytes;
-  t.allow_private = p.allow_private;
+  t->max_bytes = options_.max_bytes;
+  t->allow_private = p.allow_private;
   CURL* c = curl.get();
   const std::string sigv4 = "aws:amz:" + p.region + ":s3";
   std::unique_ptr<curl_slist, CurlDeleter> headers(
       curl_slist_append(nullptr, (std::string("x-amz-content-sha256: ") + kEmptySha256).c_str()));
   std::unique_ptr<curl_slist, CurlDeleter> connect_to;
-  if (!p.connect_to.empty())
+  if (!p.connect_to.empty()) {
     connect_to.reset(curl_slist_append(nullptr, ("::" + p.connect_to).c_str()));
+  }
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -265,30 +333,103 @@ absl::StatusOr<std::string> S3Source::Fetch(std::string_view locator) const {
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   if (connect_to) curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect_to.get());
   curl_easy_setopt(c, CURLOPT_USERAGENT, "imagesearch/0.1");
-  internal::InstallGuards(c, &t);
+  internal::InstallGuards(c, t);
+  if (head) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   const CURLcode rc = curl_easy_perform(c);
-  const std::string where = "(" + ref->bucket + "/" + ref->key + ": ";
-  if (t.refused_address) {
+  const std::string where = "(" + ref.bucket + "/" + ref.key + ": ";
+  if (t->refused_address) {
     return Fail(Reason::kBlobForbidden,
                 "(storage profile `" + p.name + "` resolves to a loopback or private address)");
   }
-  if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+  if (t->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
     return Fail(Reason::kBlobUnreachable,
                 where + "larger than " + std::to_string(options_.max_bytes) + " bytes)");
   }
   if (rc != CURLE_OK) {
     return Fail(Reason::kBlobUnreachable, where + curl_easy_strerror(rc) + ")");
   }
-  long code = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-  if (code == 200) return std::move(t.body);
-  const std::string s3_code = ErrorCode(t.body);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+  if (*status == 200) {
+    if (head) {
+      curl_off_t len = -1;
+      curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+      t->body = std::to_string(int64_t(len));
+      struct curl_header* h = nullptr;
+      if (etag && curl_easy_header(c, "ETag", 0, CURLH_HEADER, -1, &h) == CURLHE_OK) {
+        *etag = Unquote(h->value);
+      }
+    }
+    return absl::OkStatus();
+  }
+  const std::string s3_code = ErrorCode(t->body);
   const std::string what =
-      where + "HTTP " + std::to_string(code) + (s3_code.empty() ? "" : " " + s3_code) + ")";
-  if (code == 404 && s3_code == "NoSuchBucket") return Fail(Reason::kBucketNotFound, what);
-  if (code == 404) return Fail(Reason::kBlobNotFound, what);
-  if (code == 403 || code == 401) return Fail(Reason::kBlobDenied, what);
+      where + "HTTP " + std::to_string(*status) + (s3_code.empty() ? "" : " " + s3_code) + ")";
+  if (*status == 404 && s3_code == "NoSuchBucket") return Fail(Reason::kBucketNotFound, what);
+  if (*status == 404) return Fail(Reason::kBlobNotFound, what);
+  if (*status == 403 || *status == 401) return Fail(Reason::kBlobDenied, what);
   return Fail(Reason::kBlobUnreachable, what);
+}
+
+absl::StatusOr<ObjectRef> S3Source::Claim(std::string_view locator, bool prefix) const {
+  ASSIGN_OR_RETURN(std::optional<ObjectRef> ref,
+                   ResolveLocator(options_.profiles, locator, prefix));
+  if (!ref) return Fail(Reason::kBlobClient, "(no storage profile claims this URL)");
+  return *std::move(ref);
+}
+
+absl::StatusOr<std::string> S3Source::Fetch(std::string_view locator) const {
+  ASSIGN_OR_RETURN(ObjectRef ref, Claim(locator, false));
+  internal::Transfer t;
+  long status = 0;
+  RETURN_IF_ERROR(Send(ref, "", false, &t, &status, nullptr));
+  return std::move(t.body);
+}
+
+absl::StatusOr<ObjectInfo> S3Source::Head(std::string_view locator) const {
+  ASSIGN_OR_RETURN(ObjectRef ref, Claim(locator, false));
+  internal::Transfer t;
+  long status = 0;
+  ObjectInfo info;
+  info.key = ref.key;
+  RETURN_IF_ERROR(Send(ref, "", true, &t, &status, &info.etag));
+  info.size = std::atoll(t.body.c_str());
+  return info;
+}
+
+absl::StatusOr<ListPage> S3Source::List(std::string_view prefix_locator, const std::string& token,
+                                        int max_keys) const {
+  ASSIGN_OR_RETURN(ObjectRef ref, Claim(prefix_locator, true));
+  const std::string prefix = ref.key;
+  ref.key.clear();
+  // ListObjectsV2; libcurl 7.88 signs the query as given, so it must be canonical: sorted
+  // by name, every value URI-encoded.
+  std::string q;
+  if (!token.empty()) q += "continuation-token=" + UriEncode(token, false) + "&";
+  q += "list-type=2&max-keys=" + std::to_string(max_keys);
+  if (!prefix.empty()) q += "&prefix=" + UriEncode(prefix, false);
+  internal::Transfer t;
+  long status = 0;
+  RETURN_IF_ERROR(Send(ref, q, false, &t, &status, nullptr));
+  ListPage page;
+  const std::string& b = t.body;
+  for (size_t at = b.find("<Contents>"); at != std::string::npos;
+       at = b.find("<Contents>", at + 1)) {
+    const size_t end = b.find("</Contents>", at);
+    if (end == std::string::npos) break;
+    const std::string item = b.substr(at, end - at);
+    ObjectInfo o;
+    o.key = XmlUnescape(Element(item, "Key"));
+    o.etag = Unquote(XmlUnescape(Element(item, "ETag")));
+    o.size = std::atoll(Element(item, "Size").c_str());
+    page.objects.push_back(std::move(o));
+  }
+  if (Element(b, "IsTruncated") == "true") {
+    page.next_token = XmlUnescape(Element(b, "NextContinuationToken"));
+    if (page.next_token.empty()) {
+      return Fail(Reason::kBlobUnreachable, "(a truncated listing without a continuation token)");
+    }
+  }
+  return page;
 }
 
 }  // namespace iss::blob

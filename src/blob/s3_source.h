@@ -17,7 +17,7 @@
 // Failures: kBlobNotFound (no such key), kBucketNotFound, kBlobDenied (403: wrong or missing
 // keys, no permission), kBlobClient (no profile for an s3:// bucket, credentials missing),
 // kBlobForbidden (address refused), kBlobUnreachable (network, size, other statuses).
-// Thread contract: immutable after construction; Fetch() may be called concurrently.
+// Thread contract: immutable after construction; Fetch/Head/List may be called concurrently.
 #ifndef ISS_BLOB_S3_SOURCE_H_
 #define ISS_BLOB_S3_SOURCE_H_
 
@@ -31,6 +31,9 @@
 #include "engine/ports/blob_source.h"
 
 namespace iss::blob {
+namespace internal {
+struct Transfer;
+}  // namespace internal
 
 struct StorageProfile {
   std::string name;                  // for messages; Default: "profile<N>"
@@ -68,10 +71,23 @@ bool HostGlobMatch(std::string_view pattern, std::string_view host, std::string_
 std::string UriEncode(std::string_view s, bool keep_slash);
 // The object `locator` names under `profiles`. nullopt: not an object-storage locator (a
 // plain http(s) URL no profile claims). An error: s3:// with no profile, or malformed.
+// `prefix`: the key may be empty (a bucket or a prefix to list).
 absl::StatusOr<std::optional<ObjectRef>> ResolveLocator(const std::vector<StorageProfile>& profiles,
-                                                        std::string_view locator);
+                                                        std::string_view locator,
+                                                        bool prefix = false);
 // The URL requested from the store for `ref` (the profile's endpoint and addressing).
 std::string RequestUrl(const StorageProfile& profile, const ObjectRef& ref);
+
+struct ObjectInfo {
+  std::string key;
+  int64_t size = 0;
+  std::string etag;  // without quotes
+};
+
+struct ListPage {
+  std::vector<ObjectInfo> objects;  // in key order
+  std::string next_token;           // empty on the last page
+};
 
 class S3Source : public engine::BlobSource {
  public:
@@ -80,8 +96,19 @@ class S3Source : public engine::BlobSource {
   // True for s3:// and for http(s) URLs a profile claims.
   bool Accepts(std::string_view locator) const override;
   absl::StatusOr<std::string> Fetch(std::string_view locator) const override;
+  // Size and ETag of one object (a signed HEAD; a missing object or bucket: kBlobNotFound,
+  // HEAD answers carry no error body).
+  absl::StatusOr<ObjectInfo> Head(std::string_view locator) const;
+  // One page of the objects under a prefix (`s3://bucket/prefix`, or a claimed URL of the
+  // bucket with the prefix as its path): ListObjectsV2, signed; pass the previous page's
+  // next_token to continue.
+  absl::StatusOr<ListPage> List(std::string_view prefix_locator, const std::string& token,
+                                int max_keys = 1000) const;
 
  private:
+  absl::StatusOr<ObjectRef> Claim(std::string_view locator, bool prefix) const;
+  absl::Status Send(const ObjectRef& ref, const std::string& query, bool head,
+                    internal::Transfer* t, long* status, std::string* etag) const;
   struct Keys {
     std::string access, secret;
   };

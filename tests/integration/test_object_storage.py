@@ -1,15 +1,20 @@
 """`path` from S3-compatible object storage: a real RADOS Gateway (tests/testing/rgw), one per
 test session, with a private bucket that only its owner's signed requests can read."""
+import concurrent.futures
+import hashlib
 import http.client
+import json
 import os
+import subprocess
 import sys
+import time
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "testing", "rgw"))
 from rgw import S3  # noqa: E402
 
-from harness import Server, error_code, originals  # noqa: E402
+from harness import BIN, Server, error_code, originals  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -100,13 +105,17 @@ allow_private = true
 
 
 @pytest.fixture(scope="module")
-def s3server(rgw, bucket, tmp_path_factory):
+def s3conf(rgw, bucket, tmp_path_factory):
     rgw.owner.create_bucket("second-bucket")
     rgw.owner.put("second-bucket", "x.jpg", open(originals(1)[0], "rb").read())
     rgw.owner.create_bucket("third-bucket")
     rgw.owner.put("third-bucket", "x.jpg", open(originals(1)[0], "rb").read())
-    conf = _profiles_toml(rgw, str(tmp_path_factory.mktemp("s3conf")))
-    s = Server(extra_args=["--config", conf]).start()
+    return _profiles_toml(rgw, str(tmp_path_factory.mktemp("s3conf")))
+
+
+@pytest.fixture(scope="module")
+def s3server(s3conf):
+    s = Server(extra_args=["--config", s3conf]).start()
     yield s
     s.close()
 
@@ -164,3 +173,58 @@ def test_no_profile_for_an_s3_bucket_is_a_client_error(rgw):
         assert error_code(out) == "IS.2011", out
     finally:
         s.close()
+
+
+def _admin(*args):
+    r = subprocess.run([BIN, "admin"] + list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120)
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+def test_listing_pages_through_more_than_a_thousand_keys(rgw, s3conf):
+    """`imagesearchd admin storage-ls` lists with the server's profiles (signed ListObjectsV2,
+    continuation tokens): every key once, in order, odd characters included."""
+    rgw.owner.create_bucket("many-keys")
+    odd = ["odd/a b.jpg", "odd/x&y<z>.jpg", "odd/\u56fe\u7247.jpg", "odd/q?=%2F.jpg"]
+    keys = ["p/%05d.jpg" % i for i in range(2300)] + odd
+    t0 = time.time()
+    with concurrent.futures.ThreadPoolExecutor(16) as ex:
+        list(ex.map(lambda k: rgw.owner.put("many-keys", k, k.encode()), keys))
+    print("\n[rgw] %d PUTs in %.1f s" % (len(keys), time.time() - t0))
+    rc, out, err = _admin("storage-ls", "--config", s3conf, "--count", "s3://many-keys/p/")
+    assert rc == 0, err
+    assert json.loads(out) == {"objects": 2300, "pages": 3}
+    rc, out, err = _admin("storage-ls", "--config", s3conf, "--max-keys", "700",
+                          "http://127.0.0.1:%d/many-keys/" % rgw.port)
+    assert rc == 0, err
+    listed = [json.loads(line) for line in out.splitlines()]
+    assert [o["key"] for o in listed] == sorted(keys, key=lambda k: k.encode())
+    byk = {o["key"]: o for o in listed}
+    for k in odd:
+        assert byk[k]["size"] == len(k.encode())
+        assert byk[k]["etag"] == hashlib.md5(k.encode()).hexdigest()
+    # virtual-hosted form of a prefix
+    rc, out, err = _admin("storage-ls", "--config", s3conf, "--count",
+                          "http://many-keys.localhost:%d/odd/" % rgw.port)
+    assert rc == 0 and json.loads(out) == {"objects": 4, "pages": 1}, (out, err)
+
+
+def test_head_and_listing_errors(rgw, s3conf):
+    rc, out, err = _admin("storage-head", "--config", s3conf,
+                          "s3://private-gallery/image/o_001.jpg")
+    assert rc == 0, err
+    info = json.loads(out)
+    with open(originals(1)[0], "rb") as f:
+        data = f.read()
+    assert info == {"key": "image/o_001.jpg", "size": len(data),
+                    "etag": hashlib.md5(data).hexdigest()}
+    for args, reason in [
+        (["storage-head", "s3://private-gallery/image/missing.jpg"], "BlobNotFound"),
+        (["storage-ls", "s3://no-such-bucket/"], "BucketNotFound"),
+        (["storage-ls", "s3://second-bucket/"], "BlobDenied"),     # another user's keys
+        (["storage-ls", "s3://third-bucket/"], "BlobDenied"),      # a wrong secret
+        (["storage-ls", "s3://keyless-bucket/"], "BlobClient"),
+    ]:
+        rc, out, err = _admin(args[0], "--config", s3conf, args[1])
+        assert rc == 1 and reason in err, (args, rc, out, err)
+        assert rgw.owner_keys[1] not in err
