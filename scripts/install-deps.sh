@@ -14,6 +14,8 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-onnx python3-numpy python3-opencv python3-pytest python3-requests  # model converter, tests
   nginx-light wrk                                 # download tests; load benchmarks
+  ceph-mon ceph-osd radosgw ceph-common           # object-storage tests: a single-node RGW
+                                                  # (tests/testing/rgw; no ceph-mgr needed)
 )
 missing=()
 # Node.js + npm fetch the model package and run the AK/SK signer tests; the machine image

@@ -3,26 +3,19 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <algorithm>
-#include <cctype>
+#include <atomic>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "blob/transfer.h"
 #include "common/status.h"
 
 namespace iss::blob {
 namespace {
-
-std::once_flag g_curl_init;
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 bool IsInternalV4(uint32_t a) {
   const uint8_t b0 = a >> 24, b1 = (a >> 16) & 0xFF, b2 = (a >> 8) & 0xFF;
@@ -111,58 +104,10 @@ bool IsInternalAddress(std::string_view ip) {
 
 namespace {
 
-struct Transfer {
-  std::string body;
-  int64_t max_bytes = 0;
-  bool too_large = false;
-  bool allow_private = false;
-  bool refused_address = false;
-};
-
-size_t OnData(char* data, size_t size, size_t n, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  size_t len = size * n;
-  if (int64_t(t->body.size() + len) > t->max_bytes) {
-    t->too_large = true;
-    return 0;  // aborts the transfer
-  }
-  t->body.append(data, len);
-  return len;
-}
-
-// Checks the address libcurl is about to connect to: the resolved one, not the name.
-curl_socket_t OnOpenSocket(void* user, curlsocktype, struct curl_sockaddr* addr) {
-  auto* t = static_cast<Transfer*>(user);
-  if (!t->allow_private && IsInternalAddress(&addr->addr)) {
-    t->refused_address = true;
-    return CURL_SOCKET_BAD;
-  }
-  return socket(addr->family, addr->socktype, addr->protocol);
-}
-
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-  void operator()(CURLU* u) const { curl_url_cleanup(u); }
-};
-
-// host[:port] of an http(s) URL, lower-cased; empty when not parseable.
-bool ParseUrl(const std::string& url, std::string* scheme, std::string* host, std::string* port) {
-  std::unique_ptr<CURLU, CurlDeleter> u(curl_url());
-  if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return false;
-  char* part = nullptr;
-  if (curl_url_get(u.get(), CURLUPART_SCHEME, &part, 0) != CURLUE_OK) return false;
-  *scheme = Lower(part);
-  curl_free(part);
-  if (curl_url_get(u.get(), CURLUPART_HOST, &part, 0) != CURLUE_OK) return false;
-  *host = Lower(part);
-  curl_free(part);
-  port->clear();
-  if (curl_url_get(u.get(), CURLUPART_PORT, &part, 0) == CURLUE_OK) {
-    *port = part;
-    curl_free(part);
-  }
-  return true;
-}
+using internal::CurlDeleter;
+using internal::Lower;
+using internal::ParseUrl;
+using internal::Transfer;
 
 bool HostAllowed(const std::vector<std::string>& allowed, const std::string& host,
                  const std::string& port) {
@@ -185,7 +130,7 @@ bool HostAllowed(const std::vector<std::string>& allowed, const std::string& hos
 }  // namespace
 
 HttpSource::HttpSource(HttpSourceOptions options) : options_(std::move(options)) {
-  std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  internal::InitCurlOnce();
 }
 HttpSource::~HttpSource() = default;
 
@@ -227,11 +172,7 @@ absl::StatusOr<std::string> HttpSource::Fetch(std::string_view start_url) const 
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, long(options_.timeout_ms));
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, long(std::min(options_.timeout_ms, 5000)));
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(options_.max_bytes));
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnData);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, OnOpenSocket);
-    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &t);
+    internal::InstallGuards(c, &t);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "imagesearch/0.1");
     CURLcode rc = curl_easy_perform(c);
     if (t.refused_address) {

@@ -12,8 +12,10 @@
 #include <sstream>
 
 #include "auth/auth_service.h"
+#include "blob/s3_source.h"
 #include "common/status.h"
 #include "common/status_macros.h"
+#include "server/options.h"
 #include "store/kv.h"
 
 namespace iss::server {
@@ -61,6 +63,51 @@ int ExitWith(const absl::Status& s) {
   return 1;
 }
 
+// `storage-ls` / `storage-head`: what the server's storage profiles reach, without the
+// server (an operator checks a profile and counts a bucket before and after an import).
+int RunStorageCommand(const std::string& config, const std::string& locator, bool head,
+                      bool count_only, int max_keys) {
+  std::vector<std::string> args = {"imagesearchd"};
+  if (!config.empty()) args.insert(args.end(), {"--config", config});
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  auto options = LoadOptions(int(argv.size()), argv.data());
+  if (!options.ok()) {
+    std::fprintf(stderr, "imagesearchd admin: %s\n",
+                 std::string(options.status().message()).c_str());
+    return 2;
+  }
+  blob::S3Source s3(options->storage);
+  auto fail = [](const absl::Status& s) {
+    std::fprintf(stderr, "imagesearchd admin: %s %s\n",
+                 std::string(ReasonName(ReasonOf(s))).c_str(), std::string(s.message()).c_str());
+    return 1;
+  };
+  if (head) {
+    auto info = s3.Head(locator);
+    if (!info.ok()) return fail(info.status());
+    std::cout << json{{"key", info->key}, {"size", info->size}, {"etag", info->etag}}.dump()
+              << "\n";
+    return 0;
+  }
+  int64_t objects = 0, pages = 0;
+  std::string token;
+  do {
+    auto page = s3.List(locator, token, max_keys);
+    if (!page.ok()) return fail(page.status());
+    ++pages;
+    for (const blob::ObjectInfo& o : page->objects) {
+      ++objects;
+      if (!count_only) {
+        std::cout << json{{"key", o.key}, {"size", o.size}, {"etag", o.etag}}.dump() << "\n";
+      }
+    }
+    token = page->next_token;
+  } while (!token.empty());
+  if (count_only) std::cout << json{{"objects", objects}, {"pages", pages}}.dump() << "\n";
+  return 0;
+}
+
 }  // namespace
 
 absl::Status WriteBootstrapFile(AuthService& auth, const std::string& data_dir) {
@@ -78,7 +125,9 @@ absl::Status WriteBootstrapFile(AuthService& auth, const std::string& data_dir) 
 }
 
 int RunAdminCommand(int argc, char** argv) {
-  CLI::App app("imagesearchd admin: manage identities (domains, users, projects, keys)");
+  CLI::App app(
+      "imagesearchd admin: manage identities (domains, users, projects, keys); check object "
+      "storage");
   app.require_subcommand(1);
   std::string data_dir = "./data", domain = "admin", user, password, project;
   app.add_option("--data-dir", data_dir, "Data directory")->envname("ISS_DATA_DIR");
@@ -91,6 +140,20 @@ int RunAdminCommand(int argc, char** argv) {
   auto* key_add = app.add_subcommand("key-add", "Create an AK/SK pair for a user");
   auto* key_list = app.add_subcommand("key-list", "List a user's access keys");
   auto* key_del = app.add_subcommand("key-del", "Delete an access key");
+  auto* storage_ls = app.add_subcommand(
+      "storage-ls", "List objects under s3://bucket/prefix with the config's storage profiles");
+  auto* storage_head = app.add_subcommand("storage-head", "Size and ETag of one object");
+  std::string config, locator;
+  bool count_only = false;
+  int max_keys = 1000;
+  for (auto* c : {storage_ls, storage_head}) {
+    c->add_option("--config", config, "The server's TOML configuration (its storage profiles)")
+        ->envname("ISS_CONFIG");
+    c->add_option("locator", locator, "s3://bucket/prefix or an object URL")->required();
+  }
+  storage_ls->add_flag("--count", count_only, "Print only the number of objects and pages");
+  storage_ls->add_option("--max-keys", max_keys, "Objects per listing page (1..1000)")
+      ->check(CLI::Range(1, 1000));
   std::string ak;
   for (auto* c : {user_add, passwd, user_del, grant, key_add, key_list}) {
     c->add_option("--domain", domain, "Domain (account) name; default admin");
@@ -111,6 +174,9 @@ int RunAdminCommand(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  if (*storage_ls || *storage_head) {
+    return RunStorageCommand(config, locator, bool(*storage_head), count_only, max_keys);
   }
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);

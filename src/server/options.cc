@@ -100,6 +100,10 @@ std::vector<Setting> Settings(ServerOptions* o) {
       {"fetch.max_concurrent", "--fetch-max-concurrent",
        "Downloads at once; more fail at once with IS.2000 (0: worker_threads - 1, at least 1).",
        &o->fetch.max_concurrent},
+      {"storage.max_bytes", "--storage-max-bytes", "Largest object read from object storage.",
+       &o->storage.max_bytes},
+      {"storage.timeout_ms", "--storage-timeout-ms", "Time limit of one object-storage read.",
+       &o->storage.timeout_ms},
       {"auth.enabled", "--auth-enabled",
        "Authenticate /v1 requests (false: open to anyone, logged as a warning).", &o->auth_enabled},
       {"auth.token_ttl_s", "--auth-token-ttl-s", "Lifetime of issued tokens, seconds.",
@@ -279,7 +283,61 @@ absl::Status SetFromToml(const Setting& s, const toml::node& node, const std::st
   return std::visit(Visitor{node, where}, s.target);
 }
 
-absl::Status LoadToml(const std::string& file, const std::vector<Setting>& settings) {
+// [[storage.profiles]] tables (TOML only: a profile has too many parts for a flag).
+absl::Status LoadProfiles(const toml::node& node, const std::string& where,
+                          std::vector<blob::StorageProfile>* out) {
+  const toml::array* a = node.as_array();
+  if (a == nullptr) return Bad(where, "must be an array of tables ([[storage.profiles]])");
+  out->clear();
+  for (const toml::node& e : *a) {
+    const toml::table* t = e.as_table();
+    if (t == nullptr) return Bad(where, "must be an array of tables ([[storage.profiles]])");
+    blob::StorageProfile p;
+    std::string addressing = "path";
+    const std::vector<Setting> fields = {
+        {"name", "", "", &p.name},
+        {"hosts", "", "", &p.hosts},
+        {"buckets", "", "", &p.buckets},
+        {"endpoint", "", "", &p.endpoint},
+        {"region", "", "", &p.region},
+        {"addressing", "", "", &addressing},
+        {"connect_to", "", "", &p.connect_to},
+        {"access_key", "", "", &p.access_key},
+        {"secret_key", "", "", &p.secret_key},
+        {"access_key_env", "", "", &p.access_key_env},
+        {"secret_key_env", "", "", &p.secret_key_env},
+        {"credentials_file", "", "", &p.credentials_file},
+        {"allow_private", "", "", &p.allow_private},
+    };
+    for (const auto& [name, value] : *t) {
+      const std::string key(name.str());
+      const std::string at = where + "[" + std::to_string(out->size()) + "]." + key;
+      bool known = false;
+      for (const Setting& f : fields) {
+        if (f.key != key) continue;
+        known = true;
+        if (absl::Status st = SetFromToml(f, value, at); !st.ok()) return st;
+      }
+      if (!known) return Bad(at, "unknown profile setting");
+    }
+    const std::string at = where + "[" + std::to_string(out->size()) + "]";
+    if (addressing != "path" && addressing != "virtual") {
+      return Bad(at + ".addressing", "must be \"path\" or \"virtual\"");
+    }
+    p.virtual_hosted = addressing == "virtual";
+    if (p.endpoint.rfind("http://", 0) != 0 && p.endpoint.rfind("https://", 0) != 0) {
+      return Bad(at + ".endpoint", "must be an http(s):// URL");
+    }
+    if (p.hosts.empty() && p.buckets.empty()) {
+      return Bad(at, "needs hosts (URL host globs) or buckets (for s3:// URLs)");
+    }
+    out->push_back(std::move(p));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LoadToml(const std::string& file, const std::vector<Setting>& settings,
+                      ServerOptions* options) {
   toml::table root;
   try {  // this toml++ build reports errors by exception: stop it here
     root = toml::parse_file(file);
@@ -295,6 +353,13 @@ absl::Status LoadToml(const std::string& file, const std::vector<Setting>& setti
       return Bad(file, "top-level key `" + std::string(section.str()) + "` must be a [section]");
     for (const auto& [name, value] : *t) {
       const std::string key = std::string(section.str()) + "." + std::string(name.str());
+      if (key == "storage.profiles") {
+        if (absl::Status st = LoadProfiles(value, file + ": " + key, &options->storage.profiles);
+            !st.ok()) {
+          return st;
+        }
+        continue;
+      }
       bool known = false;
       for (const Setting& s : settings) {
         if (s.key != key) continue;
@@ -330,6 +395,9 @@ absl::Status Validate(const ServerOptions& o) {
   }
   if (o.http.tls.cert_file.empty() != o.http.tls.key_file.empty()) {
     return Bad("tls", "cert_file and key_file go together");
+  }
+  if (o.storage.max_bytes < 1 || o.storage.timeout_ms < 1) {
+    return Bad("storage", "max_bytes and timeout_ms must be >= 1");
   }
   if (o.fetch.max_bytes < 1 || o.fetch.max_redirects < 0 || o.fetch.max_concurrent < 0) {
     return Bad("fetch", "max_bytes must be >= 1, max_redirects and max_concurrent >= 0");
@@ -377,7 +445,7 @@ absl::StatusOr<ServerOptions> LoadOptions(int argc, const char* const* argv) {
     if (const char* env = std::getenv("ISS_CONFIG")) config_file = env;
   }
   if (!config_file.empty()) {
-    if (absl::Status s = LoadToml(config_file, settings); !s.ok()) return s;
+    if (absl::Status s = LoadToml(config_file, settings, &options); !s.ok()) return s;
   }
   for (const Setting& s : settings) {
     const std::string env_name = EnvName(s.flag);

@@ -25,6 +25,7 @@
 #include "api/iam/routes.h"
 #include "auth/auth_service.h"
 #include "blob/http_source.h"
+#include "blob/s3_source.h"
 #include "common/executor.h"
 #include "engine/engine.h"
 #include "features/model_registry.h"
@@ -64,6 +65,7 @@ struct ServerOptions {
   api::iam::IamOptions iam;          // token issue: login rate limits, body limit
   auth::AuthOptions auth;            // token lifetime, signature rules
   blob::HttpSourceOptions fetch;     // downloads for `path`
+  blob::S3SourceOptions storage;     // object storage for `path`: [[storage.profiles]]
   features::RegistryOptions models;  // inference threads
   store::DatabaseOptions store;      // durability
   engine::EngineOptions engine;      // instance and image limits

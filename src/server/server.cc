@@ -19,6 +19,8 @@
 #include "api/iam/routes.h"
 #include "api/v1/routes.h"
 #include "blob/http_source.h"
+#include "blob/router.h"
+#include "blob/s3_source.h"
 #include "common/env.h"
 #include "common/executor.h"
 #include "common/status.h"
@@ -46,7 +48,7 @@ void CapComputeThreads(int threads) {
 struct Server::Parts {
   std::unique_ptr<store::Database> db;
   std::unique_ptr<engine::ModelRegistry> models;
-  std::unique_ptr<blob::HttpSource> blobs;
+  std::unique_ptr<blob::Router> blobs;
   std::unique_ptr<Executor> background;
   std::unique_ptr<engine::CatalogStore> catalog;
   std::unique_ptr<index::LocalSnapshotStore> snapshots;
@@ -187,7 +189,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
   blob::HttpSourceOptions fetch = o.fetch;
   // Downloads never take every handler thread (slow servers would stall the API).
   if (fetch.max_concurrent == 0) fetch.max_concurrent = std::max(1, o.http.worker_threads - 1);
-  p.blobs = std::make_unique<blob::HttpSource>(fetch);
+  p.blobs = std::make_unique<blob::Router>(std::make_unique<blob::S3Source>(o.storage),
+                                           std::make_unique<blob::HttpSource>(fetch));
+  for (const blob::StorageProfile& sp : o.storage.profiles) {
+    spdlog::info("storage profile `{}`: endpoint {}, {} addressing{}", sp.name, sp.endpoint,
+                 sp.virtual_hosted ? "virtual-hosted" : "path-style",
+                 sp.allow_private ? ", private addresses allowed" : "");
+  }
   p.background = std::make_unique<Executor>(o.background);
 
   auto catalog = store::OpenCatalog(p.db.get());

@@ -80,6 +80,45 @@ TEST_F(OptionsTest, RefusesBadInput) {
   EXPECT_FALSE(Load({"--config", (dir_ / "missing.toml").string()}).ok());
 }
 
+TEST_F(OptionsTest, StorageProfilesFromToml) {
+  auto o = Load({"--config", Write(R"([storage]
+timeout_ms = 5000
+[[storage.profiles]]
+name = "obs"
+hosts = ["*.obs.*.myhuaweicloud.com"]
+endpoint = "https://obs.cn-north-4.myhuaweicloud.com"
+region = "cn-north-4"
+addressing = "virtual"
+access_key_env = "AK_ENV"
+secret_key_env = "SK_ENV"
+[[storage.profiles]]
+buckets = ["*"]
+endpoint = "http://127.0.0.1:7480"
+allow_private = true
+)")});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->storage.timeout_ms, 5000);
+  ASSERT_EQ(o->storage.profiles.size(), 2u);
+  const auto& p = o->storage.profiles[0];
+  EXPECT_EQ(p.name, "obs");
+  EXPECT_EQ(p.hosts, std::vector<std::string>{"*.obs.*.myhuaweicloud.com"});
+  EXPECT_TRUE(p.virtual_hosted);
+  EXPECT_EQ(p.region, "cn-north-4");
+  EXPECT_EQ(p.access_key_env, "AK_ENV");
+  EXPECT_FALSE(o->storage.profiles[1].virtual_hosted);
+  EXPECT_EQ(o->storage.profiles[1].region, "us-east-1");  // the component's default
+  EXPECT_TRUE(o->storage.profiles[1].allow_private);
+  for (const char* bad :
+       {"[[storage.profiles]]\nbuckets = [\"*\"]\nendpoint = \"http://h\"\nsecret = \"x\"\n",
+        "[[storage.profiles]]\nbuckets = [\"*\"]\nendpoint = \"ftp://h\"\n",
+        "[[storage.profiles]]\nendpoint = \"http://h\"\n",
+        "[[storage.profiles]]\nbuckets = [\"*\"]\nendpoint = \"http://h\"\naddressing = \"x\"\n",
+        "[storage]\nprofiles = 3\n"}) {
+    auto b = Load({"--config", Write(bad)});
+    EXPECT_FALSE(b.ok()) << bad;
+  }
+}
+
 TEST_F(OptionsTest, ExampleFileLoads) {
   auto o = Load({"--config", std::string(ISS_SOURCE_DIR) + "/config/imagesearchd.example.toml"});
   ASSERT_TRUE(o.ok()) << o.status();

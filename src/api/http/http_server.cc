@@ -194,7 +194,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // The first request must arrive within the header timeout; a kept-alive connection
     // may wait idle for the next one up to the idle timeout.
     Lowest().expires_after(std::chrono::milliseconds(first ? server_->options.header_timeout_ms
-                                                          : server_->options.idle_timeout_ms));
+                                                           : server_->options.idle_timeout_ms));
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
@@ -367,18 +367,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       server_->metrics->Observe(req.method, route, resp.status, ms / 1000);
     }
     Lowest().expires_after(std::chrono::milliseconds(server_->options.body_timeout_ms));
-    http::async_write(stream_, *res,
-                      [self = this->shared_from_this(), res, keep, close](beast::error_code ec, size_t) {
-                        self->server_->EndRequest();
-                        if (self->trim_after_write_) {
-                          self->trim_after_write_ = false;
-                          self->server_->MaybeTrimHeap();
-                        }
-                        if (ec) return self->Close();
-                        if (close) return self->DrainAndClose();
-                        if (!keep) return self->Close();
-                        self->ReadHeader(/*first=*/false);
-                      });
+    http::async_write(
+        stream_, *res,
+        [self = this->shared_from_this(), res, keep, close](beast::error_code ec, size_t) {
+          self->server_->EndRequest();
+          if (self->trim_after_write_) {
+            self->trim_after_write_ = false;
+            self->server_->MaybeTrimHeap();
+          }
+          if (ec) return self->Close();
+          if (close) return self->DrainAndClose();
+          if (!keep) return self->Close();
+          self->ReadHeader(/*first=*/false);
+        });
   }
 
   // After refusing a body: stop sending, read and discard what the client still sends for
