@@ -1,10 +1,12 @@
 // Every hostile file of shared/eval/bad-inputs gets its precise error or decodes as its
-// MANIFEST says; sizes are refused from the header, before pixels are allocated.
+// MANIFEST says; sizes are refused from the header, before pixels are allocated; a JPEG
+// repeating its scans is refused before it is decoded.
 #include "features/image_decoder.h"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -97,6 +99,46 @@ TEST(ImageDecoderTest, JpegDecodesScaledToNearTargetSize) {
   ASSERT_TRUE(img.ok()) << img.status();
   EXPECT_EQ(scale, 1.0 / 8);
   EXPECT_EQ(img->cols, 256);
+}
+
+// A flat grey 2048 x 2048 progressive JPEG (libjpeg, scans: DC, then AC 1..63 without
+// successive approximation) with its AC scan written `ac_scans` times: valid, decoded
+// without a warning, each repeat 16 bytes and a pass over all 65536 blocks. (The same file
+// as tests/integration/test_reliability.py's.)
+std::string RepeatedScans(int ac_scans) {
+  auto hex = [](const char* h) {
+    std::string out;
+    for (; h[0] && h[1]; h += 2) out.push_back(char(std::stoi(std::string(h, 2), nullptr, 16)));
+    return out;
+  };
+  std::string j =
+      hex("ffd8ffe000104a46494600010100000100010000ffdb0043000302020302020303030304030304050805"
+          "050404050a070706080c0a0c0c0b0a0b0b0d0e12100d0e110e0b0b1016101113141515150c0f17181614"
+          "1812141514ffc2000b080800080001011100ffc40014000100000000000000000000000000000000ffda"
+          "0008010100000000");
+  j += std::string(8192, '\0');
+  j += hex("ffc400151001010000000000000000000000000000e010");
+  const std::string scan = hex("ffda0008010100013f007ffeff00fe7f");
+  for (int i = 0; i < ac_scans; ++i) j += scan;
+  return j + hex("ffd9");
+}
+
+TEST(ImageDecoderTest, JpegScansAreLimitedBeforeDecoding) {
+  DecodeOptions opt;
+  opt.min_decoded_side = 224;
+  auto ok = DecodeImage(RepeatedScans(99), opt);  // 100 scans: the limit
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->cols, 256);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto refused = DecodeImage(RepeatedScans(30000), opt);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(ReasonCode(refused.status()), "ImageCorrupt");
+  EXPECT_NE(refused.status().message().find("scans"), std::string::npos);
+  EXPECT_LT(took, 1.0);  // counted, not decoded (decoding them took ~35 s)
+  opt.max_jpeg_scans = 10;
+  EXPECT_EQ(ReasonCode(DecodeImage(RepeatedScans(10), opt).status()), "ImageCorrupt");
+  EXPECT_TRUE(DecodeImage(RepeatedScans(9), opt).ok());
 }
 
 TEST(ImageDecoderTest, SniffsByContentNotName) {
