@@ -16,6 +16,7 @@ PKGS=(
   nginx-light wrk                                 # download tests; load benchmarks
   ceph-mon ceph-osd radosgw ceph-common           # object-storage tests: a single-node RGW
                                                   # (tests/testing/rgw; no ceph-mgr needed)
+  clang-14 libclang-rt-14-dev                     # libFuzzer targets (fuzz/, scripts/fuzz.sh)
 )
 missing=()
 # Node.js + npm fetch the model package and run the AK/SK signer tests; the machine image
