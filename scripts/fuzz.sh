@@ -17,9 +17,8 @@ if [[ "${1:-}" == "--long" ]]; then
 fi
 TARGETS=("$@")
 if [[ ${#TARGETS[@]} -eq 0 ]]; then
-  # index snapshot loader: not yet (see docs/reliability.md, "Fuzzing")
   TARGETS=(request_json_fuzzer base64_fuzzer image_fuzzer authorization_fuzzer
-           http_path_fuzzer)
+           http_path_fuzzer snapshot_fuzzer)
 fi
 CXX_BIN="$(command -v clang++-14 || command -v clang++)"
 cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER="$CXX_BIN" \

@@ -160,3 +160,60 @@ def test_large_body_with_a_valid_token_is_read(server):
                                                                  "application/json"}),
                       timeout=30)
     assert r.status_code != 401, r.text
+
+
+def test_memory_is_returned_after_a_spike_of_large_bodies(server):
+    """50 clients with a valid token each send an 8 MiB body at once (read in full: the
+    credentials pass); a few seconds after the last answer the RSS is back near where it
+    started, because the server trims the heap after large bodies (malloc_trim) instead of
+    keeping the burst's peak in glibc's arenas."""
+    path = "/v1/%s/none/image/search" % server.project
+    token = server.headers["X-Auth-Token"]
+    body = b'{"file": "' + b"A" * (8 << 20) + b'"}'
+    head = ("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "X-Auth-Token: %s\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
+            % (path, token, len(body))).encode()
+    pid = server.proc.pid
+    baseline = rss_bytes(pid)
+    peak = [baseline]
+    statuses = []
+
+    def client():
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=60)
+        try:
+            sock.sendall(head + body)
+            answer = b""
+            while b"\r\n" not in answer:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+            statuses.append(int(answer.split(b" ")[1]) if answer else 0)
+        except OSError:
+            statuses.append(0)
+        finally:
+            sock.close()
+
+    threads = [threading.Thread(target=client) for _ in range(50)]
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        peak[0] = max(peak[0], rss_bytes(pid))
+        time.sleep(0.02)
+    for t in threads:
+        t.join()
+    assert len(statuses) == 50 and 0 not in statuses and 401 not in statuses, statuses
+    assert server.proc.poll() is None
+    # The spike happened (the bodies were read), then the memory goes back: poll up to 10 s.
+    assert peak[0] - baseline > 200 << 20, "no spike: peak %d MB over %d MB" % (
+        (peak[0] - baseline) >> 20, baseline >> 20)
+    limit = baseline + (150 << 20)
+    deadline = time.monotonic() + 10
+    rss = rss_bytes(pid)
+    while rss > limit and time.monotonic() < deadline:
+        time.sleep(0.1)
+        rss = rss_bytes(pid)
+    assert rss <= limit, "RSS %d MB, %d MB after the spike's peak of %d MB (baseline %d MB)" % (
+        rss >> 20, (rss - baseline) >> 20, peak[0] >> 20, baseline >> 20)
+    import requests
+    assert requests.get(server.base + "/health", timeout=10).status_code == 200
