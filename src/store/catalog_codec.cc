@@ -245,7 +245,7 @@ absl::StatusOr<engine::ItemRecord> DecodeItem(std::string_view key, std::string_
       return Fail(Reason::kCorrupt, "(corrupt image record)");
     }
     r.legacy_vector.resize(dim);
-    std::memcpy(r.legacy_vector.data(), in.data(), in.size());
+    if (dim > 0) std::memcpy(r.legacy_vector.data(), in.data(), in.size());
   } else if (!Take(in, &r.version) || !in.empty()) {
     return Fail(Reason::kCorrupt, "(corrupt image record)");
   }
@@ -273,7 +273,8 @@ absl::StatusOr<engine::CatalogStore::StoredVector> DecodeVector(std::string_view
     return Fail(Reason::kCorrupt, "(corrupt vector record)");
   }
   v.vector.resize(in.size() / sizeof(float));
-  std::memcpy(v.vector.data(), in.data(), in.size());
+  // An empty vector has no storage: memcpy's pointers must not be null, even for 0 bytes.
+  if (!in.empty()) std::memcpy(v.vector.data(), in.data(), in.size());
   return v;
 }
 
