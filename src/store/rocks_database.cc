@@ -10,7 +10,8 @@
 // (a "hard" background error) until DB::Resume(). Its own recovery for that case polls the
 // free space from a thread every 5 s and makes a manual Resume() answer Busy meanwhile
 // (max_bgerror_resume_count does not apply: it is for retryable errors other than no
-// space); we turn it off for no-space errors (NoSpaceListener) and instead let the next
+// space); we turn it off for every no-space error, hard or soft (NoSpaceListener), and
+// instead let the next
 // write resume the database (NoSpaceGate), at most once per
 // DatabaseOptions::no_space_retry_ms. Reads keep working throughout; a failed write has
 // changed nothing (its batch never reached the memtable). Three RocksDB 7.8 paths from a
@@ -210,12 +211,12 @@ class NoSpaceListener : public rocksdb::EventListener {
   explicit NoSpaceListener(std::shared_ptr<NoSpaceGate> gate) : gate_(std::move(gate)) {}
 
   void OnBackgroundError(rocksdb::BackgroundErrorReason, rocksdb::Status* bg_error) override {
-    if (bg_error != nullptr && StopsWrites(*bg_error)) gate_->MarkStopped();
+    if (bg_error != nullptr && Recoverable(*bg_error)) gate_->MarkStopped();
   }
 
   void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status bg_error,
                             bool* auto_recovery) override {
-    if (StopsWrites(bg_error)) *auto_recovery = false;
+    if (Recoverable(bg_error)) *auto_recovery = false;
   }
 
   void OnMemTableSealed(const rocksdb::MemTableInfo& info) override {
@@ -225,11 +226,14 @@ class NoSpaceListener : public rocksdb::EventListener {
   const char* Name() const override { return "iss.NoSpaceListener"; }
 
  private:
-  // A no-space error of hard severity: writes stop until a Resume. (A soft one, from a
-  // compaction, stops nothing; RocksDB recovers from it by itself.)
-  static bool StopsWrites(const rocksdb::Status& s) {
-    return IsNoSpace(s) && s.severity() >= rocksdb::Status::Severity::kHardError &&
-           s.severity() < rocksdb::Status::Severity::kFatalError;
+  // A no-space error short of fatal. A hard one (WAL, flush, MANIFEST) stops writes until
+  // a Resume; a soft one (a compaction's) stops only background work. Both are the gate's
+  // to resume: left to RocksDB, a soft one starts its polling recovery, and while that runs
+  // (up to 5 s) every manual Resume() answers Busy, so a WAL failure in the meantime kept
+  // writes failing after space was back (seen in CI: a compaction that the last resume's
+  // flush had scheduled ran into the full disk).
+  static bool Recoverable(const rocksdb::Status& s) {
+    return IsNoSpace(s) && s.severity() < rocksdb::Status::Severity::kFatalError;
   }
 
   std::shared_ptr<NoSpaceGate> gate_;
