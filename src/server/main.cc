@@ -5,7 +5,8 @@
 //   imagesearchd admin ...          (operator commands, see `imagesearchd admin --help`)
 //
 // Builds the server (server/server.h), serves until SIGTERM/SIGINT, then drains in-flight
-// requests and exits 0. SIGHUP re-reads the TLS certificate and key. Exit 1 when start-up fails
+// requests and exits 0. SIGHUP re-reads the log level (config file, environment, flags) and
+// the TLS certificate and key. --version prints the version. Exit 1 when start-up fails
 // (bad config, data dir, models, port in use), 2 on bad command-line usage. Thread contract: main
 // thread only.
 #include <signal.h>
@@ -36,7 +37,19 @@ void WritePortFile(const std::string& path, uint16_t port) {
   if (ec) spdlog::error("cannot write port file {}: {}", path, ec.message());
 }
 
-int Serve(const iss::server::ServerOptions& opts) {
+// SIGHUP: the settings that apply without a restart. The command line, environment and
+// config file are read again (the file may have changed); today that is the log level.
+void ReloadSettings(int argc, char** argv) {
+  auto fresh = iss::server::LoadOptions(argc, argv);
+  if (!fresh.ok()) {
+    spdlog::error("SIGHUP: settings not reloaded: {}", std::string(fresh.status().message()));
+    return;
+  }
+  spdlog::set_level(spdlog::level::from_str(fresh->log_level));
+  spdlog::info("SIGHUP: log level {}", fresh->log_level);
+}
+
+int Serve(const iss::server::ServerOptions& opts, int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(opts.log_level));
   // Block the stop signals in every thread (the server's threads inherit the mask); the
   // main thread waits for them below.
@@ -44,7 +57,7 @@ int Serve(const iss::server::ServerOptions& opts) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);  // reload the TLS certificate (never the default: exit)
+  sigaddset(&signals, SIGHUP);  // reload settings (never the default: exit)
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -62,6 +75,8 @@ int Serve(const iss::server::ServerOptions& opts) {
   for (;;) {
     sigwait(&signals, &sig);
     if (sig != SIGHUP) break;
+    ReloadSettings(argc, argv);
+    if (opts.http.tls.cert_file.empty()) continue;  // no TLS listener
     absl::Status reloaded = (*server)->ReloadTls();
     if (reloaded.ok()) {
       spdlog::info("SIGHUP: TLS certificate and key reloaded");
@@ -84,9 +99,9 @@ int main(int argc, char** argv) {
   }
   auto options = iss::server::LoadOptions(argc, argv);
   if (!options.ok()) {
-    if (absl::IsCancelled(options.status())) return 0;  // --help
+    if (absl::IsCancelled(options.status())) return 0;  // --help, --version
     std::fprintf(stderr, "imagesearchd: %s\n", std::string(options.status().message()).c_str());
     return 2;
   }
-  return Serve(*options);
+  return Serve(*options, argc, argv);
 }

@@ -387,6 +387,11 @@ absl::Status Validate(const ServerOptions& o) {
     return Bad("timeouts", "must be positive");
   }
   if (o.http.max_connections < 1) return Bad("max_connections", "must be >= 1");
+  static const std::set<std::string> kLogLevels = {"trace", "debug", "info",
+                                                    "warn",  "error", "off"};
+  if (kLogLevels.count(o.log_level) == 0) {
+    return Bad("log_level", "must be trace, debug, info, warn, error or off");
+  }
   if (o.wal_recovery != "strict" && o.wal_recovery != "tolerate-torn-tail") {
     return Bad("wal_recovery", "must be strict or tolerate-torn-tail");
   }
@@ -425,6 +430,7 @@ absl::StatusOr<ServerOptions> LoadOptions(int argc, const char* const* argv) {
       "Settings come from defaults < --config TOML file < env ISS_<FLAG> < flags.\n"
       "Operator commands: imagesearchd admin --help",
       "imagesearchd"};
+  app.set_version_flag("--version", std::string("imagesearchd ") + ISS_VERSION);
   std::string config_file;
   app.add_option("--config", config_file, "TOML configuration file (env ISS_CONFIG)");
   std::map<std::string, std::string> flag_values;
@@ -438,6 +444,9 @@ absl::StatusOr<ServerOptions> LoadOptions(int argc, const char* const* argv) {
   } catch (const CLI::CallForHelp& e) {
     std::cout << app.help();
     return absl::CancelledError("help");
+  } catch (const CLI::CallForVersion& e) {
+    std::cout << e.what() << "\n";
+    return absl::CancelledError("version");
   } catch (const CLI::ParseError& e) {
     return absl::InvalidArgumentError(std::string(e.what()) + " (see --help)");
   }

@@ -219,3 +219,41 @@ def test_sighup_does_not_stop_a_server_without_tls(server):
     assert server.proc.poll() is None
     st, out, _ = server.request("GET", "//health")
     assert st == 200
+
+
+def test_sighup_reloads_the_log_level_from_the_config_file():
+    import signal
+    import tempfile
+    import time
+    d = tempfile.mkdtemp(prefix="iss-hup-")
+    conf = os.path.join(d, "c.toml")
+    with open(conf, "w") as f:
+        f.write('[server]\nlog_level = "warn"\n')
+    s = Server(extra_args=["--config", conf]).start()
+    try:
+        s.request("GET", "//health")
+        s.request("GET", "/v1/%s/service/nope" % s.project)
+        assert "/service/nope" not in s.logs()  # warn: no access log lines
+        with open(conf, "w") as f:
+            f.write('[server]\nlog_level = "info"\n')
+        s.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while "SIGHUP: log level info" not in s.logs() and time.time() < deadline:
+            time.sleep(0.05)
+        assert "SIGHUP: log level info" in s.logs()
+        s.request("GET", "/v1/%s/service/again" % s.project)
+        time.sleep(0.2)
+        assert "/service/again" in s.logs()  # info: the access line is there
+        with open(conf, "w") as f:
+            f.write('[server]\nlog_level = "shouting"\n')  # a bad file keeps the level
+        s.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while "settings not reloaded" not in s.logs() and time.time() < deadline:
+            time.sleep(0.05)
+        assert "settings not reloaded" in s.logs()
+        assert s.proc.poll() is None
+        s.request("GET", "/v1/%s/service/third" % s.project)
+        time.sleep(0.2)
+        assert "/service/third" in s.logs()
+    finally:
+        s.close()

@@ -74,6 +74,9 @@ TEST_F(OptionsTest, RefusesBadInput) {
   EXPECT_FALSE(Load({"--worker-threads", "zero"}).ok());
   EXPECT_FALSE(Load({"--auth-enabled", "maybe"}).ok());
   EXPECT_FALSE(Load({"--no-such-flag"}).ok());
+  // spdlog reads an unknown level name as "off": refused, not a silent server
+  EXPECT_FALSE(Load({"--log-level", "loud"}).ok());
+  EXPECT_TRUE(Load({"--log-level", "debug"}).ok());
   EXPECT_FALSE(Load({"--config", Write("[server]\nlisten_typo = \"x\"\n")}).ok());
   EXPECT_FALSE(Load({"--config", Write("[http]\nio_threads = \"two\"\n")}).ok());
   EXPECT_FALSE(Load({"--config", Write("not toml [")}).ok());
@@ -139,6 +142,14 @@ TEST_F(OptionsTest, NestedComponentOptionsKeepTheirOwnDefaults) {
   EXPECT_EQ(o->engine.max_galleries_per_project, engine::EngineOptions{}.max_galleries_per_project);
   EXPECT_EQ(o->http.io_threads, api::HttpServerOptions{}.io_threads);
   EXPECT_TRUE(o->store.sync_writes);
+}
+
+TEST_F(OptionsTest, VersionFlagPrintsTheProjectVersion) {
+  testing::internal::CaptureStdout();
+  auto o = Load({"--version"});
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_TRUE(absl::IsCancelled(o.status())) << o.status();  // main() exits 0
+  EXPECT_EQ(out, std::string("imagesearchd ") + ISS_VERSION + "\n");
 }
 
 }  // namespace
