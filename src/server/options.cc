@@ -388,7 +388,7 @@ absl::Status Validate(const ServerOptions& o) {
   }
   if (o.http.max_connections < 1) return Bad("max_connections", "must be >= 1");
   static const std::set<std::string> kLogLevels = {"trace", "debug", "info",
-                                                    "warn",  "error", "off"};
+                                                   "warn",  "error", "off"};
   if (kLogLevels.count(o.log_level) == 0) {
     return Bad("log_level", "must be trace, debug, info, warn, error or off");
   }
