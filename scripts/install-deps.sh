@@ -7,12 +7,14 @@ PKGS=(
   zlib1g-dev                                      # CRC-32 of index snapshots
   libopencv-dev                                   # DNN (ONNX), imgcodecs, imgproc
   libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev  # scaled JPEG decode, PNG
+  libwebp-dev libtiff-dev libgif-dev libheif-dev  # WebP, TIFF, GIF, HEIC/AVIF photos
   librocksdb-dev                                  # durable store
   libboost-dev libboost-system-dev                # Beast/Asio HTTP server
   nlohmann-json3-dev libabsl-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libcurl4-openssl-dev libssl-dev libargon2-dev libroaring-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-onnx python3-numpy python3-opencv python3-pytest python3-requests  # model converter, tests
+  python3-pil libheif-examples                    # tests: WebP/TIFF/GIF and HEIC/AVIF encoders
   nginx-light wrk                                 # download tests; load benchmarks
   ceph-mon ceph-osd radosgw ceph-common           # object-storage tests: a single-node RGW
                                                   # (tests/testing/rgw; no ceph-mgr needed)

@@ -13,6 +13,7 @@
 
 #include "common/status.h"
 #include "common/status_macros.h"
+#include "features/other_formats.h"
 
 namespace iss::features {
 namespace {
@@ -257,13 +258,30 @@ ImageFormat SniffFormat(std::string_view b) {
   if (b.size() >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) return ImageFormat::kJpeg;
   if (b.size() >= 8 && std::memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0) return ImageFormat::kPng;
   if (b.size() >= 2 && p[0] == 'B' && p[1] == 'M') return ImageFormat::kBmp;
+  if (b.size() >= 12 && std::memcmp(p, "RIFF", 4) == 0 && std::memcmp(p + 8, "WEBP", 4) == 0) {
+    return ImageFormat::kWebp;
+  }
+  if (b.size() >= 4 && (std::memcmp(p, "II*\0", 4) == 0 || std::memcmp(p, "MM\0*", 4) == 0)) {
+    return ImageFormat::kTiff;
+  }
+  if (b.size() >= 6 && (std::memcmp(p, "GIF87a", 6) == 0 || std::memcmp(p, "GIF89a", 6) == 0)) {
+    return ImageFormat::kGif;
+  }
+  if (b.size() >= 12 && std::memcmp(p + 4, "ftyp", 4) == 0) {  // ISO base media: the brand
+    static constexpr const char* kHeifBrands[] = {"heic", "heix", "hevc", "hevx", "heim", "heis",
+                                                  "hevm", "hevs", "mif1", "msf1", "avif", "avis"};
+    for (const char* brand : kHeifBrands) {
+      if (std::memcmp(p + 8, brand, 4) == 0) return ImageFormat::kHeif;
+    }
+  }
   return ImageFormat::kUnknown;
 }
 
 absl::StatusOr<ImageInfo> ProbeImage(std::string_view bytes, const DecodeOptions& options) {
   int subsamp = 0, colorspace = 0;
   absl::StatusOr<ImageInfo> info;
-  switch (SniffFormat(bytes)) {
+  const ImageFormat format = SniffFormat(bytes);
+  switch (format) {
     case ImageFormat::kJpeg:
       info = ProbeJpeg(bytes, &subsamp, &colorspace);
       break;
@@ -273,9 +291,16 @@ absl::StatusOr<ImageInfo> ProbeImage(std::string_view bytes, const DecodeOptions
     case ImageFormat::kBmp:
       info = ProbeBmp(bytes);
       break;
+    case ImageFormat::kWebp:
+    case ImageFormat::kTiff:
+    case ImageFormat::kGif:
+    case ImageFormat::kHeif:
+      info = internal::ProbeOther(format, bytes);
+      break;
     default:
-      return Fail(Reason::kImageFormat, bytes.empty() ? "(the image is empty)"
-                                                      : "(only JPEG, PNG and BMP are supported)");
+      return Fail(Reason::kImageFormat,
+                  bytes.empty() ? "(the image is empty)"
+                                : "(JPEG, PNG, BMP, WebP, TIFF, GIF, HEIC and AVIF are supported)");
   }
   if (!info.ok()) return info.status();
   RETURN_IF_ERROR(CheckSize(info->width, info->height, options));
@@ -291,6 +316,11 @@ absl::StatusOr<cv::Mat> DecodeImage(std::string_view bytes, const DecodeOptions&
     int subsamp = 0, colorspace = 0;
     RETURN_IF_ERROR(ProbeJpeg(bytes, &subsamp, &colorspace).status());
     ASSIGN_OR_RETURN(img, DecodeJpeg(bytes, info, colorspace, options, scale));
+  } else if (internal::IsOtherFormat(info.format)) {
+    ASSIGN_OR_RETURN(img, internal::DecodeOther(bytes, info, options.max_side));
+    if (img.cols != info.width || img.rows != info.height) {
+      return Fail(Reason::kImageCorrupt, "(decoded size differs from the header)");
+    }
   } else {
     try {
       cv::Mat raw(1, int(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));

@@ -1,5 +1,6 @@
-// Image bytes -> pixels, safely: format sniffed from the bytes (JPEG, PNG, BMP only), size
-// limits checked from the header before any pixel is allocated, EXIF orientation applied.
+// Image bytes -> pixels, safely: format sniffed from the bytes (JPEG, PNG, BMP, WebP, TIFF,
+// GIF, HEIF/HEIC/AVIF), size limits checked from the header before any pixel is allocated,
+// EXIF (JPEG) and TIFF orientation applied. The formats after BMP: other_formats.h.
 //
 //   DecodeOptions opt{.min_decoded_side = 224};
 //   ASSIGN_OR_RETURN(cv::Mat bgr, DecodeImage(bytes, opt));   // CV_8UC3, BGR
@@ -7,7 +8,8 @@
 // JPEGs decode through libjpeg-turbo with DCT scaling (1/2, 1/4, 1/8) straight to the
 // smallest size whose shorter side is still >= min_decoded_side; the returned image may
 // therefore be smaller than the file's own size. `ProbeImage` reports the file's size.
-// Errors (common/error.h): IS.2001 not JPEG/PNG/BMP, IS.2002 damaged or truncated,
+// Errors (common/error.h): IS.2001 not one of those formats (or an animated WebP), IS.2002
+// damaged or truncated,
 // IS.2106 a side > 2048 px (or a header claiming so), IS.2107 a side < 100 px; a JPEG of
 // more than max_jpeg_scans scans is damaged (IS.2002).
 // Thread-safe: no shared state.
@@ -21,13 +23,13 @@
 
 namespace iss::features {
 
-enum class ImageFormat { kUnknown, kJpeg, kPng, kBmp };
+enum class ImageFormat { kUnknown, kJpeg, kPng, kBmp, kWebp, kTiff, kGif, kHeif };
 
 struct ImageInfo {
   ImageFormat format = ImageFormat::kUnknown;
   int width = 0;  // as stored, before EXIF orientation
   int height = 0;
-  int orientation = 1;  // EXIF orientation 1..8 (JPEG only)
+  int orientation = 1;  // EXIF/TIFF orientation 1..8 (JPEG and TIFF)
 };
 
 struct DecodeOptions {

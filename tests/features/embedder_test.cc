@@ -92,7 +92,7 @@ TEST_F(EmbedderTest, CropBoxChangesTheVector) {
 TEST_F(EmbedderTest, BrokenFilesGiveTheirErrors) {
   const std::string bad = std::string(ISS_SHARED_DIR) + "/eval/bad-inputs/";
   EXPECT_EQ(ReasonCode(model().Embed(Read(bad + "truncated.jpg"), {}).status()), "ImageCorrupt");
-  EXPECT_EQ(ReasonCode(model().Embed(Read(bad + "unsupported.gif"), {}).status()), "ImageFormat");
+  EXPECT_EQ(ReasonCode(model().Embed(Read(bad + "unsupported.svg"), {}).status()), "ImageFormat");
   EXPECT_EQ(ReasonCode(model().Embed(Read(bad + "size_99x99.jpg"), {}).status()), "ImageTooSmall");
   EXPECT_EQ(ReasonCode(model().Embed(Read(bad + "bomb_60000x60000.png"), {}).status()),
             "ImageTooBig");

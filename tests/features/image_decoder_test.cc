@@ -8,8 +8,10 @@
 
 #include <chrono>
 #include <fstream>
+#include <opencv2/imgcodecs.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -67,10 +69,10 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"rgb16_or_gray16.png", "", 320, 200}, Case{"rgb16.png", "", 320, 200},
         Case{"cmyk.jpg", "", 400, 250}, Case{"progressive.jpg", "", 640, 400},
         Case{"grayscale.jpg", "", 640, 400}, Case{"alpha.png", "", 400, 250},
-        Case{"palette.png", "", 400, 250}, Case{"unsupported.gif", "ImageFormat"},
-        Case{"unsupported.webp", "ImageFormat"}, Case{"unsupported.tiff", "ImageFormat"},
+        Case{"palette.png", "", 400, 250}, Case{"unsupported.gif", "", 320, 200},
+        Case{"unsupported.webp", "", 320, 200}, Case{"unsupported.tiff", "", 320, 200},
         Case{"unsupported.svg", "ImageFormat"}, Case{"text_renamed.jpg", "ImageFormat"},
-        Case{"gif_renamed.jpg", "ImageFormat"}, Case{"png_renamed.jpg", "", 320, 200},
+        Case{"gif_renamed.jpg", "", 320, 200}, Case{"png_renamed.jpg", "", 320, 200},
         Case{"animated.png", "", 320, 200}, Case{"exif_orientation6.jpg", "", 400, 640},
         Case{"random_bytes.jpg", "ImageFormat"}, Case{"jpeg_magic_only.jpg", "ImageCorrupt"}),
     [](const auto& info) {
@@ -143,7 +145,73 @@ TEST(ImageDecoderTest, JpegScansAreLimitedBeforeDecoding) {
 
 TEST(ImageDecoderTest, SniffsByContentNotName) {
   EXPECT_EQ(SniffFormat(ReadBad("png_renamed.jpg")), ImageFormat::kPng);
-  EXPECT_EQ(SniffFormat(ReadBad("gif_renamed.jpg")), ImageFormat::kUnknown);
+  EXPECT_EQ(SniffFormat(ReadBad("gif_renamed.jpg")), ImageFormat::kGif);
+  EXPECT_EQ(SniffFormat(ReadBad("unsupported.webp")), ImageFormat::kWebp);
+  EXPECT_EQ(SniffFormat(ReadBad("unsupported.tiff")), ImageFormat::kTiff);
+  EXPECT_EQ(SniffFormat(ReadBad("unsupported.svg")), ImageFormat::kUnknown);
+}
+
+// A 320 x 200 colour gradient: every pixel different enough to catch a channel swap.
+cv::Mat Gradient() {
+  cv::Mat img(200, 320, CV_8UC3);
+  for (int y = 0; y < img.rows; ++y) {
+    for (int x = 0; x < img.cols; ++x) {
+      img.at<cv::Vec3b>(y, x) = cv::Vec3b(uchar(x * 255 / 319), uchar(y * 255 / 199), uchar(40));
+    }
+  }
+  return img;
+}
+
+std::string Encode(const cv::Mat& img, const std::string& ext, std::vector<int> params = {}) {
+  std::vector<uchar> buf;
+  EXPECT_TRUE(cv::imencode(ext, img, buf, params)) << ext;
+  return std::string(buf.begin(), buf.end());
+}
+
+TEST(ImageDecoderTest, LosslessWebpAndTiffDecodeToTheSamePixels) {
+  const cv::Mat img = Gradient();
+  for (const std::string& bytes :
+       {Encode(img, ".webp", {cv::IMWRITE_WEBP_QUALITY, 101}), Encode(img, ".tiff")}) {
+    auto out = DecodeImage(bytes, DecodeOptions{});
+    ASSERT_TRUE(out.ok()) << out.status();
+    ASSERT_EQ(out->size(), img.size());
+    EXPECT_EQ(cv::norm(*out, img, cv::NORM_INF), 0.0);  // BGR order kept, nothing lost
+  }
+}
+
+TEST(ImageDecoderTest, OtherFormatsHaveTheSameSizeLimitsFromTheHeader) {
+  // A GIF's logical screen of 3000 x 2000: refused from its 13 header bytes.
+  std::string gif = std::string("GIF89a") + "\xb8\x0b\xd0\x07" + std::string("\x80\x00\x00", 3) +
+                    std::string(6, '\0') + ";";
+  EXPECT_EQ(ReasonCode(ProbeImage(gif, DecodeOptions{}).status()), "ImageTooBig");
+  // A 200 x 200 GIF whose frame claims 300 x 10: refused before its pixels are decoded.
+  std::string frame = std::string("GIF89a") + std::string("\xc8\x00\xc8\x00\x80\x00\x00", 7) +
+                      std::string("\x00\x00\x00\xff\xff\xff", 6) +
+                      std::string("\x2c\x00\x00\x00\x00\x2c\x01\x0a\x00\x00\x02\x00;", 14);
+  EXPECT_EQ(ReasonCode(DecodeImage(frame, DecodeOptions{}).status()), "ImageCorrupt");
+  // A TIFF whose first directory says 5000 x 120 (little-endian, two LONG entries).
+  std::string tiff("II*\0\x08\0\0\0\x02\0", 10);
+  tiff += std::string("\x00\x01\x04\x00\x01\x00\x00\x00\x88\x13\x00\x00", 12);  // 256 = 5000
+  tiff += std::string("\x01\x01\x04\x00\x01\x00\x00\x00\x78\x00\x00\x00", 12);  // 257 = 120
+  tiff += std::string(4, '\0');
+  auto info = ProbeImage(tiff, DecodeOptions{});
+  EXPECT_EQ(ReasonCode(info.status()), "ImageTooBig") << info.status();
+  // The same directory at 50 x 120: too small.
+  tiff[18] = '\x32';
+  tiff[19] = '\0';
+  EXPECT_EQ(ReasonCode(ProbeImage(tiff, DecodeOptions{}).status()), "ImageTooSmall");
+  // A WebP cut in half: damaged, not a crash; its header alone still probes.
+  const std::string webp = Encode(Gradient(), ".webp", {cv::IMWRITE_WEBP_QUALITY, 90});
+  const std::string half = webp.substr(0, webp.size() / 2);
+  EXPECT_TRUE(ProbeImage(half, DecodeOptions{}).ok());
+  EXPECT_EQ(ReasonCode(DecodeImage(half, DecodeOptions{}).status()), "ImageCorrupt");
+  // HEIF brands with nothing behind them.
+  std::string heic(
+      "\0\0\0\x18"
+      "ftypheic\0\0\0\0mif1heic",
+      24);
+  EXPECT_EQ(SniffFormat(heic), ImageFormat::kHeif);
+  EXPECT_EQ(ReasonCode(DecodeImage(heic, DecodeOptions{}).status()), "ImageCorrupt");
 }
 
 }  // namespace

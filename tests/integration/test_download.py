@@ -76,7 +76,7 @@ def test_downloads_from_allowed_host(nginx):
         assert st == 200 and out["result"][0]["path"] == u
         expect = [
             (url(nginx, "dev/originals/missing.jpg"), "IS.2000"),           # 404
-            (url(nginx, "bad-inputs/unsupported.gif"), "IS.2001"),
+            (url(nginx, "bad-inputs/unsupported.svg"), "IS.2001"),
             (url(nginx, "redirect-out"), "IS.2011"),                         # redirect re-checked
             ("http://localhost:%d/dev/originals/o_003.jpg" % nginx, "IS.2011"),  # not listed
             ("http://example.invalid/a.jpg", "IS.2011"),
