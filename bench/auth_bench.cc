@@ -44,14 +44,7 @@ std::string StrArg(const std::vector<std::string>& args, const std::string& name
   return def;
 }
 
-std::string SdkDateNow() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
+std::string SdkDateNow() { return iss::auth::SdkDate(std::time(nullptr)); }
 
 // Calls `fn` for about `seconds`; returns calls per second, or -1 when one failed.
 double Rate(double seconds, const std::function<bool()>& fn) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 
 #include "absl/strings/match.h"
 #include "auth/crypto.h"
@@ -161,6 +162,15 @@ std::string StringToSign(std::string_view sdk_date, std::string_view canonical_r
 
 std::string Sign(std::string_view secret_key, std::string_view string_to_sign) {
   return Hex(HmacSha256(secret_key, string_to_sign));
+}
+
+std::string SdkDate(int64_t epoch_s) {
+  std::time_t t = std::time_t(epoch_s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char date[20];
+  std::strftime(date, sizeof date, "%Y%m%dT%H%M%SZ", &tm);
+  return date;
 }
 
 }  // namespace iss::auth

@@ -3,6 +3,7 @@
 #ifndef ISS_AUTH_SIGNER_H_
 #define ISS_AUTH_SIGNER_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,6 +38,9 @@ std::string CanonicalRequest(std::string_view method, std::string_view raw_path,
 
 std::string StringToSign(std::string_view sdk_date, std::string_view canonical_request);
 std::string Sign(std::string_view secret_key, std::string_view string_to_sign);  // hex
+
+// The X-Sdk-Date form of a time: "YYYYMMDDTHHMMSSZ" (UTC) for epoch seconds.
+std::string SdkDate(int64_t epoch_s);
 
 // First value of a header by case-insensitive name, or nullptr.
 const std::string* FindHeader(const Headers& headers, std::string_view name);

@@ -40,16 +40,6 @@ class FakeClock : public Clock {
   std::atomic<int64_t> now_ms_;
 };
 
-// "YYYYMMDDTHHMMSSZ" for epoch seconds.
-std::string SdkDate(int64_t epoch_s) {
-  std::time_t t = std::time_t(epoch_s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char date[20];
-  std::strftime(date, sizeof date, "%Y%m%dT%H%M%SZ", &tm);
-  return date;
-}
-
 void SetHeader(RequestFacts& f, const std::string& name, const std::string& value) {
   for (auto& [k, v] : f.headers) {
     if (k == name) v = value;
