@@ -394,6 +394,9 @@ def test_metrics_count_requests_by_route_without_names(server):
     labels = 'method="POST",route="%s"' % route
     buckets = [v for k, v in after.items() if k.startswith(hist + "_bucket{" + labels)]
     assert len(buckets) == 13 and buckets == sorted(buckets)  # cumulative
+    les = [k.split('le="')[1].split('"')[0] for k in after if k.startswith(hist + "_bucket{" + labels)]
+    assert les == ["0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5",
+                   "1", "2.5", "10", "+Inf"], les  # the bounds as written, no float noise
     count = after[hist + "_count{" + labels + "}"]
     assert buckets[-1] == count and count - before.get(hist + "_count{" + labels + "}", 0) == 3
     assert 0 < after[hist + "_sum{" + labels + "}"] < count * 10

@@ -1,7 +1,8 @@
 // Metrics: counters under one mutex (a request costs two map lookups), rendered on demand.
 #include "api/http/metrics.h"
 
-#include <cstdio>
+#include <charconv>
+#include <string>
 
 #include "api/http/router.h"
 
@@ -22,10 +23,12 @@ std::string Escape(std::string_view v) {
   return out;
 }
 
+// The shortest text that reads back as `v` (0.0025, not %.17g's 0.0025000000000000001): the
+// `le` labels must be the bucket bounds as written, or dashboards see one series per spelling.
 std::string Number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.17g", v);
-  return buf;
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, r.ptr);
 }
 
 }  // namespace
