@@ -4,8 +4,10 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <variant>
 
@@ -421,6 +423,16 @@ absl::Status Validate(const ServerOptions& o) {
   return absl::OkStatus();
 }
 
+// <prefix>/share/imagesearch/models beside this executable's <prefix>/bin, when it exists: where
+// the install rules and the .deb put the models (packaging/). "" otherwise.
+std::string InstalledModelDir() {
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  const std::filesystem::path dir = exe.parent_path().parent_path() / "share/imagesearch/models";
+  return std::filesystem::is_directory(dir, ec) ? dir.string() : "";
+}
+
 absl::StatusOr<ServerOptions> LoadOptions(int argc, const char* const* argv) {
   ServerOptions options;
   std::vector<Setting> settings = Settings(&options);
@@ -465,6 +477,11 @@ absl::StatusOr<ServerOptions> LoadOptions(int argc, const char* const* argv) {
   for (const Setting& s : settings) {
     if (flag_options[s.key]->count() == 0) continue;
     if (absl::Status st = SetFromString(s, flag_values[s.key], s.flag); !st.ok()) return st;
+  }
+  if (options.model_dir == ISS_MODEL_DIR) {  // not set anywhere: an installed tree's own first
+    if (std::string installed = InstalledModelDir(); !installed.empty()) {
+      options.model_dir = installed;
+    }
   }
   if (absl::Status s = Validate(options); !s.ok()) return s;
   options.store.wal_recovery = options.wal_recovery == "tolerate-torn-tail"
