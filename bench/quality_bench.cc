@@ -60,10 +60,12 @@ struct Acc {
 
 ISS_BENCH_COMMAND(quality, "quality DIR [--model NAME] [--model-dir DIR]: recall@k, mAP")
 (const std::vector<std::string>& args) {
-  std::string dir, model = "common-search", model_dir = ISS_MODEL_DIR;
+  std::string dir, model = "common-search", model_dir = ISS_MODEL_DIR, dump;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--model" && i + 1 < args.size())
       model = args[++i];
+    else if (args[i] == "--dump" && i + 1 < args.size())
+      dump = args[++i];
     else if (args[i] == "--model-dir" && i + 1 < args.size())
       model_dir = args[++i];
     else
@@ -105,6 +107,16 @@ ISS_BENCH_COMMAND(quality, "quality DIR [--model NAME] [--model-dir DIR]: recall
     }
   }
   auto t1 = std::chrono::steady_clock::now();
+  std::ofstream dump_vec, dump_names;
+  if (!dump.empty()) {
+    dump_vec.open(dump + ".f32", std::ios::binary | std::ios::trunc);
+    dump_names.open(dump + ".tsv", std::ios::trunc);
+    for (size_t g = 0; g < gallery.size(); ++g) {
+      dump_vec.write(reinterpret_cast<const char*>(gallery[g].data()),
+                     std::streamsize(gallery[g].size() * 4));
+      dump_names << "gallery\t" << names[g] << "\t-\n";
+    }
+  }
   // Queries.
   Acc all;
   std::map<std::string, Acc> per;
@@ -121,6 +133,11 @@ ISS_BENCH_COMMAND(quality, "quality DIR [--model NAME] [--model-dir DIR]: recall
     auto emb = e->Embed(ReadFile(fs::path(dir) / "queries" / qname),
                         {.purpose = iss::engine::Purpose::kQuery});
     int rank = 0;
+    if (emb.ok() && dump_vec.is_open()) {
+      dump_vec.write(reinterpret_cast<const char*>(emb->vector.data()),
+                     std::streamsize(emb->vector.size() * 4));
+      dump_names << "query\t" << original << "\t" << transform << "\n";
+    }
     if (emb.ok()) {
       for (size_t g = 0; g < gallery.size(); ++g) {
         float s = Dot(emb->vector, gallery[g]);

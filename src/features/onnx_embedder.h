@@ -5,7 +5,9 @@
 //
 // Pipeline: DecodeImage (scaled JPEG decode) -> crop `box` -> resize to the input size
 // -> channel order, scale, mean/std -> forward -> pool the feature map (avg, max, GeM or
-// R-MAC regions) -> signed square root -> L2. Query variants rotate the cropped image.
+// R-MAC regions) -> signed square root -> L2 -> the model's whitening when it has one
+// (features/whitening.h: inner products become calibrated similarities). Query variants
+// rotate the cropped image.
 // Thread contract: Embed() is thread-safe; concurrent calls share a pool of `instances`
 // networks (cv::dnn::Net is not thread-safe) and wait for a free one.
 #ifndef ISS_FEATURES_ONNX_EMBEDDER_H_
@@ -14,12 +16,14 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 #include <vector>
 
 #include "engine/ports/models.h"
 #include "features/model_config.h"
+#include "features/whitening.h"
 
 namespace iss::features {
 
@@ -45,6 +49,11 @@ class OnnxEmbedder : public engine::Embedder {
   cv::Mat Preprocess(const cv::Mat& bgr) const;                // -> NCHW float blob
   absl::StatusOr<cv::Mat> Forward(const cv::Mat& blob) const;  // -> raw model output
   std::vector<float> Pool(const cv::Mat& output) const;        // -> final vector
+  // The vector before the whitening (what a model without it stores) -> the final one.
+  // Identity when the model has no whitening.
+  void Calibrate(std::vector<float>& raw) const;
+  // The size of a vector before the whitening.
+  int raw_dim() const { return raw_dim_; }
 
  private:
   explicit OnnxEmbedder(ModelConfig config);
@@ -52,6 +61,8 @@ class OnnxEmbedder : public engine::Embedder {
 
   ModelConfig config_;
   int dim_ = 0;
+  int raw_dim_ = 0;
+  std::optional<Whitening> whitening_;
   mutable std::mutex mu_;
   mutable std::condition_variable free_cv_;
   std::vector<std::unique_ptr<cv::dnn::Net>> nets_;
