@@ -120,7 +120,7 @@ ISS_BENCH_COMMAND(learn_whitening,
                   "learn_whitening --out FILE [--model NAME] [--dims N] [--shrink S] IMAGE...: "
                   "learn a model's calibration from package photos")
 (const std::vector<std::string>& args) {
-  std::string model = "common-search", model_dir = ISS_MODEL_DIR, out, dump;
+  std::string model = "common-search", model_dir = ISS_MODEL_DIR, out, dump, from_dump;
   int dims = 0;
   double shrink = 0.1;
   int views = 0;
@@ -138,12 +138,14 @@ ISS_BENCH_COMMAND(learn_whitening,
       dims = std::stoi(args[++i]);
     else if (args[i] == "--shrink" && i + 1 < args.size())
       shrink = std::stod(args[++i]);
+    else if (args[i] == "--from-dump" && i + 1 < args.size())
+      from_dump = args[++i];
     else if (args[i] == "--views" && i + 1 < args.size())
       views = std::stoi(args[++i]);
     else
       images.push_back(args[i]);
   }
-  if ((out.empty() && dump.empty()) || images.empty()) {
+  if ((out.empty() && dump.empty()) || (images.empty() && from_dump.empty())) {
     std::fprintf(stderr, "usage: imagesearch-bench learn_whitening --out FILE IMAGE...\n");
     return 2;
   }
@@ -163,6 +165,24 @@ ISS_BENCH_COMMAND(learn_whitening,
   std::vector<std::vector<float>> samples, copies;
   std::vector<std::pair<size_t, size_t>> pairs;  // (sample, copy)
   cv::RNG rng(20261202);
+  if (!from_dump.empty()) {  // the vectors of an earlier --dump-samples run
+    const size_t d = size_t((*e)->dim());
+    auto read = [&](const std::string& path, std::vector<std::vector<float>>& out) {
+      std::ifstream f(path, std::ios::binary);
+      std::vector<float> v(d);
+      while (f.read(reinterpret_cast<char*>(v.data()), std::streamsize(d * 4))) out.push_back(v);
+    };
+    read(from_dump, samples);
+    read(from_dump + ".copies", copies);
+    std::ifstream fp(from_dump + ".pairs");
+    size_t s = 0;
+    while (fp >> s) pairs.push_back({s, pairs.size()});
+    if (pairs.size() != copies.size()) {
+      std::fprintf(stderr, "%s: pairs and copies differ in number\n", from_dump.c_str());
+      return 1;
+    }
+    images.clear();
+  }
   for (const std::string& path : images) {
     cv::Mat img = cv::imread(path, cv::IMREAD_COLOR);
     if (img.empty() || std::min(img.cols, img.rows) < kMinSide) {
@@ -204,8 +224,9 @@ ISS_BENCH_COMMAND(learn_whitening,
     }
     std::fprintf(stderr, "%s: %d crops\n", path.c_str(), n);
   }
-  std::printf("images=%zu samples=%zu dim=%d\n", images.size(), samples.size(), (*e)->dim());
-  if (!dump.empty()) {
+  std::printf("images=%zu samples=%zu copies=%zu dim=%d\n", images.size(), samples.size(),
+              copies.size(), (*e)->dim());
+  if (!dump.empty() && from_dump.empty()) {
     std::ofstream f(dump, std::ios::binary | std::ios::trunc);
     for (const auto& v : samples) {
       f.write(reinterpret_cast<const char*>(v.data()), std::streamsize(v.size() * 4));
@@ -219,7 +240,13 @@ ISS_BENCH_COMMAND(learn_whitening,
     }
   }
   if (out.empty()) return 0;
-  auto w = iss::features::Whitening::Learn(samples, dims > 0 ? dims : (*e)->dim(), shrink, 1.0);
+  std::vector<size_t> copy_of;
+  for (const auto& [sample, copy] : pairs) copy_of.push_back(sample);
+  const int out_dim = dims > 0 ? dims : int(samples.empty() ? 0 : samples[0].size());
+  auto w = copies.empty()
+               ? iss::features::Whitening::Learn(samples, out_dim, shrink, 1.0)
+               : iss::features::Whitening::LearnFromPairs(samples, copies, copy_of, out_dim,
+                                                          shrink, 1.0);
   if (!w.ok()) {
     std::fprintf(stderr, "%s\n", w.status().ToString().c_str());
     return 1;
@@ -228,7 +255,8 @@ ISS_BENCH_COMMAND(learn_whitening,
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 1;
   }
-  std::printf("whitening=%s in_dim=%d out_dim=%d shrink=%g sha256=%s\n", out.c_str(), w->in_dim(),
-              w->out_dim(), shrink, iss::features::FileSha256(out).c_str());
+  std::printf("whitening=%s in_dim=%d out_dim=%d shrink=%g pairs=%zu sha256=%s\n", out.c_str(),
+              w->in_dim(), w->out_dim(), shrink, copies.size(),
+              iss::features::FileSha256(out).c_str());
   return 0;
 }

@@ -94,6 +94,10 @@ absl::StatusOr<ModelConfig> LoadModelConfig(const std::string& toml_path) {
              t.contains("whitening_power")) {
     return bad("`whitening_*` keys need `whitening`");
   }
+  c.similarity_power = t["similarity_power"].value_or(1.0);
+  if (!(c.similarity_power >= 1 && c.similarity_power <= 4)) {
+    return bad("`similarity_power` must be in [1, 4]");
+  }
   return c;
 }
 

@@ -35,6 +35,9 @@ struct ModelConfig {
   std::string whitening_sha256;
   int whitening_dims = 0;
   double whitening_power = 1.0;
+  // `sim` for an inner product c of two vectors: 1 - (1 - max(c, 0))^p. Key
+  // `similarity_power`; Default: 1 (sim = c). 2 with a whitening: see docs/models.md.
+  double similarity_power = 1.0;
 };
 
 // Parses `toml_path`; the ONNX path is resolved relative to the file's directory.

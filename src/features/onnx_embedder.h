@@ -41,6 +41,14 @@ class OnnxEmbedder : public engine::Embedder {
   const std::string& name() const override { return config_.name; }
   int dim() const override { return dim_; }
   const ModelConfig& config() const { return config_; }
+  // 1 - (1 - max(c, 0))^similarity_power (features/model_config.h).
+  float Similarity(float inner_product) const override;
+  // "<name>@pca-<first 12 hex digits of the whitening file's SHA-256>" with a whitening.
+  std::string vector_model() const override { return vector_model_; }
+  // A model with a whitening upgrades the vectors of the same network without one (what
+  // `<name>` recorded before the whitening existed): Calibrate() is exactly that step.
+  bool Upgrades(std::string_view from) const override;
+  std::vector<float> Upgrade(const std::vector<float>& old) const override;
   absl::StatusOr<Embedding> Embed(std::string_view image_bytes,
                                   const EmbedOptions& options) const override;
 
@@ -62,6 +70,7 @@ class OnnxEmbedder : public engine::Embedder {
   ModelConfig config_;
   int dim_ = 0;
   int raw_dim_ = 0;
+  std::string vector_model_;
   std::optional<Whitening> whitening_;
   mutable std::mutex mu_;
   mutable std::condition_variable free_cv_;

@@ -28,6 +28,27 @@ void L2(std::vector<float>& v) {
   }
 }
 
+// Rows of `vectors` (eigenvectors) with a deterministic sign: the largest entry positive.
+void FixSigns(cv::Mat& vectors) {
+  for (int k = 0; k < vectors.rows; ++k) {
+    int arg = 0;
+    for (int j = 1; j < vectors.cols; ++j) {
+      if (std::fabs(vectors.at<double>(k, j)) > std::fabs(vectors.at<double>(k, arg))) arg = j;
+    }
+    if (vectors.at<double>(k, arg) < 0) vectors.row(k) *= -1.0;
+  }
+}
+
+// `samples` as an n x d CV_64F matrix; empty when they differ in size.
+cv::Mat ToMat(const std::vector<std::vector<float>>& samples, int d) {
+  cv::Mat x(int(samples.size()), d, CV_64F);
+  for (size_t i = 0; i < samples.size(); ++i) {
+    if (int(samples[i].size()) != d) return cv::Mat();
+    for (int j = 0; j < d; ++j) x.at<double>(int(i), j) = samples[i][j];
+  }
+  return x;
+}
+
 }  // namespace
 
 std::string FileSha256(const std::string& path) {
@@ -88,6 +109,62 @@ absl::StatusOr<Whitening> Whitening::Learn(const std::vector<std::vector<float>>
     for (int j = 0; j < d; ++j) {
       w.w_[size_t(k) * d + j] = float(sign * vectors.at<double>(k, j) * inv);
     }
+  }
+  return w;
+}
+
+absl::StatusOr<Whitening> Whitening::LearnFromPairs(
+    const std::vector<std::vector<float>>& samples, const std::vector<std::vector<float>>& copies,
+    const std::vector<size_t>& copy_of, int out_dim, double shrink, double power) {
+  if (samples.size() < 2 || copies.size() < 2 || copies.size() != copy_of.size()) {
+    return Fail(Reason::kInvalidArgument, "(whitening: needs >= 2 samples and copy pairs)");
+  }
+  const int d = int(samples[0].size());
+  if (out_dim <= 0 || out_dim > d) {
+    return Fail(Reason::kInvalidArgument, "(whitening: out_dim must be in 1..in_dim)");
+  }
+  cv::Mat x = ToMat(samples, d), c = ToMat(copies, d);
+  if (x.empty() || c.empty()) {
+    return Fail(Reason::kInvalidArgument, "(whitening: samples differ in dimension)");
+  }
+  cv::Mat diff(c.rows, d, CV_64F);
+  for (int i = 0; i < c.rows; ++i) {
+    if (copy_of[i] >= samples.size()) {
+      return Fail(Reason::kInvalidArgument, "(whitening: a copy of no sample)");
+    }
+    diff.row(i) = x.row(int(copy_of[i])) - c.row(i);
+  }
+  // Stage 1: (Cs + shrink * mean eigenvalue)^(-1/2), Cs the pairs' difference covariance.
+  cv::Mat cs = diff.t() * diff / double(diff.rows);
+  cv::Mat s_values, s_vectors;
+  cv::eigen(cs, s_values, s_vectors);
+  double mean_value = 0;
+  for (int j = 0; j < d; ++j) mean_value += std::max(0.0, s_values.at<double>(j)) / d;
+  cv::Mat scale = cv::Mat::zeros(d, d, CV_64F);
+  for (int j = 0; j < d; ++j) {
+    const double lambda = std::max(0.0, s_values.at<double>(j)) + shrink * mean_value;
+    scale.at<double>(j, j) = lambda > 0 ? 1.0 / std::sqrt(lambda) : 0.0;
+  }
+  cv::Mat p1 = s_vectors.t() * scale * s_vectors;  // symmetric
+  // Stage 2: principal axes of the centred, stage-1-whitened samples.
+  cv::Mat mean;
+  cv::reduce(x, mean, 0, cv::REDUCE_AVG, CV_64F);
+  for (int i = 0; i < x.rows; ++i) x.row(i) -= mean;
+  cv::Mat y = x * p1;  // p1 is symmetric: rows are p1 (x - mu)
+  cv::Mat cd = y.t() * y / double(y.rows - 1);
+  cv::Mat d_values, d_vectors;
+  cv::eigen(cd, d_values, d_vectors);
+  FixSigns(d_vectors);
+  cv::Mat p = d_vectors.rowRange(0, out_dim) * p1;  // out_dim x d
+  Whitening w;
+  w.in_dim_ = d;
+  w.out_dim_ = out_dim;
+  w.power_ = power;
+  w.mean_.resize(d);
+  for (int j = 0; j < d; ++j) w.mean_[j] = float(mean.at<double>(0, j));
+  w.w_.resize(size_t(out_dim) * d);
+  for (int k = 0; k < out_dim; ++k) {
+    for (int j = 0; j < d; ++j) w.w_[size_t(k) * d + j] = float(p.at<double>(k, j));
   }
   return w;
 }

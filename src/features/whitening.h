@@ -27,6 +27,15 @@ class Whitening {
   // REQUIRES: at least 2 samples, 0 < out_dim <= in_dim.
   static absl::StatusOr<Whitening> Learn(const std::vector<std::vector<float>>& samples,
                                          int out_dim, double shrink, double power);
+  // Learned whitening from copy pairs (Radenovic et al., "CNN image retrieval learns from
+  // BoW", 2016): copies[i] is an edited copy of samples[copy_of[i]]. The differences of
+  // the pairs are whitened first (their covariance, shrunk as above, to the power -1/2),
+  // so the directions in which copy edits move a vector weigh least; the whitened samples
+  // are then rotated onto their principal axes and the `out_dim` strongest kept.
+  static absl::StatusOr<Whitening> LearnFromPairs(const std::vector<std::vector<float>>& samples,
+                                                  const std::vector<std::vector<float>>& copies,
+                                                  const std::vector<size_t>& copy_of,
+                                                  int out_dim, double shrink, double power);
   // Reads a file in the format above. `in_dim` must match the file's; `sha256_hex`, when
   // not empty, must equal the file's SHA-256. Failures: Reason::kModelUnavailable.
   static absl::StatusOr<Whitening> Load(const std::string& path, int in_dim,
