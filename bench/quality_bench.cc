@@ -95,12 +95,13 @@ struct Calibration {
     for (double t : ts) {
       const size_t tp = AtLeast(copies, t);
       const size_t fd = AtLeast(distractors, t), fa = AtLeast(unrelated, t);
-      std::printf("threshold%s%s=%.3f recall=%.3f precision_vs_distractors=%.3f (%zu false) "
-                  "precision_vs_all=%.3f (%zu false)\n",
-                  label.c_str(), t == threshold ? "(documented)" : "", t,
-                  double(tp) / std::max<size_t>(1, copies.size()),
-                  double(tp) / std::max<size_t>(1, tp + fd), fd,
-                  double(tp) / std::max<size_t>(1, tp + fa), fa);
+      std::printf(
+          "threshold%s%s=%.3f recall=%.3f precision_vs_distractors=%.3f (%zu false) "
+          "precision_vs_all=%.3f (%zu false)\n",
+          label.c_str(), t == threshold ? "(documented)" : "", t,
+          double(tp) / std::max<size_t>(1, copies.size()),
+          double(tp) / std::max<size_t>(1, tp + fd), fd, double(tp) / std::max<size_t>(1, tp + fa),
+          fa);
     }
   }
 };
@@ -244,11 +245,10 @@ int Evaluate(const iss::engine::Embedder* e, const std::string& model, const std
     cat = buf;
   }
   cal.Print(label, threshold);
-  std::printf("model=%s%s recall@1=%.3f recall@10=%.3f mAP=%.3f%s\n", model.c_str(),
-              label.c_str(), all.r1 / all.n, all.r10 / all.n, all.ap / all.n, cat.c_str());
+  std::printf("model=%s%s recall@1=%.3f recall@10=%.3f mAP=%.3f%s\n", model.c_str(), label.c_str(),
+              all.r1 / all.n, all.r10 / all.n, all.ap / all.n, cat.c_str());
   return 0;
 }
-
 
 }  // namespace
 
@@ -296,7 +296,8 @@ ISS_BENCH_COMMAND(quality,
   if (before) {
     // The same network without its calibration (no whitening, sim = inner product): the
     // model as it was before, evaluated in the same run.
-    auto config = iss::features::LoadModelConfig((fs::path(model_dir) / (model + ".toml")).string());
+    auto config =
+        iss::features::LoadModelConfig((fs::path(model_dir) / (model + ".toml")).string());
     if (!config.ok()) {
       std::fprintf(stderr, "%s\n", config.status().ToString().c_str());
       return 1;

@@ -243,10 +243,9 @@ ISS_BENCH_COMMAND(learn_whitening,
   std::vector<size_t> copy_of;
   for (const auto& [sample, copy] : pairs) copy_of.push_back(sample);
   const int out_dim = dims > 0 ? dims : int(samples.empty() ? 0 : samples[0].size());
-  auto w = copies.empty()
-               ? iss::features::Whitening::Learn(samples, out_dim, shrink, 1.0)
-               : iss::features::Whitening::LearnFromPairs(samples, copies, copy_of, out_dim,
-                                                          shrink, 1.0);
+  auto w = copies.empty() ? iss::features::Whitening::Learn(samples, out_dim, shrink, 1.0)
+                          : iss::features::Whitening::LearnFromPairs(samples, copies, copy_of,
+                                                                     out_dim, shrink, 1.0);
   if (!w.ok()) {
     std::fprintf(stderr, "%s\n", w.status().ToString().c_str());
     return 1;

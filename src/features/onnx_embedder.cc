@@ -92,8 +92,7 @@ absl::StatusOr<std::unique_ptr<OnnxEmbedder>> OnnxEmbedder::Create(const ModelCo
   e->vector_model_ = config.name;
   if (!config.whitening_path.empty()) {
     ASSIGN_OR_RETURN(Whitening w, Whitening::Load(config.whitening_path, e->raw_dim_,
-                                                  config.whitening_sha256,
-                                                  config.whitening_power));
+                                                  config.whitening_sha256, config.whitening_power));
     if (w.out_dim() != config.whitening_dims) {
       return Fail(Reason::kModelUnavailable,
                   "(" + config.whitening_path + ": " + std::to_string(w.out_dim()) +

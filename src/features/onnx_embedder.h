@@ -16,9 +16,9 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
+#include <optional>
 #include <vector>
 
 #include "engine/ports/models.h"

@@ -113,9 +113,10 @@ absl::StatusOr<Whitening> Whitening::Learn(const std::vector<std::vector<float>>
   return w;
 }
 
-absl::StatusOr<Whitening> Whitening::LearnFromPairs(
-    const std::vector<std::vector<float>>& samples, const std::vector<std::vector<float>>& copies,
-    const std::vector<size_t>& copy_of, int out_dim, double shrink, double power) {
+absl::StatusOr<Whitening> Whitening::LearnFromPairs(const std::vector<std::vector<float>>& samples,
+                                                    const std::vector<std::vector<float>>& copies,
+                                                    const std::vector<size_t>& copy_of, int out_dim,
+                                                    double shrink, double power) {
   if (samples.size() < 2 || copies.size() < 2 || copies.size() != copy_of.size()) {
     return Fail(Reason::kInvalidArgument, "(whitening: needs >= 2 samples and copy pairs)");
   }

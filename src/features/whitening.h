@@ -34,8 +34,8 @@ class Whitening {
   // are then rotated onto their principal axes and the `out_dim` strongest kept.
   static absl::StatusOr<Whitening> LearnFromPairs(const std::vector<std::vector<float>>& samples,
                                                   const std::vector<std::vector<float>>& copies,
-                                                  const std::vector<size_t>& copy_of,
-                                                  int out_dim, double shrink, double power);
+                                                  const std::vector<size_t>& copy_of, int out_dim,
+                                                  double shrink, double power);
   // Reads a file in the format above. `in_dim` must match the file's; `sha256_hex`, when
   // not empty, must equal the file's SHA-256. Failures: Reason::kModelUnavailable.
   static absl::StatusOr<Whitening> Load(const std::string& path, int in_dim,

@@ -90,8 +90,8 @@ TEST_F(EmbedderTest, SimilarityMapIsMonotoneAndBounded) {
   const engine::Embedder& m = model();
   EXPECT_FLOAT_EQ(m.Similarity(1.0f), 1.0f);
   EXPECT_FLOAT_EQ(m.Similarity(0.0f), 0.0f);
-  EXPECT_FLOAT_EQ(m.Similarity(-0.3f), 0.0f);       // negative inner products: unrelated
-  EXPECT_NEAR(m.Similarity(0.5f), 0.75f, 1e-6);     // 1 - (1 - 0.5)^2
+  EXPECT_FLOAT_EQ(m.Similarity(-0.3f), 0.0f);    // negative inner products: unrelated
+  EXPECT_NEAR(m.Similarity(0.5f), 0.75f, 1e-6);  // 1 - (1 - 0.5)^2
   EXPECT_LT(m.Similarity(0.62f), m.Similarity(0.63f));
   // The uncalibrated accurate model serves the inner product itself.
   const engine::Embedder* accurate = registry_->Find("common-search-accurate");

@@ -94,7 +94,7 @@ TEST_F(WhiteningTest, SaveLoadRoundTripAndChecks) {
   w->Apply(a);
   loaded->Apply(b);
   EXPECT_EQ(a, b);
-  EXPECT_TRUE(Whitening::Load(path, 3, "", 1.0).ok());  // no checksum asked
+  EXPECT_TRUE(Whitening::Load(path, 3, "", 1.0).ok());    // no checksum asked
   EXPECT_FALSE(Whitening::Load(path, 4, sha, 1.0).ok());  // made for other vectors
   EXPECT_FALSE(Whitening::Load(path, 3, std::string(64, '0'), 1.0).ok());
   EXPECT_FALSE(Whitening::Load(dir_ + "/missing.pca", 3, "", 1.0).ok());
