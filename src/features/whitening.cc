@@ -49,6 +49,37 @@ cv::Mat ToMat(const std::vector<std::vector<float>>& samples, int d) {
   return x;
 }
 
+// The entries of a CV_64F matrix, row-major, as floats.
+std::vector<float> Floats(const cv::Mat& m) {
+  std::vector<float> out;
+  out.reserve(m.total());
+  for (int i = 0; i < m.rows; ++i) {
+    for (int j = 0; j < m.cols; ++j) out.push_back(float(m.at<double>(i, j)));
+  }
+  return out;
+}
+
+// Subtracts the column means from every row of `x`; returns them (1 x d).
+cv::Mat Centre(cv::Mat& x) {
+  cv::Mat mean;
+  cv::reduce(x, mean, 0, cv::REDUCE_AVG, CV_64F);
+  for (int i = 0; i < x.rows; ++i) x.row(i) -= mean;
+  return mean;
+}
+
+// (lambda + shrink * mean(lambda))^(-1/2) for each eigenvalue (negative ones count as 0).
+std::vector<double> ShrunkInverseSqrt(const cv::Mat& values, double shrink) {
+  const int d = int(values.total());
+  double mean_value = 0;
+  for (int j = 0; j < d; ++j) mean_value += std::max(0.0, values.at<double>(j)) / d;
+  std::vector<double> inv(d);
+  for (int j = 0; j < d; ++j) {
+    const double lambda = std::max(0.0, values.at<double>(j)) + shrink * mean_value;
+    inv[j] = lambda > 0 ? 1.0 / std::sqrt(lambda) : 0.0;
+  }
+  return inv;
+}
+
 }  // namespace
 
 std::string FileSha256(const std::string& path) {
@@ -74,43 +105,17 @@ absl::StatusOr<Whitening> Whitening::Learn(const std::vector<std::vector<float>>
   if (out_dim <= 0 || out_dim > d) {
     return Fail(Reason::kInvalidArgument, "(whitening: out_dim must be in 1..in_dim)");
   }
-  const int n = int(samples.size());
-  cv::Mat x(n, d, CV_64F);
-  for (int i = 0; i < n; ++i) {
-    if (int(samples[i].size()) != d) {
-      return Fail(Reason::kInvalidArgument, "(whitening: samples differ in dimension)");
-    }
-    for (int j = 0; j < d; ++j) x.at<double>(i, j) = samples[i][j];
-  }
-  cv::Mat mean;
-  cv::reduce(x, mean, 0, cv::REDUCE_AVG, CV_64F);
-  for (int i = 0; i < n; ++i) x.row(i) -= mean;
-  cv::Mat cov = x.t() * x / double(n - 1);
+  cv::Mat x = ToMat(samples, d);
+  if (x.empty()) return Fail(Reason::kInvalidArgument, "(whitening: samples differ in dimension)");
+  cv::Mat mean = Centre(x);
+  cv::Mat cov = x.t() * x / double(x.rows - 1);
   cv::Mat values, vectors;  // descending eigenvalues; eigenvectors as rows
   cv::eigen(cov, values, vectors);
-  double mean_value = 0;
-  for (int j = 0; j < d; ++j) mean_value += std::max(0.0, values.at<double>(j)) / d;
-  Whitening w;
-  w.in_dim_ = d;
-  w.out_dim_ = out_dim;
-  w.power_ = power;
-  w.mean_.resize(d);
-  for (int j = 0; j < d; ++j) w.mean_[j] = float(mean.at<double>(0, j));
-  w.w_.resize(size_t(out_dim) * d);
-  for (int k = 0; k < out_dim; ++k) {
-    const double lambda = std::max(0.0, values.at<double>(k)) + shrink * mean_value;
-    const double inv = lambda > 0 ? 1.0 / std::sqrt(lambda) : 0.0;
-    // A deterministic sign: the largest entry of each eigenvector is positive.
-    int arg = 0;
-    for (int j = 1; j < d; ++j) {
-      if (std::fabs(vectors.at<double>(k, j)) > std::fabs(vectors.at<double>(k, arg))) arg = j;
-    }
-    const double sign = vectors.at<double>(k, arg) < 0 ? -1.0 : 1.0;
-    for (int j = 0; j < d; ++j) {
-      w.w_[size_t(k) * d + j] = float(sign * vectors.at<double>(k, j) * inv);
-    }
-  }
-  return w;
+  FixSigns(vectors);
+  const std::vector<double> inv = ShrunkInverseSqrt(values, shrink);
+  cv::Mat p = vectors.rowRange(0, out_dim).clone();
+  for (int k = 0; k < out_dim; ++k) p.row(k) *= inv[k];
+  return Make(d, out_dim, power, Floats(mean), Floats(p));
 }
 
 absl::StatusOr<Whitening> Whitening::LearnFromPairs(const std::vector<std::vector<float>>& samples,
@@ -139,34 +144,28 @@ absl::StatusOr<Whitening> Whitening::LearnFromPairs(const std::vector<std::vecto
   cv::Mat cs = diff.t() * diff / double(diff.rows);
   cv::Mat s_values, s_vectors;
   cv::eigen(cs, s_values, s_vectors);
-  double mean_value = 0;
-  for (int j = 0; j < d; ++j) mean_value += std::max(0.0, s_values.at<double>(j)) / d;
+  const std::vector<double> inv = ShrunkInverseSqrt(s_values, shrink);
   cv::Mat scale = cv::Mat::zeros(d, d, CV_64F);
-  for (int j = 0; j < d; ++j) {
-    const double lambda = std::max(0.0, s_values.at<double>(j)) + shrink * mean_value;
-    scale.at<double>(j, j) = lambda > 0 ? 1.0 / std::sqrt(lambda) : 0.0;
-  }
+  for (int j = 0; j < d; ++j) scale.at<double>(j, j) = inv[j];
   cv::Mat p1 = s_vectors.t() * scale * s_vectors;  // symmetric
   // Stage 2: principal axes of the centred, stage-1-whitened samples.
-  cv::Mat mean;
-  cv::reduce(x, mean, 0, cv::REDUCE_AVG, CV_64F);
-  for (int i = 0; i < x.rows; ++i) x.row(i) -= mean;
+  cv::Mat mean = Centre(x);
   cv::Mat y = x * p1;  // p1 is symmetric: rows are p1 (x - mu)
   cv::Mat cd = y.t() * y / double(y.rows - 1);
   cv::Mat d_values, d_vectors;
   cv::eigen(cd, d_values, d_vectors);
   FixSigns(d_vectors);
-  cv::Mat p = d_vectors.rowRange(0, out_dim) * p1;  // out_dim x d
+  return Make(d, out_dim, power, Floats(mean), Floats(d_vectors.rowRange(0, out_dim) * p1));
+}
+
+Whitening Whitening::Make(int in_dim, int out_dim, double power, std::vector<float> mean,
+                          std::vector<float> projection) {
   Whitening w;
-  w.in_dim_ = d;
+  w.in_dim_ = in_dim;
   w.out_dim_ = out_dim;
   w.power_ = power;
-  w.mean_.resize(d);
-  for (int j = 0; j < d; ++j) w.mean_[j] = float(mean.at<double>(0, j));
-  w.w_.resize(size_t(out_dim) * d);
-  for (int k = 0; k < out_dim; ++k) {
-    for (int j = 0; j < d; ++j) w.w_[size_t(k) * d + j] = float(p.at<double>(k, j));
-  }
+  w.mean_ = std::move(mean);
+  w.w_ = std::move(projection);
   return w;
 }
 

@@ -49,6 +49,10 @@ class Whitening {
   void Apply(std::vector<float>& v) const;
 
  private:
+  // From an in_dim mean and an out_dim x in_dim row-major projection.
+  static Whitening Make(int in_dim, int out_dim, double power, std::vector<float> mean,
+                        std::vector<float> projection);
+
   int in_dim_ = 0;
   int out_dim_ = 0;
   double power_ = 1.0;
