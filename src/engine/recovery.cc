@@ -5,7 +5,8 @@
 // format once (the migration). Vectors of an earlier revision of the gallery's model (the
 // item records it: ItemRecord::model, e.g. `common-search` before its whitening) that the
 // model can upgrade (Embedder::Upgrades) are converted, rewritten with a new version and
-// the current revision, and re-indexed, once; vectors of any other model are skipped.
+// the current revision, and re-indexed into a fresh shard (its tiers were trained on the
+// old vectors), once; vectors of any other model are skipped.
 // Shard files of galleries that no longer exist are removed.
 #include <spdlog/spdlog.h>
 
@@ -109,6 +110,15 @@ absl::Status Engine::Rep::RecoverItems(LiveGallery& g) {
   if (counters) {
     g.next_id = std::max(g.next_id, counters->next_id);
     g.next_version = std::max(g.next_version, counters->next_version);
+  }
+  if (!upgrades.empty()) {
+    // The shard's tiers were trained on the earlier revision's vectors: it starts afresh,
+    // so that it trains on the upgraded ones, and every vector is replayed into it.
+    g.shard->Destroy();
+    ASSIGN_OR_RETURN(g.shard, OpenShard(uid, g.embedder));
+    missing = live;
+    for (const ItemRecord& r : upgrades) missing.remove(r.id);
+    for (const ItemRecord& r : legacy) missing.remove(r.id);
   }
   for (ItemRecord& r : legacy) {
     r.version = g.next_version++;

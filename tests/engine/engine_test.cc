@@ -532,11 +532,12 @@ TEST_F(EngineTest, VectorsOfTheUncalibratedModelAreUpgradedAtStartUp) {
     auto rec = catalog_->GetItem(uid, key);
     ASSERT_TRUE(rec.ok() && rec->has_value());
     EXPECT_EQ((*rec)->model, current->vector_model());
+    old_version[key] = (*rec)->version;
+    if (i == 4) continue;  // one image already of the current revision (an interrupted upgrade)
     auto v = (*raw)->Embed(ReadFile(kDev + "/originals/" + Original(i)), {});
     ASSERT_TRUE(v.ok());
     ItemRecord old = **rec;
     old.model = "common-search";
-    old_version[key] = old.version;
     CatalogBatch batch;
     batch.puts.push_back(ItemWrite{old, v->vector});
     ASSERT_TRUE(catalog_->Apply(uid, batch).ok());
@@ -556,7 +557,11 @@ TEST_F(EngineTest, VectorsOfTheUncalibratedModelAreUpgradedAtStartUp) {
     auto rec = catalog_->GetItem(uid, key);
     ASSERT_TRUE(rec.ok() && rec->has_value());
     EXPECT_EQ((*rec)->model, current->vector_model());
-    EXPECT_GT((*rec)->version, old_version[key]);
+    if (i == 4) {
+      EXPECT_EQ((*rec)->version, old_version[key]);
+    } else {
+      EXPECT_GT((*rec)->version, old_version[key]);
+    }
     new_version[key] = (*rec)->version;
     auto stored = catalog_->GetVector(uid, (*rec)->id);
     ASSERT_TRUE(stored.ok() && stored->has_value());
