@@ -2,10 +2,15 @@
 // Indexes DIR/originals + DIR/distractors, searches with every DIR/queries/* image (as the
 // server does: Purpose::kQuery, hits merged by max similarity over the query's variants)
 // and prints recall@1, recall@10 and mAP overall and per transform (truth.json), the
-// distractor false-positive rate at rank 1, score statistics, and category precision@5
-// when DIR/categories.json exists.
+// distractor false-positive rate at rank 1, score statistics, the score calibration table
+// (sim quantiles of copies and unrelated pairs; precision and recall of "same image if
+// sim >= T", T = --threshold, Default: 0.86, the documented one) and category precision@5
+// when DIR/categories.json exists. --before first evaluates the same network without its
+// calibration (no whitening, sim = inner product) in the same run; --dump PREFIX writes
+// the vectors (PREFIX.f32) and what they are (PREFIX.tsv).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -16,7 +21,9 @@
 #include <vector>
 
 #include "bench.h"
+#include "features/model_config.h"
 #include "features/model_registry.h"
+#include "features/onnx_embedder.h"
 
 namespace fs = std::filesystem;
 
@@ -56,39 +63,53 @@ struct Acc {
   }
 };
 
-}  // namespace
+// Score calibration: sim quantiles of copies (a query and its original), of unrelated
+// pairs (a query and every other gallery image), of the best unrelated hit of each query,
+// and the "same image if sim >= threshold" decision's precision and recall: recall = share
+// of copies at or above it, precision = copies / all pairs at or above it, against the
+// distractors alone and against every unrelated gallery image.
+struct Calibration {
+  std::vector<float> copies, unrelated, distractors, top_unrelated;
 
-ISS_BENCH_COMMAND(quality, "quality DIR [--model NAME] [--model-dir DIR]: recall@k, mAP")
-(const std::vector<std::string>& args) {
-  std::string dir, model = "common-search", model_dir = ISS_MODEL_DIR;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--model" && i + 1 < args.size())
-      model = args[++i];
-    else if (args[i] == "--model-dir" && i + 1 < args.size())
-      model_dir = args[++i];
-    else
-      dir = args[i];
+  static std::string Quantiles(std::vector<float> v) {
+    if (v.empty()) return "-";
+    std::sort(v.begin(), v.end());
+    std::string out;
+    for (double q : {0.05, 0.25, 0.5, 0.75, 0.95}) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "%s%.3f", out.empty() ? "" : "/",
+                    v[std::min(v.size() - 1, size_t(q * double(v.size() - 1) + 0.5))]);
+      out += buf;
+    }
+    return out;
   }
-  if (dir.empty()) {
-    std::fprintf(stderr, "usage: imagesearch-bench quality DIR [--model NAME]\n");
-    return 2;
+  static size_t AtLeast(const std::vector<float>& v, double t) {
+    return size_t(std::count_if(v.begin(), v.end(), [t](float s) { return s >= t; }));
   }
-  auto registry = iss::features::OpenModelRegistry(model_dir, {.threads = 2});
-  if (!registry.ok()) {
-    std::fprintf(stderr, "%s\n", registry.status().ToString().c_str());
-    return 1;
+  void Print(const std::string& label, double threshold) const {
+    std::printf("calibration%s sim_q05/25/50/75/95 copies=%s unrelated=%s top_unrelated=%s\n",
+                label.c_str(), Quantiles(copies).c_str(), Quantiles(unrelated).c_str(),
+                Quantiles(top_unrelated).c_str());
+    std::vector<double> ts = {threshold};
+    for (int i = 50; i <= 95; i += 5) ts.push_back(i / 100.0);
+    for (double t : ts) {
+      const size_t tp = AtLeast(copies, t);
+      const size_t fd = AtLeast(distractors, t), fa = AtLeast(unrelated, t);
+      std::printf(
+          "threshold%s%s=%.3f recall=%.3f precision_vs_distractors=%.3f (%zu false) "
+          "precision_vs_all=%.3f (%zu false)\n",
+          label.c_str(), t == threshold ? "(documented)" : "", t,
+          double(tp) / std::max<size_t>(1, copies.size()),
+          double(tp) / std::max<size_t>(1, tp + fd), fd, double(tp) / std::max<size_t>(1, tp + fa),
+          fa);
+    }
   }
-  const iss::engine::Embedder* e = (*registry)->Find(model);
-  if (!e) {
-    std::fprintf(stderr, "no model %s\n", model.c_str());
-    return 1;
-  }
-  nlohmann::json truth =
-      nlohmann::json::parse(ReadFile(fs::path(dir) / "truth.json"), nullptr, false);
-  if (truth.is_discarded()) {
-    std::fprintf(stderr, "cannot read %s/truth.json\n", dir.c_str());
-    return 1;
-  }
+};
+
+// One evaluation of `e` (see the file comment); `label` tags its summary lines.
+int Evaluate(const iss::engine::Embedder* e, const std::string& model, const std::string& label,
+             const std::string& dir, const nlohmann::json& truth, const std::string& dump,
+             double threshold) {
   // Gallery.
   std::vector<std::string> names;
   std::vector<std::vector<float>> gallery;
@@ -105,8 +126,19 @@ ISS_BENCH_COMMAND(quality, "quality DIR [--model NAME] [--model-dir DIR]: recall
     }
   }
   auto t1 = std::chrono::steady_clock::now();
+  std::ofstream dump_vec, dump_names;
+  if (!dump.empty()) {
+    dump_vec.open(dump + ".f32", std::ios::binary | std::ios::trunc);
+    dump_names.open(dump + ".tsv", std::ios::trunc);
+    for (size_t g = 0; g < gallery.size(); ++g) {
+      dump_vec.write(reinterpret_cast<const char*>(gallery[g].data()),
+                     std::streamsize(gallery[g].size() * 4));
+      dump_names << "gallery\t" << names[g] << "\t-\n";
+    }
+  }
   // Queries.
   Acc all;
+  Calibration cal;
   std::map<std::string, Acc> per;
   int fp_distractor = 0;
   double true_sim = 0, false_sim = 0;
@@ -121,18 +153,34 @@ ISS_BENCH_COMMAND(quality, "quality DIR [--model NAME] [--model-dir DIR]: recall
     auto emb = e->Embed(ReadFile(fs::path(dir) / "queries" / qname),
                         {.purpose = iss::engine::Purpose::kQuery});
     int rank = 0;
+    if (emb.ok() && dump_vec.is_open()) {
+      dump_vec.write(reinterpret_cast<const char*>(emb->vector.data()),
+                     std::streamsize(emb->vector.size() * 4));
+      dump_names << "query\t" << original << "\t" << transform << "\n";
+    }
     if (emb.ok()) {
       for (size_t g = 0; g < gallery.size(); ++g) {
         float s = Dot(emb->vector, gallery[g]);
         for (const auto& v : emb->variants) s = std::max(s, Dot(v, gallery[g]));
-        scores[g] = s;
+        s = e->Similarity(s);  // what the server serves as `sim`
+        scores[g] = std::isfinite(s) ? std::clamp(s, 0.0f, 1.0f) : 0.0f;
       }
       std::vector<int> order(gallery.size());
       for (size_t g = 0; g < order.size(); ++g) order[g] = int(g);
       std::sort(order.begin(), order.end(), [&](int a, int b) {
         return scores[a] != scores[b] ? scores[a] > scores[b] : names[a] < names[b];
       });
+      bool top_unrelated_seen = false;
       for (size_t r = 0; r < order.size(); ++r) {
+        const bool distractor = names[order[r]].rfind("distractors/", 0) == 0;
+        if (names[order[r]] == original) {
+          cal.copies.push_back(scores[order[r]]);
+        } else {
+          cal.unrelated.push_back(scores[order[r]]);
+          if (distractor) cal.distractors.push_back(scores[order[r]]);
+          if (!top_unrelated_seen) cal.top_unrelated.push_back(scores[order[r]]);
+          top_unrelated_seen = true;
+        }
         if (names[order[r]] == original) {
           rank = int(r) + 1;
           true_sim += scores[order[r]];
@@ -152,8 +200,8 @@ ISS_BENCH_COMMAND(quality, "quality DIR [--model NAME] [--model-dir DIR]: recall
   auto t2 = std::chrono::steady_clock::now();
   auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
   for (const auto& [name, a] : per) {
-    std::printf("transform=%-16s n=%-3d recall@1=%.3f recall@10=%.3f mAP=%.3f\n", name.c_str(), a.n,
-                a.r1 / a.n, a.r10 / a.n, a.ap / a.n);
+    std::printf("transform%s=%-16s n=%-3d recall@1=%.3f recall@10=%.3f mAP=%.3f\n", label.c_str(),
+                name.c_str(), a.n, a.r1 / a.n, a.r10 / a.n, a.ap / a.n);
   }
   std::printf("gallery=%zu queries=%d add_ms_per_image=%.1f search_ms_per_query=%.1f\n",
               gallery.size(), all.n, ms(t0, t1) / std::max<size_t>(1, gallery.size()),
@@ -196,7 +244,72 @@ ISS_BENCH_COMMAND(quality, "quality DIR [--model NAME] [--model-dir DIR]: recall
     std::snprintf(buf, sizeof buf, " categoryP@5=%.3f", nq ? p5 / nq : 0.0);
     cat = buf;
   }
-  std::printf("model=%s recall@1=%.3f recall@10=%.3f mAP=%.3f%s\n", model.c_str(), all.r1 / all.n,
-              all.r10 / all.n, all.ap / all.n, cat.c_str());
+  cal.Print(label, threshold);
+  std::printf("model=%s%s recall@1=%.3f recall@10=%.3f mAP=%.3f%s\n", model.c_str(), label.c_str(),
+              all.r1 / all.n, all.r10 / all.n, all.ap / all.n, cat.c_str());
   return 0;
+}
+
+}  // namespace
+
+ISS_BENCH_COMMAND(quality,
+                  "quality DIR [--model NAME] [--model-dir DIR] [--before] [--threshold T] "
+                  "[--dump PREFIX]: recall@k, mAP, score calibration")
+(const std::vector<std::string>& args) {
+  std::string dir, model = "common-search", model_dir = ISS_MODEL_DIR, dump;
+  double threshold = 0.86;
+  bool before = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--model" && i + 1 < args.size())
+      model = args[++i];
+    else if (args[i] == "--dump" && i + 1 < args.size())
+      dump = args[++i];
+    else if (args[i] == "--threshold" && i + 1 < args.size())
+      threshold = std::stod(args[++i]);
+    else if (args[i] == "--before")
+      before = true;
+    else if (args[i] == "--model-dir" && i + 1 < args.size())
+      model_dir = args[++i];
+    else
+      dir = args[i];
+  }
+  if (dir.empty()) {
+    std::fprintf(stderr, "usage: imagesearch-bench quality DIR [--model NAME]\n");
+    return 2;
+  }
+  auto registry = iss::features::OpenModelRegistry(model_dir, {.threads = 2});
+  if (!registry.ok()) {
+    std::fprintf(stderr, "%s\n", registry.status().ToString().c_str());
+    return 1;
+  }
+  const iss::engine::Embedder* e = (*registry)->Find(model);
+  if (!e) {
+    std::fprintf(stderr, "no model %s\n", model.c_str());
+    return 1;
+  }
+  nlohmann::json truth =
+      nlohmann::json::parse(ReadFile(fs::path(dir) / "truth.json"), nullptr, false);
+  if (truth.is_discarded()) {
+    std::fprintf(stderr, "cannot read %s/truth.json\n", dir.c_str());
+    return 1;
+  }
+  if (before) {
+    // The same network without its calibration (no whitening, sim = inner product): the
+    // model as it was before, evaluated in the same run.
+    auto config =
+        iss::features::LoadModelConfig((fs::path(model_dir) / (model + ".toml")).string());
+    if (!config.ok()) {
+      std::fprintf(stderr, "%s\n", config.status().ToString().c_str());
+      return 1;
+    }
+    config->whitening_path.clear();
+    config->similarity_power = 1.0;
+    auto raw = iss::features::OnnxEmbedder::Create(*config, 2);
+    if (!raw.ok()) {
+      std::fprintf(stderr, "%s\n", raw.status().ToString().c_str());
+      return 1;
+    }
+    if (int rc = Evaluate(raw->get(), model, "[before]", dir, truth, dump, threshold)) return rc;
+  }
+  return Evaluate(e, model, before ? "[after]" : "", dir, truth, before ? "" : dump, threshold);
 }

@@ -19,6 +19,9 @@ PKGS=(
   ceph-mon ceph-osd radosgw ceph-common           # object-storage tests: a single-node RGW
                                                   # (tests/testing/rgw; no ceph-mgr needed)
   clang-14 libclang-rt-14-dev                     # libFuzzer targets (fuzz/, scripts/fuzz.sh)
+  ukui-wallpapers gnome-backgrounds lomiri-wallpapers-20.04  # photos the default model's
+                                                  # calibration is learned from
+                                                  # (scripts/learn-whitening.sh)
 )
 missing=()
 # Node.js + npm fetch the model package and run the AK/SK signer tests; the machine image

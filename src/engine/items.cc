@@ -65,7 +65,7 @@ absl::Status Commit(const Engine::Rep& r, LiveGallery& g, std::vector<Prepared>&
   for (Prepared& p : prepared) {
     ItemRecord rec;
     rec.key = p.item->key;
-    rec.model = g.gallery().model;
+    rec.model = g.embedder->vector_model();
     rec.tags = p.item->tags;
     rec.updated_ms = now;
     auto existing = g.id_of.find(rec.key);

@@ -2,7 +2,12 @@
 // vectors), then the shard's snapshot, then only the vectors the snapshot does not reflect
 // (by version stamp) are read and replayed, and ids the catalog no longer has are dropped
 // from the shard. Legacy records (vector inline, no version) are rewritten in the current
-// format once (the migration). Shard files of galleries that no longer exist are removed.
+// format once (the migration). Vectors of an earlier revision of the gallery's model (the
+// item records it: ItemRecord::model, e.g. `common-search` before its whitening) that the
+// model can upgrade (Embedder::Upgrades) are converted, rewritten with a new version and
+// the current revision, and re-indexed into a fresh shard (its tiers were trained on the
+// old vectors), once; vectors of any other model are skipped.
+// Shard files of galleries that no longer exist are removed.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -18,6 +23,8 @@ namespace {
 
 // Replaying more than this many vectors reads them in one sequential scan.
 constexpr uint64_t kScanReplayAbove = 4096;
+// Vectors upgraded to a new model revision are rewritten this many to a batch.
+constexpr size_t kUpgradeBatch = 256;
 
 absl::Status AttachVector(LiveGallery& g, uint64_t id, uint64_t version,
                           const std::vector<float>& vector) {
@@ -70,11 +77,19 @@ absl::Status Engine::Rep::Recover() {
 absl::Status Engine::Rep::RecoverItems(LiveGallery& g) {
   const uint64_t uid = g.record.uid;
   const model::Gallery& m = g.gallery();
-  std::vector<ItemRecord> legacy;  // migrated below
+  std::vector<ItemRecord> legacy;    // migrated below
+  std::vector<ItemRecord> upgrades;  // an earlier model revision: converted below
+  const std::string current = g.embedder ? g.embedder->vector_model() : std::string();
   Roaring64Map live, missing;
   RETURN_IF_ERROR(ports.catalog->ScanItems(uid, [&](ItemRecord&& item) {
     if (g.embedder == nullptr) return true;
-    if (item.model != m.model) {
+    if (item.model != current && g.embedder->Upgrades(item.model)) {
+      g.AttachMeta(item);
+      live.add(item.id);
+      upgrades.push_back(std::move(item));
+      return true;
+    }
+    if (item.model != current) {
       spdlog::error("instance {}/{}: skipping image `{}` of model {}", m.project_id, m.name,
                     item.key, item.model);
       return true;
@@ -96,6 +111,15 @@ absl::Status Engine::Rep::RecoverItems(LiveGallery& g) {
     g.next_id = std::max(g.next_id, counters->next_id);
     g.next_version = std::max(g.next_version, counters->next_version);
   }
+  if (!upgrades.empty()) {
+    // The shard's tiers were trained on the earlier revision's vectors: it starts afresh,
+    // so that it trains on the upgraded ones, and every vector is replayed into it.
+    g.shard->Destroy();
+    ASSIGN_OR_RETURN(g.shard, OpenShard(uid, g.embedder));
+    missing = live;
+    for (const ItemRecord& r : upgrades) missing.remove(r.id);
+    for (const ItemRecord& r : legacy) missing.remove(r.id);
+  }
   for (ItemRecord& r : legacy) {
     r.version = g.next_version++;
     std::vector<float> vector = std::move(r.legacy_vector);
@@ -105,6 +129,33 @@ absl::Status Engine::Rep::RecoverItems(LiveGallery& g) {
     batch.counters = ItemCounters{g.next_id, g.next_version};
     RETURN_IF_ERROR(ports.catalog->Apply(uid, batch));
     RETURN_IF_ERROR(AttachVector(g, r.id, r.version, vector));
+  }
+  for (size_t begin = 0; begin < upgrades.size(); begin += kUpgradeBatch) {
+    const size_t end = std::min(upgrades.size(), begin + kUpgradeBatch);
+    CatalogBatch batch;
+    for (size_t i = begin; i < end; ++i) {
+      ItemRecord& r = upgrades[i];
+      std::vector<float> old = std::move(r.legacy_vector);
+      r.legacy_vector.clear();
+      if (old.empty()) {
+        ASSIGN_OR_RETURN(std::optional<CatalogStore::StoredVector> v,
+                         ports.catalog->GetVector(uid, r.id));
+        if (!v) return Fail(Reason::kCorrupt, "(vector record missing for an image)");
+        old = std::move(v->vector);
+      }
+      r.model = current;
+      r.version = g.next_version++;
+      batch.puts.push_back(ItemWrite{r, g.embedder->Upgrade(old)});
+    }
+    batch.counters = ItemCounters{g.next_id, g.next_version};
+    RETURN_IF_ERROR(ports.catalog->Apply(uid, batch));
+    for (const ItemWrite& w : batch.puts) {
+      RETURN_IF_ERROR(AttachVector(g, w.record.id, w.record.version, w.vector));
+    }
+  }
+  if (!upgrades.empty()) {
+    spdlog::info("instance {}/{}: {} vectors upgraded to model {}", m.project_id, m.name,
+                 upgrades.size(), current);
   }
   const uint64_t replay = missing.cardinality();
   if (replay > kScanReplayAbove) {  // many: one sequential pass over the vectors

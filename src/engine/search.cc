@@ -87,8 +87,11 @@ absl::StatusOr<model::Page> RankPage(const LiveGallery& g, const std::string& ga
     // Several query vectors (variants): an item's score is its best one.
     // A score is finite and in [0, 1] before it is compared (NaN breaks the sort's order):
     // a damaged stored vector must never be served as a match or as `null`.
+    // The model maps inner products to its calibrated `sim` (Embedder::Similarity).
     std::unordered_map<uint64_t, float> best;
-    auto offer = [&best](uint64_t id, float score) {
+    const Embedder* model = g.embedder;
+    auto offer = [&best, model](uint64_t id, float score) {
+      score = model->Similarity(score);
       score = std::isfinite(score) ? std::clamp(score, 0.0f, 1.0f) : 0.0f;
       auto [it, inserted] = best.emplace(id, score);
       if (!inserted) it->second = std::max(it->second, score);

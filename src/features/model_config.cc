@@ -74,6 +74,30 @@ absl::StatusOr<ModelConfig> LoadModelConfig(const std::string& toml_path) {
       c.query_rotations.push_back(deg);
     }
   }
+  std::string whitening = t["whitening"].value_or(std::string());
+  if (!whitening.empty()) {
+    std::filesystem::path wp(whitening);
+    if (wp.is_relative()) wp = std::filesystem::path(toml_path).parent_path() / wp;
+    c.whitening_path = wp.string();
+    c.whitening_sha256 = t["whitening_sha256"].value_or(std::string());
+    if (c.whitening_sha256.size() != 64 ||
+        c.whitening_sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return bad("`whitening_sha256` must be 64 lower-case hex digits");
+    }
+    c.whitening_dims = t["whitening_dims"].value_or(0);
+    if (c.whitening_dims <= 0) return bad("`whitening_dims` must be a positive integer");
+    c.whitening_power = t["whitening_power"].value_or(1.0);
+    if (!(c.whitening_power > 0 && c.whitening_power <= 1)) {
+      return bad("`whitening_power` must be in (0, 1]");
+    }
+  } else if (t.contains("whitening_sha256") || t.contains("whitening_dims") ||
+             t.contains("whitening_power")) {
+    return bad("`whitening_*` keys need `whitening`");
+  }
+  c.similarity_power = t["similarity_power"].value_or(1.0);
+  if (!(c.similarity_power >= 1 && c.similarity_power <= 4)) {
+    return bad("`similarity_power` must be in [1, 4]");
+  }
   return c;
 }
 

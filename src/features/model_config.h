@@ -27,6 +27,17 @@ struct ModelConfig {
   bool signed_sqrt = true;
   bool l2 = true;
   std::vector<int> query_rotations;  // degrees clockwise: 90, 180, 270
+  // Calibration (features/whitening.h), applied after `postprocess`: x -> W (x - mu),
+  // signed power, L2. Empty path: none. Keys `whitening` (file, relative to the TOML),
+  // `whitening_sha256` (required with it), `whitening_dims` (the file's output size, checked)
+  // and `whitening_power` (Default: 1).
+  std::string whitening_path;
+  std::string whitening_sha256;
+  int whitening_dims = 0;
+  double whitening_power = 1.0;
+  // `sim` for an inner product c of two vectors: 1 - (1 - max(c, 0))^p. Key
+  // `similarity_power`; Default: 1 (sim = c). 2 with a whitening: see docs/models.md.
+  double similarity_power = 1.0;
 };
 
 // Parses `toml_path`; the ONNX path is resolved relative to the file's directory.

@@ -86,8 +86,23 @@ absl::StatusOr<std::unique_ptr<OnnxEmbedder>> OnnxEmbedder::Create(const ModelCo
   // One forward pass on a grey image: validates the model and tells its dimension.
   cv::Mat grey(config.input_height, config.input_width, CV_8UC3, cv::Scalar(128, 128, 128));
   ASSIGN_OR_RETURN(cv::Mat out, e->Forward(e->Preprocess(grey)));
-  e->dim_ = int(e->Pool(out).size());
-  if (e->dim_ <= 0) return Fail(Reason::kModelUnavailable, "(model output is empty)");
+  e->raw_dim_ = int(e->Pool(out).size());
+  if (e->raw_dim_ <= 0) return Fail(Reason::kModelUnavailable, "(model output is empty)");
+  e->dim_ = e->raw_dim_;
+  e->vector_model_ = config.name;
+  if (!config.whitening_path.empty()) {
+    ASSIGN_OR_RETURN(Whitening w, Whitening::Load(config.whitening_path, e->raw_dim_,
+                                                  config.whitening_sha256, config.whitening_power));
+    if (w.out_dim() != config.whitening_dims) {
+      return Fail(Reason::kModelUnavailable,
+                  "(" + config.whitening_path + ": " + std::to_string(w.out_dim()) +
+                      " output dimensions, the model's `whitening_dims` says " +
+                      std::to_string(config.whitening_dims) + ")");
+    }
+    e->whitening_ = std::move(w);
+    e->dim_ = e->whitening_->out_dim();
+    e->vector_model_ = config.name + "@pca-" + config.whitening_sha256.substr(0, 12);
+  }
   return e;
 }
 
@@ -190,6 +205,27 @@ std::vector<float> OnnxEmbedder::Pool(const cv::Mat& output) const {
     }
   }
   Normalize(v, config_.signed_sqrt, config_.l2);
+  Calibrate(v);
+  return v;
+}
+
+void OnnxEmbedder::Calibrate(std::vector<float>& raw) const {
+  if (whitening_) whitening_->Apply(raw);
+}
+
+float OnnxEmbedder::Similarity(float inner_product) const {
+  if (config_.similarity_power == 1.0 || !std::isfinite(inner_product)) return inner_product;
+  const double gap = 1.0 - std::clamp(double(inner_product), 0.0, 1.0);
+  return float(1.0 - std::pow(gap, config_.similarity_power));
+}
+
+bool OnnxEmbedder::Upgrades(std::string_view from) const {
+  return whitening_.has_value() && from == config_.name;
+}
+
+std::vector<float> OnnxEmbedder::Upgrade(const std::vector<float>& old) const {
+  std::vector<float> v = old;
+  if (int(v.size()) == raw_dim_) Calibrate(v);
   return v;
 }
 

@@ -5,7 +5,9 @@
 //
 // Pipeline: DecodeImage (scaled JPEG decode) -> crop `box` -> resize to the input size
 // -> channel order, scale, mean/std -> forward -> pool the feature map (avg, max, GeM or
-// R-MAC regions) -> signed square root -> L2. Query variants rotate the cropped image.
+// R-MAC regions) -> signed square root -> L2 -> the model's whitening when it has one
+// (features/whitening.h: inner products become calibrated similarities). Query variants
+// rotate the cropped image.
 // Thread contract: Embed() is thread-safe; concurrent calls share a pool of `instances`
 // networks (cv::dnn::Net is not thread-safe) and wait for a free one.
 #ifndef ISS_FEATURES_ONNX_EMBEDDER_H_
@@ -16,10 +18,12 @@
 #include <mutex>
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
+#include <optional>
 #include <vector>
 
 #include "engine/ports/models.h"
 #include "features/model_config.h"
+#include "features/whitening.h"
 
 namespace iss::features {
 
@@ -37,6 +41,14 @@ class OnnxEmbedder : public engine::Embedder {
   const std::string& name() const override { return config_.name; }
   int dim() const override { return dim_; }
   const ModelConfig& config() const { return config_; }
+  // 1 - (1 - max(c, 0))^similarity_power (features/model_config.h).
+  float Similarity(float inner_product) const override;
+  // "<name>@pca-<first 12 hex digits of the whitening file's SHA-256>" with a whitening.
+  std::string vector_model() const override { return vector_model_; }
+  // A model with a whitening upgrades the vectors of the same network without one (what
+  // `<name>` recorded before the whitening existed): Calibrate() is exactly that step.
+  bool Upgrades(std::string_view from) const override;
+  std::vector<float> Upgrade(const std::vector<float>& old) const override;
   absl::StatusOr<Embedding> Embed(std::string_view image_bytes,
                                   const EmbedOptions& options) const override;
 
@@ -45,6 +57,11 @@ class OnnxEmbedder : public engine::Embedder {
   cv::Mat Preprocess(const cv::Mat& bgr) const;                // -> NCHW float blob
   absl::StatusOr<cv::Mat> Forward(const cv::Mat& blob) const;  // -> raw model output
   std::vector<float> Pool(const cv::Mat& output) const;        // -> final vector
+  // The vector before the whitening (what a model without it stores) -> the final one.
+  // Identity when the model has no whitening.
+  void Calibrate(std::vector<float>& raw) const;
+  // The size of a vector before the whitening.
+  int raw_dim() const { return raw_dim_; }
 
  private:
   explicit OnnxEmbedder(ModelConfig config);
@@ -52,6 +69,9 @@ class OnnxEmbedder : public engine::Embedder {
 
   ModelConfig config_;
   int dim_ = 0;
+  int raw_dim_ = 0;
+  std::string vector_model_;
+  std::optional<Whitening> whitening_;
   mutable std::mutex mu_;
   mutable std::condition_variable free_cv_;
   std::vector<std::unique_ptr<cv::dnn::Net>> nets_;

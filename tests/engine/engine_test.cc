@@ -20,7 +20,9 @@
 
 #include "common/executor.h"
 #include "common/status.h"
+#include "features/model_config.h"
 #include "features/model_registry.h"
+#include "features/onnx_embedder.h"
 #include "index/local_snapshot_store.h"
 #include "index/shard_factory.h"
 #include "store/catalog_codec.h"
@@ -136,6 +138,19 @@ class EngineTest : public testing::Test {
     auto r = engine_->Search(kProject, instance, q);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? *r : model::Page{};
+  }
+  // Searches `instance` with original `i`'s pixels: `n` hits, the first that original
+  // stored under "img/", with sim ~1.
+  model::Page SearchOriginal(const std::string& instance, int i, size_t n) {
+    model::Query req;
+    req.image = ReadFile(kDev + "/originals/" + Original(i));
+    model::Page r = Search(instance, req);
+    EXPECT_EQ(r.hits.size(), n);
+    if (r.hits.size() == n && n > 0) {
+      EXPECT_EQ(r.hits[0].key, "img/" + Original(i));
+      EXPECT_GT(r.hits[0].score, 0.99);
+    }
+    return r;
   }
   // Queries of the eval set whose original is among the added ones (easy
   // transforms).
@@ -492,12 +507,7 @@ TEST_F(EngineTest, FormatTwoRecordsAreMigratedAtStartUp) {
     ASSERT_TRUE((*kv)->Write({{key, v2}, {store::VectorKey(uid, rec->id), std::nullopt}}).ok());
   }
   Open();
-  model::Query req;
-  req.image = ReadFile(kDev + "/originals/" + Original(2));
-  model::Page r = Search("old", req);
-  ASSERT_EQ(r.hits.size(), 3u);
-  EXPECT_EQ(r.hits[0].key, "img/" + Original(2));
-  EXPECT_GT(r.hits[0].score, 0.99);
+  SearchOriginal("old", 2, 3);
   kv = db_->Namespace("catalog");
   for (int i = 1; i <= 3; ++i) {
     auto bytes = (*kv)->Get(store::ItemKey(uid, "img/" + Original(i)));
@@ -508,6 +518,73 @@ TEST_F(EngineTest, FormatTwoRecordsAreMigratedAtStartUp) {
     auto vbytes = (*kv)->Get(store::VectorKey(uid, rec->id));
     ASSERT_TRUE(vbytes.ok() && vbytes->has_value());
   }
+}
+
+TEST_F(EngineTest, VectorsOfTheUncalibratedModelAreUpgradedAtStartUp) {
+  // An instance made before common-search had its whitening: its items record the model
+  // `common-search` and hold the network's uncalibrated vectors.
+  auto config = features::LoadModelConfig(std::string(ISS_MODEL_DIR) + "/common-search.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  config->whitening_path.clear();
+  auto raw = features::OnnxEmbedder::Create(*config, 1);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  const Embedder* current = models_->Find("common-search");
+  ASSERT_NE(current, nullptr);
+  ASSERT_NE(current->vector_model(), "common-search");
+  Create("old");
+  const uint64_t uid = 1;  // the first instance
+  std::map<std::string, uint64_t> old_version;
+  for (int i = 1; i <= 4; ++i) {
+    const std::string key = "img/" + Original(i);
+    ASSERT_TRUE(Add("old", key, "originals/" + Original(i)).ok());
+    auto rec = catalog_->GetItem(uid, key);
+    ASSERT_TRUE(rec.ok() && rec->has_value());
+    EXPECT_EQ((*rec)->model, current->vector_model());
+    old_version[key] = (*rec)->version;
+    if (i == 4) continue;  // one image already of the current revision (an interrupted upgrade)
+    auto v = (*raw)->Embed(ReadFile(kDev + "/originals/" + Original(i)), {});
+    ASSERT_TRUE(v.ok());
+    ItemRecord old = **rec;
+    old.model = "common-search";
+    CatalogBatch batch;
+    batch.puts.push_back(ItemWrite{old, v->vector});
+    ASSERT_TRUE(catalog_->Apply(uid, batch).ok());
+  }
+  Open();
+  model::Page r = SearchOriginal("old", 2, 4);
+  // Calibrated scores: the other photos are strangers (uncalibrated they scored > 0.85).
+  for (size_t i = 1; i < r.hits.size(); ++i) EXPECT_LT(r.hits[i].score, 0.86) << i;
+  std::map<std::string, uint64_t> new_version;
+  for (int i = 1; i <= 4; ++i) {
+    const std::string key = "img/" + Original(i);
+    auto rec = catalog_->GetItem(uid, key);
+    ASSERT_TRUE(rec.ok() && rec->has_value());
+    EXPECT_EQ((*rec)->model, current->vector_model());
+    if (i == 4) {
+      EXPECT_EQ((*rec)->version, old_version[key]);
+    } else {
+      EXPECT_GT((*rec)->version, old_version[key]);
+    }
+    new_version[key] = (*rec)->version;
+    auto stored = catalog_->GetVector(uid, (*rec)->id);
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    auto want = current->Embed(ReadFile(kDev + "/originals/" + Original(i)), {});
+    ASSERT_TRUE(want.ok());
+    ASSERT_EQ((*stored)->vector.size(), want->vector.size());
+    float max_diff = 0;
+    for (size_t j = 0; j < want->vector.size(); ++j) {
+      max_diff = std::max(max_diff, std::fabs((*stored)->vector[j] - want->vector[j]));
+    }
+    EXPECT_LT(max_diff, 1e-4) << key;
+  }
+  Open();  // once: a second start finds nothing to upgrade
+  for (int i = 1; i <= 4; ++i) {
+    const std::string key = "img/" + Original(i);
+    auto rec = catalog_->GetItem(uid, key);
+    ASSERT_TRUE(rec.ok() && rec->has_value());
+    EXPECT_EQ((*rec)->version, new_version[key]);
+  }
+  SearchOriginal("old", 2, 4);
 }
 
 }  // namespace

@@ -62,7 +62,7 @@ def test_abnormal_instance_answers_is0014_on_every_image_operation():
     """An instance whose model went missing: check, modify, delete, add, search: IS.0014."""
     models = tempfile.mkdtemp(prefix="iss-models-")
     try:
-        for f in ("common-search.toml", "common-search.onnx"):
+        for f in ("common-search.toml", "common-search.onnx", "common-search.pca"):
             os.symlink(os.path.abspath(os.path.join(MODELS, f)), os.path.join(models, f))
         with open(os.path.join(MODELS, "common-search.toml")) as f:
             spare = f.read().replace('name = "common-search"', 'name = "spare"')

@@ -43,6 +43,22 @@ class Embedder {
   virtual int dim() const = 0;                  // e.g. 576
   virtual absl::StatusOr<Embedding> Embed(std::string_view image_bytes,
                                           const EmbedOptions& options) const = 0;
+  // The similarity served as `sim` for an inner product of two of this model's vectors: a
+  // fixed monotone map (the ranking is the inner product's), the same for every gallery.
+  virtual float Similarity(float inner_product) const { return inner_product; }
+  // What a vector made now records as its model (ItemRecord::model): the name, and the
+  // revision of the model's calibration when it has one ("common-search@pca-1a2b3c4d5e6f").
+  // A gallery never serves vectors of two revisions side by side.
+  virtual std::string vector_model() const { return name(); }
+  // Whether a vector recorded as made by `from` (an earlier revision of this model) can be
+  // brought into this revision's space without the image; Upgrade does it. The engine
+  // migrates such vectors once, at start-up (engine/recovery.cc).
+  virtual bool Upgrades(std::string_view from) const {
+    (void)from;
+    return false;
+  }
+  // REQUIRES: Upgrades(the vector's recorded model). Returns a vector of size dim().
+  virtual std::vector<float> Upgrade(const std::vector<float>& old) const { return old; }
 };
 
 class ModelRegistry {

@@ -1,0 +1,63 @@
+"""`sim` through the real server: the default model's scores are calibrated, so one
+threshold (docs/models.md, "same image if sim >= 0.86") tells a copy from a stranger."""
+import json
+import os
+
+from harness import DEV_DIR, b64_file
+
+SAME_IMAGE = 0.86  # the documented threshold of common-search (docs/models.md)
+N = 8
+
+
+def copies(transforms):
+    """(query file, original name) of the dev set's queries of originals 1..N."""
+    with open(os.path.join(DEV_DIR, "truth.json")) as f:
+        truth = json.load(f)
+    wanted = {"o_%03d.jpg" % i for i in range(1, N + 1)}
+    return sorted((os.path.join(DEV_DIR, "queries", q), t["original"])
+                  for q, t in truth.items()
+                  if t["original"] in wanted and t["transform"] in transforms)
+
+
+def fill(server, name):
+    st, body, _ = server.create(name)
+    assert st == 200, body
+    for i in range(1, N + 1):
+        o = "o_%03d.jpg" % i
+        st, out, _ = server.add(name, "img/" + o, os.path.join(DEV_DIR, "originals", o))
+        assert st == 200, out
+
+
+def test_a_copy_scores_above_the_threshold_and_strangers_below(server):
+    fill(server, "cal")
+    pairs = copies({"downscale", "jpeg_quality", "overlay_text", "overlay_logo"})
+    assert len(pairs) >= N, pairs
+    for query, original in pairs:
+        st, out, _ = server.search("cal", file=b64_file(query), limit=N)
+        assert st == 200, out
+        hits = out["result"]
+        assert hits[0]["path"] == "img/" + original, (query, hits)
+        assert hits[0]["sim"] >= SAME_IMAGE, (query, hits)
+        # every other original is unrelated to this query
+        assert all(h["sim"] < SAME_IMAGE for h in hits[1:]), (query, hits)
+        assert sorted(h["sim"] for h in hits[1:])[(N - 1) // 2] <= 0.5, (query, hits)
+
+
+def test_an_unrelated_photo_matches_nothing(server):
+    fill(server, "cal2")
+    distractors = sorted(os.listdir(os.path.join(DEV_DIR, "distractors")))[::10]
+    assert distractors
+    for d in distractors:
+        st, out, _ = server.search("cal2", file=b64_file(os.path.join(DEV_DIR, "distractors", d)),
+                                   limit=N)
+        assert st == 200, out
+        sims = [h["sim"] for h in out["result"]]
+        assert len(sims) == N and max(sims) < SAME_IMAGE, (d, sims)
+
+
+def test_searching_a_stored_image_by_path_scores_one(server):
+    fill(server, "cal3")
+    st, out, _ = server.search("cal3", path="img/o_003.jpg", limit=2)
+    assert st == 200, out
+    assert out["result"][0]["path"] == "img/o_003.jpg" and out["result"][0]["sim"] > 0.99, out
+    assert out["result"][1]["sim"] < SAME_IMAGE, out
