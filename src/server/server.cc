@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -162,6 +163,33 @@ void RegisterOperatorRoutes(Server::Parts& p) {
   });
 }
 
+// DATA/FORMAT: the data directory's format version, "imagesearch-data N". Written when a
+// directory is first used (an older directory without it is version 1: the formats inside,
+// the catalog's records, snapshots and vector files, carry versions of their own, and
+// in-place upgrades such as the calibrated vectors' run at start-up). A directory of a
+// newer version than this binary knows is refused before anything in it is opened, so a
+// downgrade never rewrites data it does not understand (docs/storage.md, "Upgrades").
+constexpr int kDataFormat = 1;
+
+absl::Status CheckDataFormat(Env* env, const std::string& data_dir) {
+  const std::string path = data_dir + "/FORMAT";
+  if (!env->FileExists(path)) {
+    return WriteFileAtomically(env, path, "imagesearch-data " + std::to_string(kDataFormat) + "\n");
+  }
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(env, path));
+  int version = 0;
+  if (std::sscanf(text.c_str(), "imagesearch-data %d", &version) != 1 || version < 1) {
+    return Fail(Reason::kCorrupt, "(" + path + " is not an imagesearch data format file)");
+  }
+  if (version > kDataFormat) {
+    return Fail(Reason::kUnavailable,
+                "(" + data_dir + " has data format " + std::to_string(version) +
+                    "; this imagesearchd reads up to " + std::to_string(kDataFormat) +
+                    ": run the newer version, or restore a backup made for this one)");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
@@ -175,6 +203,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
   http_options.max_connections = *connections;
   Env* env = Env::Default();
   if (absl::Status s = env->CreateDirs(o.data_dir); !s.ok()) {
+    return StartFailed("data dir " + o.data_dir, s);
+  }
+  if (absl::Status s = CheckDataFormat(env, o.data_dir); !s.ok()) {
     return StartFailed("data dir " + o.data_dir, s);
   }
 

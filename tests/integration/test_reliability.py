@@ -384,3 +384,32 @@ def test_damaged_wal_refuses_to_start_loudly():
         assert "wal_recovery" in str(failed.value)
     finally:
         s.close()
+
+
+def test_data_dir_format_version_refuses_a_newer_directory():
+    """DATA/FORMAT is written on first use; a directory of a newer format (from a later
+    imagesearchd) or a damaged FORMAT file is refused at start-up, naming the file, and
+    nothing in it is changed; with the version put back the data is all there."""
+    s = Server().start()
+    try:
+        assert s.create("fmt")[0] == 200
+        assert s.add("fmt", "a.jpg", originals(1)[0])[0] == 200
+    finally:
+        s.stop()
+    fmt = os.path.join(s.data_dir, "FORMAT")
+    assert open(fmt).read() == "imagesearch-data 1\n"
+    for text, words in (("imagesearch-data 2\n", "reads up to 1"),
+                        ("something else\n", "not an imagesearch data format")):
+        with open(fmt, "w") as f:
+            f.write(text)
+        with pytest.raises(RuntimeError) as e:
+            s.start()
+        assert words in str(e.value), e.value
+        assert open(fmt).read() == text  # left as it was
+    with open(fmt, "w") as f:
+        f.write("imagesearch-data 1\n")
+    s.start()
+    try:
+        assert s.check("fmt", "a.jpg")[1] == {"exist": "true"}
+    finally:
+        s.close()
