@@ -109,7 +109,17 @@ int JpegScanCount(std::string_view bytes, int limit) {
 absl::Status CheckSize(int width, int height, const DecodeOptions& options) {
   if (width <= 0 || height <= 0)
     return Fail(Reason::kImageCorrupt, "(no image size in the header)");
-  if (std::max(width, height) > options.max_side) {
+  if (options.downscale_large && std::max(width, height) > options.max_side) {
+    if (std::max(width, height) > options.downscale_max_side ||
+        int64_t(width) * height > options.downscale_max_pixels) {
+      return Fail(Reason::kImageTooBig,
+                  "(" + std::to_string(width) + "x" + std::to_string(height) +
+                      " px; images are shrunk to " + std::to_string(options.max_side) +
+                      " px up to " + std::to_string(options.downscale_max_side) +
+                      " px a side and " + std::to_string(options.downscale_max_pixels / 1000000) +
+                      " MP)");
+    }
+  } else if (std::max(width, height) > options.max_side) {
     return Fail(Reason::kImageTooBig, "(" + std::to_string(width) + "x" + std::to_string(height) +
                                           " px; the longest side may be at most " +
                                           std::to_string(options.max_side) + ")");
@@ -333,7 +343,17 @@ absl::StatusOr<cv::Mat> DecodeImage(std::string_view bytes, const DecodeOptions&
       return Fail(Reason::kImageCorrupt, "(decoded size differs from the header)");
     }
   }
-  return Orient(std::move(img), info.orientation);
+  img = Orient(std::move(img), info.orientation);
+  if (options.downscale_large && std::max(img.cols, img.rows) > options.max_side) {
+    const double f = double(options.max_side) / std::max(img.cols, img.rows);
+    cv::Mat small;
+    cv::resize(img, small,
+               cv::Size(std::max(1, int(img.cols * f + 0.5)), std::max(1, int(img.rows * f + 0.5))),
+               0, 0, cv::INTER_AREA);
+    img = std::move(small);
+    if (scale) *scale *= f;
+  }
+  return img;
 }
 
 }  // namespace iss::features

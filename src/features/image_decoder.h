@@ -16,6 +16,7 @@
 #ifndef ISS_FEATURES_IMAGE_DECODER_H_
 #define ISS_FEATURES_IMAGE_DECODER_H_
 
+#include <cstdint>
 #include <opencv2/core.hpp>
 #include <string_view>
 
@@ -42,6 +43,13 @@ struct DecodeOptions {
   // whole image (real encoders write at most ~20). With the side limit this bounds the
   // time of every decode (docs/reliability.md, "Limits").
   int max_jpeg_scans = 100;
+  // Opt-in (off by default, as the reference refuses them with IS.2106): an image whose
+  // longest side is over max_side is accepted up to downscale_max_side a side and
+  // downscale_max_pixels in all, decoded, and shrunk to max_side on its longest side; the
+  // returned *scale says by how much. Phone photos (4032 x 3024) are the case.
+  bool downscale_large = false;
+  int downscale_max_side = 16384;
+  int64_t downscale_max_pixels = 50'000'000;
 };
 
 ImageFormat SniffFormat(std::string_view bytes);

@@ -20,6 +20,8 @@ namespace iss::features {
 
 struct RegistryOptions {
   int threads = 2;  // Default: 2 threads inside one forward pass (OpenCV DNN), capped
+  // Default: false (IS.2106 above 2048 px, as the reference). True: shrink such images.
+  bool downscale_large_images = false;
 };
 
 absl::StatusOr<std::unique_ptr<engine::ModelRegistry>> OpenModelRegistry(

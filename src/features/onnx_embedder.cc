@@ -67,11 +67,13 @@ OnnxEmbedder::OnnxEmbedder(ModelConfig config) : config_(std::move(config)) {}
 OnnxEmbedder::~OnnxEmbedder() = default;
 
 absl::StatusOr<std::unique_ptr<OnnxEmbedder>> OnnxEmbedder::Create(const ModelConfig& config,
-                                                                   int instances) {
+                                                                   int instances,
+                                                                   bool downscale_large) {
   if (!std::filesystem::exists(config.onnx_path)) {
     return Fail(Reason::kModelUnavailable, "(" + config.onnx_path + ")");
   }
   std::unique_ptr<OnnxEmbedder> e(new OnnxEmbedder(config));
+  e->downscale_large_ = downscale_large;
   try {
     for (int i = 0; i < std::max(1, instances); ++i) {
       auto net = std::make_unique<cv::dnn::Net>(cv::dnn::readNetFromONNX(config.onnx_path));
@@ -109,12 +111,15 @@ absl::StatusOr<std::unique_ptr<OnnxEmbedder>> OnnxEmbedder::Create(const ModelCo
 absl::StatusOr<cv::Mat> OnnxEmbedder::Decode(std::string_view image_bytes,
                                              const std::optional<Box>& box) const {
   DecodeOptions opt;
+  opt.downscale_large = downscale_large_;
   // A crop needs full resolution; a whole image only needs about the input size.
   opt.min_decoded_side = box ? 0 : std::max(config_.input_width, config_.input_height);
   double scale = 1.0;
   ASSIGN_OR_RETURN(cv::Mat img, DecodeImage(image_bytes, opt, &scale));
   if (!box) return img;
-  cv::Rect r(box->x, box->y, box->width, box->height);
+  // The box is in the file's (upright) pixels; a shrunk image scales it alike.
+  cv::Rect r(int(box->x * scale), int(box->y * scale), int(box->width * scale + 0.5),
+             int(box->height * scale + 0.5));
   r &= cv::Rect(0, 0, img.cols, img.rows);
   if (r.width < kMinBoxSide || r.height < kMinBoxSide) {
     return Fail(Reason::kBadCrop, "(box lies outside the image or is smaller than 8x8 px)");

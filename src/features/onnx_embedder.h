@@ -34,8 +34,10 @@ using model::Box;
 
 class OnnxEmbedder : public engine::Embedder {
  public:
+  // `downscale_large`: accept images over 2048 px a side and shrink them (DecodeOptions).
   static absl::StatusOr<std::unique_ptr<OnnxEmbedder>> Create(const ModelConfig& config,
-                                                              int instances);
+                                                              int instances,
+                                                              bool downscale_large = false);
   ~OnnxEmbedder() override;
 
   const std::string& name() const override { return config_.name; }
@@ -68,6 +70,7 @@ class OnnxEmbedder : public engine::Embedder {
   absl::StatusOr<std::vector<float>> EmbedPixels(const cv::Mat& bgr) const;
 
   ModelConfig config_;
+  bool downscale_large_ = false;
   int dim_ = 0;
   int raw_dim_ = 0;
   std::string vector_model_;

@@ -106,6 +106,10 @@ std::vector<Setting> Settings(ServerOptions* o) {
        &o->storage.max_bytes},
       {"storage.timeout_ms", "--storage-timeout-ms", "Time limit of one object-storage read.",
        &o->storage.timeout_ms},
+      {"models.downscale_large_images", "--downscale-large-images",
+       "Accept images over 2048 px a side (up to 16384 px, 50 MP) and shrink them to 2048 "
+       "(false: IS.2106, as the reference).",
+       &o->models.downscale_large_images},
       {"auth.enabled", "--auth-enabled",
        "Authenticate /v1 requests (false: open to anyone, logged as a warning).", &o->auth_enabled},
       {"auth.token_ttl_s", "--auth-token-ttl-s", "Lifetime of issued tokens, seconds.",

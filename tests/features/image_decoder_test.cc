@@ -214,5 +214,29 @@ TEST(ImageDecoderTest, OtherFormatsHaveTheSameSizeLimitsFromTheHeader) {
   EXPECT_EQ(ReasonCode(DecodeImage(heic, DecodeOptions{}).status()), "ImageCorrupt");
 }
 
+TEST(ImageDecoderTest, LargeImagesAreShrunkOnlyWhenAskedAndWithinTheirLimits) {
+  // A 4032 x 3024 phone-size photo (PNG: no DCT scaling to help).
+  cv::Mat big(3024, 4032, CV_8UC3, cv::Scalar(30, 60, 90));
+  big(cv::Rect(0, 0, 2016, 3024)).setTo(cv::Scalar(200, 100, 50));
+  const std::string png = Encode(big, ".png");
+  EXPECT_EQ(ReasonCode(DecodeImage(png, DecodeOptions{}).status()), "ImageTooBig");  // default
+  DecodeOptions opt;
+  opt.downscale_large = true;
+  double scale = 0;
+  auto img = DecodeImage(png, opt, &scale);
+  ASSERT_TRUE(img.ok()) << img.status();
+  EXPECT_EQ(img->cols, 2048);
+  EXPECT_EQ(img->rows, 1536);
+  EXPECT_DOUBLE_EQ(scale, 2048.0 / 4032);
+  EXPECT_EQ(img->at<cv::Vec3b>(700, 100), cv::Vec3b(200, 100, 50));  // the left half, shrunk
+  EXPECT_EQ(img->at<cv::Vec3b>(700, 2000), cv::Vec3b(30, 60, 90));
+  // Still refused: a bomb's header, past the side or pixel bound even when shrinking.
+  EXPECT_EQ(ReasonCode(DecodeImage(ReadBad("bomb_60000x60000.png"), opt).status()), "ImageTooBig");
+  opt.downscale_max_pixels = 10'000'000;
+  EXPECT_EQ(ReasonCode(DecodeImage(png, opt).status()), "ImageTooBig");
+  // And small images are still small.
+  EXPECT_EQ(ReasonCode(DecodeImage(ReadBad("size_99x99.jpg"), opt).status()), "ImageTooSmall");
+}
+
 }  // namespace
 }  // namespace iss::features

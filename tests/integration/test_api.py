@@ -459,3 +459,28 @@ def test_phone_and_web_photo_formats(server, tmp_path):
     expect_error(server.add(inst, "damaged", file_path=damaged), "IS.2002")
     for p in ("big", "small", "damaged"):
         assert server.check(inst, p)[1] == {"exist": "false"}
+
+
+def test_phone_size_photos_are_refused_unless_downscaling_is_on(server, tmp_path):
+    from PIL import Image
+    photo = str(tmp_path / "phone.jpg")
+    Image.open(GOOD[0]).convert("RGB").resize((4032, 3024)).save(photo, "JPEG", quality=90)
+    server.create("phone")
+    expect_error(server.add("phone", "p.jpg", file_path=photo), "IS.2106")  # as the reference
+    s = Server(extra_args=["--downscale-large-images", "true"]).start()
+    try:
+        assert s.create("phone")[0] == 200
+        st, out, _ = s.add("phone", "p.jpg", file_path=photo)
+        assert st == 200, out
+        assert s.add("phone", "other.jpg", file_path=GOOD[1])[0] == 200
+        st, out, _ = s.search("phone", file=b64_file(GOOD[0]), limit=1)  # the 640 px original
+        assert st == 200 and out["result"][0]["path"] == "p.jpg" and out["result"][0]["sim"] > 0.9
+        # a box in the big file's pixels: its left half
+        st, out, _ = s.search("phone", file=b64_file(photo), limit=1,
+                              box={"x": 0, "y": 0, "width": 2016, "height": 3024})
+        assert st == 200, out
+        huge = str(tmp_path / "huge.png")
+        Image.new("RGB", (17000, 200)).save(huge, "PNG")
+        expect_error(s.add("phone", "huge", file_path=huge), "IS.2106")  # past 16384 px
+    finally:
+        s.close()
