@@ -213,12 +213,36 @@ absl::StatusOr<std::string> AuthService::CreateUser(const std::string& domain,
                                                     const std::string& password) {
   return identities_.CreateUser(domain, name, password);
 }
+// The bootstrap record (and the file made from it) shows the first identity's secrets while
+// they are current, never after: a changed password or a deleted key or user is dropped
+// from it, so nobody reading bootstrap.json later finds a stale secret.
+absl::Status AuthService::ForgetBootstrapSecrets(const std::string& domain, const std::string& user,
+                                                 const std::string& ak) {
+  ASSIGN_OR_RETURN(std::optional<BootstrapIdentity> id, identities_.ReadBootstrap());
+  if (!id) return absl::OkStatus();
+  bool changed = false;
+  if (!user.empty() && id->domain == domain && id->user == user && !id->password.empty()) {
+    id->password.clear();
+    changed = true;
+  }
+  if (!ak.empty() && id->ak == ak) {
+    id->ak.clear();
+    id->sk.clear();
+    changed = true;
+  }
+  return changed ? identities_.WriteBootstrap(*id) : absl::OkStatus();
+}
+
 absl::Status AuthService::SetPassword(const std::string& domain, const std::string& name,
                                       const std::string& password) {
-  return identities_.SetPassword(domain, name, password);
+  RETURN_IF_ERROR(identities_.SetPassword(domain, name, password));
+  return ForgetBootstrapSecrets(domain, name, "");
 }
 absl::Status AuthService::DeleteUser(const std::string& domain, const std::string& name) {
-  return identities_.DeleteUser(domain, name);
+  ASSIGN_OR_RETURN(std::optional<BootstrapIdentity> id, identities_.ReadBootstrap());
+  RETURN_IF_ERROR(identities_.DeleteUser(domain, name));
+  const bool first = id && id->domain == domain && id->user == name;
+  return ForgetBootstrapSecrets(domain, name, first ? id->ak : "");
 }
 absl::Status AuthService::SetOperator(const std::string& domain, const std::string& name,
                                       bool is_operator) {
@@ -240,7 +264,10 @@ absl::StatusOr<std::vector<std::string>> AuthService::ListKeys(const std::string
                                                                const std::string& user) {
   return identities_.ListKeys(domain, user);
 }
-absl::Status AuthService::DeleteKey(const std::string& ak) { return identities_.DeleteKey(ak); }
+absl::Status AuthService::DeleteKey(const std::string& ak) {
+  RETURN_IF_ERROR(identities_.DeleteKey(ak));
+  return ForgetBootstrapSecrets("", "", ak);
+}
 
 absl::StatusOr<std::unique_ptr<AuthService>> OpenAuth(const AuthOptions& options,
                                                       store::Database* db,

@@ -104,6 +104,8 @@ class AuthService : public Authenticator {
                                         int64_t issued_at, int64_t expires_at) const;
 
  private:
+  absl::Status ForgetBootstrapSecrets(const std::string& domain, const std::string& user,
+                                      const std::string& ak);
   friend absl::StatusOr<std::unique_ptr<AuthService>> OpenAuth(const AuthOptions&, store::Database*,
                                                                const std::string&);
   AuthService(const AuthOptions& options, store::Kv* kv, const std::string& server_key);

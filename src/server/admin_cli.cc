@@ -27,14 +27,32 @@ using auth::BootstrapIdentity;
 using auth::OpenAuth;
 using json = nlohmann::json;
 
+// The first identity; a secret that was changed or deleted since is left out (not shown
+// stale): "password" after `passwd`, "ak"/"sk" after `key-del` of that key.
 json IdentityJson(const BootstrapIdentity& id) {
-  return {{"domain", id.domain},
-          {"user", id.user},
-          {"password", id.password},
-          {"project_id", id.project_id},
-          {"project_name", id.project_name},
-          {"ak", id.ak},
-          {"sk", id.sk}};
+  json j = {{"domain", id.domain},
+            {"user", id.user},
+            {"project_id", id.project_id},
+            {"project_name", id.project_name}};
+  if (!id.password.empty()) j["password"] = id.password;
+  if (!id.ak.empty()) j["ak"] = id.ak;
+  if (!id.sk.empty()) j["sk"] = id.sk;
+  return j;
+}
+
+// A password from a file or stdin ("-"), first line: never from the command line, where
+// `ps` and shell histories show it.
+absl::StatusOr<std::string> ReadPassword(const std::string& source) {
+  std::string line;
+  if (source == "-") {
+    std::getline(std::cin, line);
+  } else {
+    std::ifstream in(source);
+    if (!in) return Fail(Reason::kInvalidArgument, "(cannot read " + source + ")");
+    std::getline(in, line);
+  }
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+  return line;
 }
 
 // The sentence printed before a failure's detail: the wording these commands have always
@@ -159,8 +177,11 @@ int RunAdminCommand(int argc, char** argv) {
     c->add_option("--domain", domain, "Domain (account) name; default admin");
     c->add_option("--user", user, "User name")->required();
   }
+  std::string password_file;
   for (auto* c : {user_add, passwd}) {
-    c->add_option("--password", password, "Password (>= 8 characters)")->required();
+    c->add_option("--password-file", password_file,
+                  "File whose first line is the password (>= 8 characters); - reads stdin")
+        ->required();
   }
   project_add->add_option("--domain", domain, "Domain (account) name; default admin");
   project_add->add_option("--name", project, "Project name")->required();
@@ -197,6 +218,11 @@ int RunAdminCommand(int argc, char** argv) {
   auto auth = OpenAuth(AuthOptions{}, db->get(), data_dir);
   if (!auth.ok()) return ExitWith(auth.status());
   AuthService& a = **auth;
+  if (*user_add || *passwd) {
+    auto read = ReadPassword(password_file);
+    if (!read.ok()) return ExitWith(read.status());
+    password = *read;
+  }
   if (*boot) {
     if (absl::Status s = WriteBootstrapFile(a, data_dir); !s.ok()) return ExitWith(s);
     auto id = a.Bootstrap();
@@ -226,6 +252,10 @@ int RunAdminCommand(int argc, char** argv) {
     std::cout << json(*keys).dump() << "\n";
   } else if (*key_del) {
     if (auto s = a.DeleteKey(ak); !s.ok()) return ExitWith(s);
+  }
+  // The bootstrap file follows its record: a secret changed or deleted above leaves it.
+  if ((*passwd || *user_del || *key_del) && std::filesystem::exists(data_dir + "/bootstrap.json")) {
+    if (absl::Status s = WriteBootstrapFile(a, data_dir); !s.ok()) return ExitWith(s);
   }
   return 0;
 }

@@ -24,8 +24,8 @@ os.environ["ISS_TEST_AUTH_MODULE"] = os.path.join(HERE, "token_login.py")
 SECOND_USER = ("bob", "bob-password-1")
 
 
-def admin(bin_path, data_dir, *args):
-    out = subprocess.run([bin_path, "admin", *args, "--data-dir", data_dir],
+def admin(bin_path, data_dir, *args, stdin=None):
+    out = subprocess.run([bin_path, "admin", *args, "--data-dir", data_dir], input=stdin,
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out) if out.strip() else None
 
@@ -35,8 +35,8 @@ def server():
     s = harness.Server()
     ident = admin(harness.BIN, s.data_dir, "bootstrap")
     # A second user with a project of their own (for cross-project checks).
-    admin(harness.BIN, s.data_dir, "user-add", "--user", SECOND_USER[0], "--password",
-          SECOND_USER[1])
+    admin(harness.BIN, s.data_dir, "user-add", "--user", SECOND_USER[0], "--password-file", "-",
+          stdin=SECOND_USER[1] + "\n")
     other = admin(harness.BIN, s.data_dir, "project-add", "--name", "other")
     admin(harness.BIN, s.data_dir, "grant", "--user", SECOND_USER[0], "--project", "other")
     s.start()
@@ -244,5 +244,50 @@ def test_rate_limit_from_the_config_answers_429_with_retry_after():
         assert len(limited) >= 5, [r.status_code for r in answers]
         assert limited[0].json()["error_code"] == "APIG.0308"
         assert int(limited[0].headers["Retry-After"]) >= 1
+    finally:
+        s.close()
+
+
+def test_bootstrap_file_never_shows_a_stale_secret():
+    """The first identity's secrets stay in bootstrap.json (and `admin bootstrap`) only while
+    they are current: after `passwd` the password is gone, after `key-del` of its key the
+    AK/SK are gone; passwords come from a file or stdin, never argv."""
+    s = harness.Server()
+    try:
+        d = s.data_dir
+        first = admin(harness.BIN, d, "bootstrap")
+        path = os.path.join(d, "bootstrap.json")
+        assert {"password", "ak", "sk"} <= set(json.load(open(path)))
+        with pytest.raises(subprocess.CalledProcessError):  # the old flag is gone
+            admin(harness.BIN, d, "passwd", "--user", "admin", "--password", "x" * 12)
+        pw_file = os.path.join(os.path.dirname(d), "pw")
+        with open(pw_file, "w") as f:
+            f.write("a new long password\n")
+        admin(harness.BIN, d, "passwd", "--user", "admin", "--password-file", pw_file)
+        now = json.load(open(path))
+        assert "password" not in now and now["ak"] == first["ak"] and now["sk"] == first["sk"]
+        assert first["password"] not in open(path).read()
+        admin(harness.BIN, d, "key-del", "--ak", first["ak"])
+        now = json.load(open(path))
+        assert not {"password", "ak", "sk"} & set(now), now
+        assert first["sk"] not in open(path).read()
+        again = admin(harness.BIN, d, "bootstrap")
+        assert not {"password", "ak", "sk"} & set(again), again
+        assert again["project_id"] == first["project_id"]
+        # the new password works, the old one does not (the harness's own login would use
+        # the first password: this test logs in itself)
+        class OwnLogin:
+            @staticmethod
+            def login(base):
+                return first["project_id"], {}
+        s.auth = OwnLogin()
+        s.start()
+        body = lambda pw: {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": "admin", "password": pw, "domain": {"name": "admin"}}}},
+            "scope": {"project": {"name": "default"}}}}
+        assert requests.post(s.base + "/v3/auth/tokens", json=body("a new long password"),
+                             timeout=30).status_code == 201
+        assert requests.post(s.base + "/v3/auth/tokens", json=body(first["password"]),
+                             timeout=30).status_code == 401
     finally:
         s.close()
