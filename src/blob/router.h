@@ -26,6 +26,8 @@ class Router : public engine::BlobSource {
     if (s3_->Accepts(locator)) return s3_->Fetch(locator);
     return http_->Fetch(locator);
   }
+  // The object-storage side, which also lists prefixes (engine::ObjectLister).
+  const S3Source* s3() const { return s3_.get(); }
 
  private:
   std::unique_ptr<S3Source> s3_;
