@@ -28,6 +28,7 @@
 #include "blob/s3_source.h"
 #include "common/executor.h"
 #include "engine/engine.h"
+#include "engine/jobs/job_runner.h"
 #include "features/model_registry.h"
 #include "index/tiered_index.h"
 #include "store/kv.h"
@@ -69,6 +70,7 @@ struct ServerOptions {
   features::RegistryOptions models;  // inference threads
   store::DatabaseOptions store;      // durability
   engine::EngineOptions engine;      // instance and image limits
+  engine::JobRunnerOptions jobs;     // import and sync jobs: [jobs]
   index::TieredOptions index;        // tiering and search knobs (docs/scaling.md)
   ExecutorOptions background{.threads = 2, .name = "index"};  // background index work
 };

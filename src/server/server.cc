@@ -17,6 +17,7 @@
 #include "api/http/pipeline.h"
 #include "api/http/router.h"
 #include "api/iam/routes.h"
+#include "api/v1/jobs_routes.h"
 #include "api/v1/routes.h"
 #include "blob/http_source.h"
 #include "blob/router.h"
@@ -26,12 +27,14 @@
 #include "common/status.h"
 #include "common/status_macros.h"
 #include "engine/engine.h"
+#include "engine/jobs/job_runner.h"
 #include "features/model_registry.h"
 #include "index/local_snapshot_store.h"
 #include "index/shard_factory.h"
 #include "server/auth_setup.h"
 #include "store/kv.h"
 #include "store/rocks_catalog.h"
+#include "store/rocks_job_store.h"
 
 namespace iss::server {
 
@@ -54,6 +57,8 @@ struct Server::Parts {
   std::unique_ptr<index::LocalSnapshotStore> snapshots;
   std::unique_ptr<index::TieredShardFactory> shards;
   std::unique_ptr<engine::Engine> engine;
+  std::unique_ptr<engine::JobStore> job_store;
+  std::unique_ptr<engine::JobRunner> jobs;
   std::unique_ptr<auth::AuthService> auth;
   api::Metrics metrics;
   api::Router router;
@@ -85,6 +90,8 @@ void Server::Shutdown() {
   p.https.reset();
   p.http.reset();
   p.pipeline.reset();
+  if (p.jobs) p.jobs->Stop();  // running jobs stay running in the store: resumed at start
+  p.jobs.reset();
   p.engine.reset();  // shards stop their work and write their final snapshots
   if (p.background) p.background->Shutdown();
 }
@@ -215,6 +222,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
   if (!engine.ok()) return StartFailed("opening the engine", engine.status());
   p.engine = std::move(*engine);
 
+  auto job_store = store::OpenJobStore(p.db.get());
+  if (!job_store.ok()) return StartFailed("opening the job store", job_store.status());
+  p.job_store = std::move(*job_store);
+  p.jobs = std::make_unique<engine::JobRunner>(p.engine.get(), p.job_store.get(), p.blobs->s3(),
+                                               o.jobs);
+  if (absl::Status s = p.jobs->Start(); !s.ok()) return StartFailed("resuming jobs", s);
+
   const auth::Authenticator* authenticator = nullptr;
   if (o.auth_enabled) {
     auto made = MakeAuthenticator(p.db.get(), o.data_dir, o.auth);
@@ -229,6 +243,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
         o.http.host, o.http.port);
   }
   api::v1::RegisterRoutes(&p.router, p.engine.get());
+  api::v1::RegisterJobRoutes(&p.router, p.jobs.get());
   api::admin::RegisterRoutes(&p.router, p.engine.get());
   RegisterOperatorRoutes(p);
 

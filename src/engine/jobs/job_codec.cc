@@ -134,6 +134,8 @@ std::string EncodeProgress(const JobProgress& p) {
                        {"listing_complete", p.listing_complete ? "1" : "0"},
                        {"pass_started_ms", std::to_string(p.pass_started_ms)},
                        {"last_pass_ms", std::to_string(p.last_pass_ms)},
+                       {"images_per_s", std::to_string(p.images_per_s)},
+                       {"eta_ms", std::to_string(p.eta_ms)},
                        {"error", p.error}});
 }
 
@@ -149,6 +151,8 @@ JobProgress DecodeProgress(std::string_view text) {
   p.listing_complete = Get(f, "listing_complete") == "1";
   p.pass_started_ms = ToInt(f, "pass_started_ms", 0);
   p.last_pass_ms = ToInt(f, "last_pass_ms", 0);
+  p.images_per_s = std::strtod(Get(f, "images_per_s").c_str(), nullptr);
+  p.eta_ms = ToInt(f, "eta_ms", -1);
   p.error = Get(f, "error");
   return p;
 }
