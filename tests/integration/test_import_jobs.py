@@ -1,0 +1,370 @@
+"""Offline import jobs and bucket sync through the real server and a real RADOS Gateway
+(tests/testing/rgw): /v1/{project}/image-search/import-jobs (docs/api.md)."""
+import concurrent.futures
+import os
+import signal
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from harness import Server, error_code
+
+BIG = 5000  # objects in the kill -9 test
+
+
+def jpeg(seed, side=112):
+    """A small distinct JPEG: random 8x8 colour blocks scaled up (>= 100 px, the decoder's
+    minimum)."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    img = cv2.resize(small, (side, side), interpolation=cv2.INTER_NEAREST)
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    assert ok
+    return buf.tobytes()
+
+
+def upload(rgw, bucket, items, threads=12):
+    with concurrent.futures.ThreadPoolExecutor(threads) as ex:
+        list(ex.map(lambda kv: rgw.owner.put(bucket, kv[0], kv[1], content_type="image/jpeg"),
+                    items))
+
+
+BUCKETS = ["import-big", "import-small", "import-empty", "import-watch", "import-pr",
+           "missing-bucket"]
+
+
+@pytest.fixture(scope="module")
+def conf(rgw, tmp_path_factory):
+    ak, sk = rgw.owner_keys
+    path = os.path.join(str(tmp_path_factory.mktemp("jobsconf")), "storage.toml")
+    with open(path, "w") as f:
+        f.write("""
+[[storage.profiles]]
+name = "denied"
+buckets = ["import-denied"]
+endpoint = "http://127.0.0.1:%(p)d"
+access_key = "%(ak)s"
+secret_key = "not-the-secret"
+allow_private = true
+
+[[storage.profiles]]
+name = "rgw"
+hosts = ["127.0.0.1:%(p)d"]
+buckets = [%(buckets)s]
+endpoint = "http://127.0.0.1:%(p)d"
+access_key = "%(ak)s"
+secret_key = "%(sk)s"
+allow_private = true
+""" % {"p": rgw.port, "ak": ak, "sk": sk,
+       "buckets": ", ".join('"%s"' % b for b in BUCKETS + ["import-denied"])})
+    for b in ("import-big", "import-small", "import-empty", "import-watch", "import-pr",
+              "import-denied"):
+        rgw.owner.create_bucket(b)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(conf):
+    s = Server(extra_args=["--config", conf]).start()
+    yield s
+    s.close()
+
+
+def jobs(s, method, suffix="", body=None):
+    return s.request(method, "/image-search/import-jobs" + suffix, body)
+
+
+def create_job(s, **body):
+    st, out, _ = jobs(s, "POST", "", body)
+    assert st == 200, out
+    return out
+
+
+def get_job(s, job_id):
+    st, out, _ = jobs(s, "GET", "/" + job_id)
+    assert st == 200, out
+    return out
+
+
+def wait_job(s, job_id, pred, timeout=240, every=0.2):
+    deadline = time.time() + timeout
+    while True:
+        j = get_job(s, job_id)
+        if pred(j):
+            return j
+        assert time.time() < deadline, j
+        assert j["state"] in ("running", "paused", "done"), j
+        time.sleep(every)
+
+
+def finished(j):
+    return j["state"] in ("done", "failed", "cancelled")
+
+
+def tag_count(s, inst, tags):
+    st, out, _ = s.search(inst, tags=tags, limit=1)
+    assert st == 200, out
+    return out["count"]
+
+
+def tag_paths(s, inst, tags, n):
+    paths = []
+    while len(paths) < n:
+        st, out, _ = s.search(inst, tags=tags, limit=100, offset=len(paths))
+        assert st == 200, out
+        if not out["result"]:
+            break
+        paths += [r["path"] for r in out["result"]]
+    return paths
+
+
+def exists(s, inst, path):
+    st, out, _ = s.check(inst, path)
+    assert st == 200, out
+    return out["exist"] == "true"
+
+
+def test_an_import_of_5000_objects_survives_two_kill9(rgw, conf):
+    t0 = time.time()
+    keys = ["img/%05d.jpg" % i for i in range(BIG)]
+    upload(rgw, "import-big", [(k, jpeg(i)) for i, k in enumerate(keys)], threads=16)
+    # something beside the prefix, which must not be imported
+    rgw.owner.put("import-big", "other/x.jpg", jpeg(99999))
+    t_up = time.time()
+    s = Server(extra_args=["--config", conf]).start()
+    try:
+        assert s.create("big", tags=["src"])[0] == 200
+        job = create_job(s, instance_name="big", source="s3://import-big/img/",
+                         tags={"src": "big"})
+        jid = job["id"]
+        assert job["state"] == "running" and job["mode"] == "import"
+        seen = []
+        for kill_at in (BIG // 4, BIG * 3 // 5):
+            j = wait_job(s, jid, lambda j: j["progress"]["done"] >= kill_at or finished(j))
+            assert j["state"] == "running", j  # the kill must land while the job runs
+            seen.append(j["progress"])
+            s.stop(signal.SIGKILL)
+            s.start()
+            # the job resumes by itself: still running, and it moves on
+            j = get_job(s, jid)
+            assert j["state"] in ("running", "done"), j
+            before = j["progress"]["done"]
+            j = wait_job(s, jid, lambda j: j["progress"]["done"] > before or finished(j))
+        j = wait_job(s, jid, finished, timeout=300)
+        t_end = time.time()
+        p = j["progress"]
+        assert j["state"] == "done", j
+        assert p["listed"] == BIG and p["done"] == BIG, p
+        assert p["failed"] == 0 and p["skipped"] == 0 and p["listing_complete"], p
+        assert p["eta_s"] == 0 and p["images_per_s"] > 0, p
+        # every object exactly once, and nothing else
+        assert tag_count(s, "big", {"src": "big"}) == BIG
+        st, out, _ = s.request("GET", "/big/index")
+        assert st == 200 and out["index"]["vectors"] == BIG, out
+        sample = tag_paths(s, "big", {"src": "big"}, 300)
+        expected = {"s3://import-big/" + k for k in keys}
+        assert len(sample) == len(set(sample)) == 300
+        assert set(sample) <= expected
+        rng = np.random.default_rng(7)
+        for i in rng.choice(BIG, 40, replace=False):
+            assert exists(s, "big", "s3://import-big/" + keys[i])
+        assert not exists(s, "big", "s3://import-big/other/x.jpg")
+        # the progress moved forward between the kills
+        assert seen[0]["done"] < seen[1]["done"] < BIG
+        print("\n[import] %d objects: upload %.1f s, import with 2 kill -9 %.1f s (%.0f images/s)"
+              % (BIG, t_up - t0, t_end - t_up, BIG / (t_end - t_up)))
+    finally:
+        s.close()
+
+
+@pytest.fixture(scope="module")
+def small(rgw, conf):
+    good = [("s/%03d.jpg" % i, jpeg(1000 + i)) for i in range(30)]
+    corrupt = jpeg(5)[:200] + os.urandom(300)  # a JPEG header, then garbage
+    upload(rgw, "import-small", good + [("s/bad-corrupt.jpg", corrupt),
+                                        ("s/bad-tiny.jpg", jpeg(6, side=40))])
+    return good
+
+
+def test_progress_failures_and_a_rerun_that_skips_unchanged_objects(rgw, server, small):
+    s = server
+    assert s.create("small", tags=["src"])[0] == 200
+    jid = create_job(s, instance_name="small", source="s3://import-small/s/",
+                     tags={"src": "s"})["id"]
+    j = wait_job(s, jid, finished)
+    p = j["progress"]
+    assert j["state"] == "done", j  # failing objects never fail the job
+    assert (p["listed"], p["done"], p["failed"], p["skipped"]) == (32, 30, 2, 0), p
+    assert p["listing_complete"] and p["pass"] == 1
+    st, rep, _ = jobs(s, "GET", "/%s/failures" % jid)
+    assert st == 200 and rep["count"] == 2, rep
+    byp = {f["path"]: f for f in rep["failures"]}
+    assert byp["s3://import-small/s/bad-corrupt.jpg"]["error_code"] in ("IS.2002", "IS.2001")
+    assert byp["s3://import-small/s/bad-tiny.jpg"]["error_code"] == "IS.2107"
+    assert tag_count(s, "small", {"src": "s"}) == 30
+    assert not exists(s, "small", "s3://import-small/s/bad-tiny.jpg")
+
+    # a re-run skips the unchanged objects (ETag and size), retries the failed ones
+    st, j, _ = jobs(s, "POST", "/%s/rerun" % jid)
+    assert st == 200 and j["state"] == "running", j
+    j = wait_job(s, jid, finished)
+    p = j["progress"]
+    assert (p["pass"], p["done"], p["skipped"], p["failed"]) == (2, 0, 30, 2), p
+    # one overwritten object, one image deleted from the gallery: both come back
+    rgw.owner.put("import-small", "s/003.jpg", jpeg(424242), content_type="image/jpeg")
+    st, out, _ = s.request("DELETE", "/small/image", {"path": "s3://import-small/s/007.jpg"})
+    assert st == 200, out
+    jobs(s, "POST", "/%s/rerun" % jid)
+    j = wait_job(s, jid, finished)
+    p = j["progress"]
+    assert (p["pass"], p["done"], p["skipped"], p["failed"]) == (3, 2, 28, 2), p
+    assert tag_count(s, "small", {"src": "s"}) == 30
+    st, out, _ = s.search("small", file=__import__("base64").b64encode(jpeg(424242)).decode(),
+                          limit=1)
+    assert out["result"][0]["path"] == "s3://import-small/s/003.jpg" and \
+        out["result"][0]["sim"] > 0.99, out
+    # the job list shows it; a finished job can be deleted, then it is gone (IS.3033)
+    st, out, _ = jobs(s, "GET")
+    assert st == 200 and jid in [x["id"] for x in out["jobs"]]
+    assert jobs(s, "DELETE", "/" + jid)[0] == 200
+    st, out, _ = jobs(s, "GET", "/" + jid)
+    assert error_code(out) == "IS.3033", out
+
+
+def test_pause_resume_cancel_and_no_delete_while_an_import_runs(rgw, server):
+    s = server
+    upload(rgw, "import-pr", [("p/%04d.jpg" % i, jpeg(20000 + i)) for i in range(400)])
+    assert s.create("pr")[0] == 200
+    jid = create_job(s, instance_name="pr", source="s3://import-pr/p/")["id"]
+    # IS.3038: the instance cannot be deleted while its import runs
+    st, out, _ = s.request("DELETE", "/service/pr")
+    assert error_code(out) == "IS.3038", out
+    st, j, _ = jobs(s, "POST", "/%s/pause" % jid)
+    assert st == 200 and j["state"] == "paused", j
+    done = j["progress"]["done"]
+    assert done < 400, j
+    time.sleep(1.5)
+    j = get_job(s, jid)
+    assert j["state"] == "paused" and j["progress"]["done"] == done, j
+    st, out, _ = s.request("DELETE", "/service/pr")
+    assert error_code(out) == "IS.3038", out  # paused is unfinished: still held
+    # pausing twice is refused, resuming goes on from where it stopped
+    assert error_code(jobs(s, "POST", "/%s/pause" % jid)[1]) == "IS.0011"
+    st, j, _ = jobs(s, "POST", "/%s/resume" % jid)
+    assert st == 200 and j["state"] == "running", j
+    wait_job(s, jid, lambda j: j["progress"]["done"] > done or finished(j))
+    st, j, _ = jobs(s, "POST", "/%s/cancel" % jid)
+    assert st == 200 and j["state"] == "cancelled", j
+    n = j["progress"]["done"]
+    time.sleep(1)
+    assert get_job(s, jid)["progress"]["done"] == n
+    assert error_code(jobs(s, "POST", "/%s/resume" % jid)[1]) == "IS.0011"
+    # cancelled: the instance is free again
+    assert s.request("DELETE", "/service/pr")[0] == 200
+
+
+def test_job_creation_errors_change_nothing(rgw, server, small):
+    s = server
+    assert s.create("errs", tags=["src"])[0] == 200
+    before = jobs(s, "GET")[1]["count"]
+    cases = [
+        (dict(instance_name="nope", source="s3://import-small/s/"), "IS.2019"),
+        (dict(instance_name="errs"), "IS.0001"),
+        (dict(instance_name="errs", source=""), "IS.0003"),
+        (dict(source="s3://import-small/s/"), "IS.0001"),
+        (dict(instance_name="errs", source="s3://missing-bucket/"), "IS.2004"),
+        (dict(instance_name="errs", source="s3://import-empty/"), "IS.4001"),
+        (dict(instance_name="errs", source="s3://import-small/no-such-folder/"), "IS.3053"),
+        (dict(instance_name="errs", source="s3://import-denied/"), "IS.2011"),
+        (dict(instance_name="errs", source="s3://unmapped-bucket/"), "IS.2016"),
+        (dict(instance_name="errs", source="s3://import-small/s/", tags={"color": "x"}),
+         "IS.1004"),
+        (dict(instance_name="errs", source="s3://import-small/s/", mode="later"), "IS.0002"),
+        (dict(instance_name="errs", manifest=""), "IS.3052"),
+        (dict(instance_name="errs", manifest="{\"url\": \"s3://import-small/s/000.jpg\"}\n{oops"),
+         "IS.0008"),
+        (dict(instance_name="errs", manifest=[{"key": "s/000.jpg"}]), "IS.3051"),
+        (dict(instance_name="errs", manifest=[{"tags": {"src": "a"}}]), "IS.0001"),
+    ]
+    for body, code in cases:
+        st, out, _ = jobs(s, "POST", "", body)
+        assert st == 400 and error_code(out) == code, (body, st, out)
+    assert jobs(s, "GET")[1]["count"] == before
+    assert error_code(jobs(s, "GET", "/job-nope")[1]) == "IS.3033"
+    assert error_code(jobs(s, "POST", "/job-nope/pause")[1]) == "IS.3033"
+    assert s.request("DELETE", "/service/errs")[0] == 200  # no job holds it
+
+
+def test_manifest_import(rgw, server, small):
+    s = server
+    assert s.create("man", tags=["src", "kind"])[0] == 200
+    lines = [
+        '{"key": "s/000.jpg", "tags": {"kind": "a"}}',
+        '{"key": "s/001.jpg"}',
+        '',
+        '{"url": "s3://import-small/s/002.jpg", "path": "my-own-id-2", "tags": {"kind": "b"}}',
+        '{"url": "http://127.0.0.1:%d/import-small/s/004.jpg"}' % rgw.port,
+        '{"key": "s/bad-tiny.jpg"}',
+    ]
+    jid = create_job(s, instance_name="man", bucket="s3://import-small/",
+                     manifest="\n".join(lines), tags={"src": "m"})["id"]
+    j = wait_job(s, jid, finished)
+    p = j["progress"]
+    assert j["state"] == "done" and j["manifest_entries"] == 5, j
+    assert (p["listed"], p["done"], p["failed"]) == (5, 4, 1), p
+    assert tag_count(s, "man", {"src": "m"}) == 4
+    assert tag_count(s, "man", {"kind": "a"}) == 1
+    for path in ("s3://import-small/s/000.jpg", "s3://import-small/s/001.jpg", "my-own-id-2",
+                 "http://127.0.0.1:%d/import-small/s/004.jpg" % rgw.port):
+        assert exists(s, "man", path), path
+    assert not exists(s, "man", "s3://import-small/s/002.jpg")
+    st, rep, _ = jobs(s, "GET", "/%s/failures" % jid)
+    assert [f["path"] for f in rep["failures"]] == ["s3://import-small/s/bad-tiny.jpg"]
+
+
+def test_a_sync_job_follows_adds_overwrites_and_deletes(rgw, server):
+    s = server
+    upload(rgw, "import-watch", [("w/%02d.jpg" % i, jpeg(30000 + i)) for i in range(5)])
+    assert s.create("watch", tags=["src"])[0] == 200
+    j = create_job(s, instance_name="watch", source="http://127.0.0.1:%d/import-watch/w/"
+                   % rgw.port, mode="sync", interval_ms=300, tags={"src": "w"})
+    jid = j["id"]
+    assert j["mode"] == "sync" and j["interval_ms"] == 300
+    url = "http://127.0.0.1:%d/import-watch/w/%%02d.jpg" % rgw.port
+    j = wait_job(s, jid, lambda j: j["progress"]["last_pass_ms"] is not None)
+    assert tag_count(s, "watch", {"src": "w"}) == 5 and exists(s, "watch", url % 0)
+    # a second sync of the same instance: a bucket event exists (IS.3037)
+    st, out, _ = jobs(s, "POST", "", dict(instance_name="watch", mode="sync",
+                                          source="s3://import-watch/w/"))
+    assert error_code(out) == "IS.3037", out
+
+    def settle(pred):
+        deadline = time.time() + 60
+        while not pred():
+            assert time.time() < deadline
+            time.sleep(0.2)
+
+    upload(rgw, "import-watch", [("w/%02d.jpg" % i, jpeg(30000 + i)) for i in (5, 6)])
+    settle(lambda: tag_count(s, "watch", {"src": "w"}) == 7)
+    assert exists(s, "watch", url % 6)
+    rgw.owner.put("import-watch", "w/02.jpg", jpeg(777777), content_type="image/jpeg")
+    b64 = __import__("base64").b64encode(jpeg(777777)).decode()
+
+    def overwritten():
+        out = s.search("watch", file=b64, limit=1)[1]
+        return out["result"][0]["path"] == url % 2 and out["result"][0]["sim"] > 0.99
+    settle(overwritten)
+    rgw.owner.delete("import-watch", "w/00.jpg")
+    rgw.owner.delete("import-watch", "w/05.jpg")
+    settle(lambda: tag_count(s, "watch", {"src": "w"}) == 5)
+    assert not exists(s, "watch", url % 0) and not exists(s, "watch", url % 5)
+    j = get_job(s, jid)
+    assert j["state"] == "running" and j["progress"]["lag_s"] is not None, j
+    assert j["progress"]["lag_s"] < 30, j
+    assert j["progress"]["pass"] >= 3, j
+    st, out, _ = s.request("DELETE", "/service/watch")
+    assert error_code(out) == "IS.3038", out
+    assert jobs(s, "POST", "/%s/cancel" % jid)[1]["state"] == "cancelled"
+    assert s.request("DELETE", "/service/watch")[0] == 200
