@@ -225,8 +225,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
   auto job_store = store::OpenJobStore(p.db.get());
   if (!job_store.ok()) return StartFailed("opening the job store", job_store.status());
   p.job_store = std::move(*job_store);
-  p.jobs = std::make_unique<engine::JobRunner>(p.engine.get(), p.job_store.get(), p.blobs->s3(),
-                                               o.jobs);
+  p.jobs =
+      std::make_unique<engine::JobRunner>(p.engine.get(), p.job_store.get(), p.blobs->s3(), o.jobs);
   if (absl::Status s = p.jobs->Start(); !s.ok()) return StartFailed("resuming jobs", s);
 
   const auth::Authenticator* authenticator = nullptr;

@@ -54,8 +54,7 @@ class RocksJobStore : public engine::JobStore {
                              std::string_view value) override;
   // One synced batch.
   absl::Status PutCheckpoints(
-      std::string_view id,
-      const std::vector<std::pair<std::string, std::string>>& values) override;
+      std::string_view id, const std::vector<std::pair<std::string, std::string>>& values) override;
   absl::StatusOr<std::optional<std::string>> GetCheckpoint(std::string_view id,
                                                            std::string_view name) override;
   // In name order, until fn returns false.

@@ -185,7 +185,7 @@ absl::StatusOr<json> CreateJob(engine::JobRunner* jobs, const std::string& proje
 }
 
 using Control = absl::StatusOr<engine::Job> (engine::JobRunner::*)(const std::string&,
-                                                                  const std::string&);
+                                                                   const std::string&);
 
 }  // namespace
 

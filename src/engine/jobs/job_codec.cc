@@ -25,7 +25,8 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
   size_t at = 0;
   for (;;) {
     const size_t next = s.find(sep, at);
-    out.push_back(s.substr(at, next == std::string_view::npos ? std::string_view::npos : next - at));
+    out.push_back(
+        s.substr(at, next == std::string_view::npos ? std::string_view::npos : next - at));
     if (next == std::string_view::npos) return out;
     at = next + 1;
   }

@@ -214,8 +214,7 @@ JobRunner::JobRunner(Engine* engine, JobStore* store, const ObjectLister* lister
 
 JobRunner::~JobRunner() { Stop(); }
 
-absl::StatusOr<JobRecord> JobRunner::Load(const std::string& project,
-                                          const std::string& id) const {
+absl::StatusOr<JobRecord> JobRunner::Load(const std::string& project, const std::string& id) const {
   if (id.empty() || id.find('/') != std::string::npos) {
     return Fail(Reason::kJobNotFound, "(no job `" + id + "`)");
   }
@@ -535,14 +534,14 @@ absl::StatusOr<std::vector<JobFailure>> JobRunner::Failures(const std::string& p
     }
   }
   std::vector<JobFailure> out;
-  RETURN_IF_ERROR(store_->ScanCheckpoints(id, "f/", [&](std::string_view name,
-                                                        std::string_view value) {
-    std::optional<FailureMark> f = jobs_internal::DecodeFailure(value);
-    if (f && f->pass == pass) {
-      out.push_back(JobFailure{std::string(name.substr(2)), f->locator, f->reason, f->message});
-    }
-    return out.size() < limit;
-  }));
+  RETURN_IF_ERROR(
+      store_->ScanCheckpoints(id, "f/", [&](std::string_view name, std::string_view value) {
+        std::optional<FailureMark> f = jobs_internal::DecodeFailure(value);
+        if (f && f->pass == pass) {
+          out.push_back(JobFailure{std::string(name.substr(2)), f->locator, f->reason, f->message});
+        }
+        return out.size() < limit;
+      }));
   return out;
 }
 
@@ -567,9 +566,9 @@ void RecordFailures(const PassContext& c, const std::vector<const Work*>& works,
   for (size_t i = 0; i < works.size(); ++i) {
     const Work& w = *works[i];
     marks.push_back(MarkOf(w, c.pass, Outcome::kFailed));
-    marks.emplace_back("f/" + w.key, jobs_internal::EncodeFailure(FailureMark{
-                                         c.pass, ReasonOf(why[i]), w.locator,
-                                         std::string(why[i].message())}));
+    marks.emplace_back("f/" + w.key,
+                       jobs_internal::EncodeFailure(FailureMark{c.pass, ReasonOf(why[i]), w.locator,
+                                                                std::string(why[i].message())}));
   }
   absl::Status s = c.store->PutCheckpoints(c.job->id, marks);
   if (!s.ok()) spdlog::warn("job {}: failure report not written: {}", c.job->id, s.ToString());
@@ -719,17 +718,17 @@ void JobRunner::Drive(Active* a) {
         more = !token.empty();
       }
     } else {
-      const size_t chunks = size_t((a->manifest_entries + int64_t(jobs_internal::kManifestChunk) -
-                                    1) / int64_t(jobs_internal::kManifestChunk));
+      const size_t chunks =
+          size_t((a->manifest_entries + int64_t(jobs_internal::kManifestChunk) - 1) /
+                 int64_t(jobs_internal::kManifestChunk));
       for (size_t i = 0; i < chunks && a->stop == kRun && listing.ok(); ++i) {
         absl::StatusOr<std::optional<std::string>> raw =
             store_->GetCheckpoint(a->id, jobs_internal::ManifestChunkName(i));
         absl::StatusOr<std::vector<ManifestEntry>> entries =
-            !raw.ok() ? absl::StatusOr<std::vector<ManifestEntry>>(raw.status())
-            : !raw->has_value()
-                ? absl::StatusOr<std::vector<ManifestEntry>>(
-                      Fail(Reason::kCorrupt, "(a manifest chunk is missing)"))
-                : jobs_internal::DecodeManifest(**raw);
+            !raw.ok()           ? absl::StatusOr<std::vector<ManifestEntry>>(raw.status())
+            : !raw->has_value() ? absl::StatusOr<std::vector<ManifestEntry>>(
+                                      Fail(Reason::kCorrupt, "(a manifest chunk is missing)"))
+                                : jobs_internal::DecodeManifest(**raw);
         if (!entries.ok()) {
           listing = entries.status();
           break;
@@ -762,8 +761,8 @@ void JobRunner::Drive(Active* a) {
     if (listing.ok() && a->spec.kind == JobKind::kSync) {
       // Keys imported by an earlier pass and not listed by this one: deleted objects.
       std::vector<std::string> gone;
-      absl::Status scan = store_->ScanCheckpoints(
-          a->id, "k/", [&](std::string_view name, std::string_view value) {
+      absl::Status scan =
+          store_->ScanCheckpoints(a->id, "k/", [&](std::string_view name, std::string_view value) {
             std::optional<KeyMark> m = jobs_internal::DecodeMark(value);
             if (m && m->pass < pass && m->outcome != Outcome::kRemoved) {
               gone.emplace_back(name.substr(2));
@@ -778,8 +777,8 @@ void JobRunner::Drive(Active* a) {
           spdlog::warn("job {}: `{}` not removed: {}", a->id, key, r.ToString());
           continue;
         }
-        marks.emplace_back("k/" + key, jobs_internal::EncodeMark(KeyMark{pass, Outcome::kRemoved,
-                                                                          "", -1}));
+        marks.emplace_back("k/" + key,
+                           jobs_internal::EncodeMark(KeyMark{pass, Outcome::kRemoved, "", -1}));
         ++a->removed;
       }
       absl::Status s = store_->PutCheckpoints(a->id, marks);
@@ -794,8 +793,8 @@ void JobRunner::Drive(Active* a) {
         a->last_pass_ms = now;
         a->error.clear();
       } else {
-        a->error = std::string(ReasonName(ReasonOf(listing))) + ": " +
-                   std::string(listing.message());
+        a->error =
+            std::string(ReasonName(ReasonOf(listing))) + ": " + std::string(listing.message());
       }
       if (a->spec.kind == JobKind::kImport) {
         a->state = listing.ok() ? JobState::kDone : JobState::kFailed;

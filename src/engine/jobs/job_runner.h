@@ -54,7 +54,7 @@ namespace iss::engine {
 enum class JobKind { kImport, kSync };
 enum class JobState { kRunning, kPaused, kDone, kFailed, kCancelled };
 
-std::string_view JobKindName(JobKind kind);    // "import", "sync"
+std::string_view JobKindName(JobKind kind);     // "import", "sync"
 std::string_view JobStateName(JobState state);  // "running", "paused", "done" ...
 
 struct ManifestEntry {
@@ -76,11 +76,11 @@ struct JobProgress {
   int64_t listed = 0, done = 0, skipped = 0, failed = 0, removed = 0;  // this pass
   bool listing_complete = false;
   int64_t pass_started_ms = 0;
-  int64_t last_pass_ms = 0;   // when the last complete pass ended; 0: none yet
-  double images_per_s = 0;    // images done per second since the job (re)started
-  int64_t eta_ms = -1;        // -1: unknown (the listing is not complete)
-  int64_t lag_ms = -1;        // sync: now - last_pass_ms; -1 before the first pass ends
-  std::string error;          // why the job failed (or why the last sync pass did)
+  int64_t last_pass_ms = 0;  // when the last complete pass ended; 0: none yet
+  double images_per_s = 0;   // images done per second since the job (re)started
+  int64_t eta_ms = -1;       // -1: unknown (the listing is not complete)
+  int64_t lag_ms = -1;       // sync: now - last_pass_ms; -1 before the first pass ends
+  std::string error;         // why the job failed (or why the last sync pass did)
 };
 
 struct Job {
@@ -105,9 +105,9 @@ struct JobFailure {
 };
 
 struct JobRunnerOptions {
-  int fetch_threads = 8;        // Default: 8 downloads at once per job
-  int embed_threads = 2;        // Default: 2 embedding writers per job
-  int batch = 16;               // Default: up to 16 images per durable write
+  int fetch_threads = 8;          // Default: 8 downloads at once per job
+  int embed_threads = 2;          // Default: 2 embedding writers per job
+  int batch = 16;                 // Default: up to 16 images per durable write
   int64_t min_interval_ms = 200;  // Default: sync polls at most 5 times a second
 };
 
@@ -126,8 +126,7 @@ class JobRunner {
   // Checks the gallery, the tags and the source (a prefix is listed once: a missing or
   // refused bucket fails here; an empty one too, for an import), then starts the job.
   // A refused job leaves nothing behind.
-  absl::StatusOr<Job> Create(const std::string& project, const std::string& gallery,
-                             JobSpec spec);
+  absl::StatusOr<Job> Create(const std::string& project, const std::string& gallery, JobSpec spec);
   absl::StatusOr<Job> Get(const std::string& project, const std::string& id) const;
   // The project's jobs by id.
   absl::StatusOr<std::vector<Job>> List(const std::string& project) const;
