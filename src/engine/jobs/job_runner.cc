@@ -586,7 +586,9 @@ void JobRunner::Drive(Active* a) {
     }
     a->ResetCounters();
     PassContext ctx{store_, a, pass};
-    Channel fetch_q(256), embed_q(64);
+    // Fetched bytes wait in embed_q: bounded by the embedders' appetite, not the listing.
+    Channel fetch_q(256),
+        embed_q(size_t(std::max(8, options_.batch * std::max(1, options_.embed_threads))));
     {
       std::lock_guard lock(a->mu);
       if (a->stop != kRun) break;
@@ -613,6 +615,9 @@ void JobRunner::Drive(Active* a) {
             std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
           }
           if (a->stop != kRun) break;
+          if (bytes.ok() && bytes->empty()) {
+            bytes = Fail(Reason::kImageCorrupt, "(the object is empty)");
+          }
           if (!bytes.ok()) {
             RecordFailures(ctx, {&w}, {bytes.status()});
             continue;
