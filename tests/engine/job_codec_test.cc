@@ -25,6 +25,7 @@ TEST(JobCodecTest, SpecAndProgressRoundTrip) {
   spec.prefix = "s3://bucket/" + kOdd;
   spec.tags = {{"src", kOdd}, {kOdd, "v"}};
   spec.interval_ms = 1234;
+  spec.notify_token = "0123abcd";
   int64_t entries = 0;
   absl::StatusOr<JobSpec> back = DecodeSpec(EncodeSpec(spec, 77), &entries);
   ASSERT_TRUE(back.ok()) << back.status();
@@ -32,6 +33,7 @@ TEST(JobCodecTest, SpecAndProgressRoundTrip) {
   EXPECT_EQ(back->prefix, spec.prefix);
   EXPECT_EQ(back->tags, spec.tags);
   EXPECT_EQ(back->interval_ms, 1234);
+  EXPECT_EQ(back->notify_token, "0123abcd");
   EXPECT_EQ(entries, 77);
   EXPECT_FALSE(DecodeSpec("kind=later\n", &entries).ok());
 

@@ -32,7 +32,7 @@ def upload(rgw, bucket, items, threads=12):
 
 
 BUCKETS = ["import-big", "import-small", "import-empty", "import-watch", "import-pr",
-           "missing-bucket"]
+           "import-notify", "missing-bucket"]
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ allow_private = true
 """ % {"p": rgw.port, "ak": ak, "sk": sk,
        "buckets": ", ".join('"%s"' % b for b in BUCKETS + ["import-denied"])})
     for b in ("import-big", "import-small", "import-empty", "import-watch", "import-pr",
-              "import-denied"):
+              "import-notify", "import-denied"):
         rgw.owner.create_bucket(b)
     return path
 
@@ -368,3 +368,85 @@ def test_a_sync_job_follows_adds_overwrites_and_deletes(rgw, server):
     assert error_code(out) == "IS.3038", out
     assert jobs(s, "POST", "/%s/cancel" % jid)[1]["state"] == "cancelled"
     assert s.request("DELETE", "/service/watch")[0] == 200
+
+
+def sns_post(rgw, form):
+    """An SNS-style request to RGW (CreateTopic): a form POST to /, signed (SigV4) with the
+    body's own SHA-256 (RGW checks it for these; the S3 helper signs UNSIGNED-PAYLOAD)."""
+    import datetime
+    import hashlib
+    import hmac
+    import http.client
+    ak, sk = rgw.owner_keys
+    now = datetime.datetime.utcnow()
+    amz, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    digest = hashlib.sha256(form).hexdigest()
+    h = {"host": "127.0.0.1:%d" % rgw.port, "x-amz-date": amz,
+         "x-amz-content-sha256": digest,
+         "content-type": "application/x-www-form-urlencoded"}
+    names = sorted(h)
+    creq = "\n".join(["POST", "/", "", "".join("%s:%s\n" % (k, h[k]) for k in names),
+                      ";".join(names), digest])
+    scope = "%s/us-east-1/sns/aws4_request" % day
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz, scope, hashlib.sha256(creq.encode()).hexdigest()])
+    k = ("AWS4" + sk).encode()
+    for part in (day, "us-east-1", "sns", "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    h["Authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
+        ak, scope, ";".join(names), hmac.new(k, sts.encode(), hashlib.sha256).hexdigest())
+    c = http.client.HTTPConnection("127.0.0.1", rgw.port, timeout=30)
+    try:
+        c.request("POST", "/", body=form, headers=h)
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def test_bucket_notifications_start_a_sync_pass_at_once(rgw, server):
+    """RGW pushes an event (SNS topic with a push-endpoint, bucket notification
+    configuration) to the job's events URL: the sync job lists at once instead of waiting
+    for its (here: one hour) interval. Events are only a trigger; a wrong token is refused."""
+    import re
+    import urllib.parse
+    s = server
+    upload(rgw, "import-notify", [("n/00.jpg", jpeg(40000))])
+    assert s.create("notify", tags=["src"])[0] == 200
+    j = create_job(s, instance_name="notify", source="s3://import-notify/n/", mode="sync",
+                   interval_ms=3600000, tags={"src": "n"})
+    jid, events = j["id"], j["events_path"]
+    assert "token=" in events
+    wait_job(s, jid, lambda j: j["progress"]["last_pass_ms"] is not None)
+    assert tag_count(s, "notify", {"src": "n"}) == 1
+    # a forged event (wrong token) is refused and starts nothing
+    st, out, _ = s.request("POST", "/" + events.split("?")[0] + "?token=" + "0" * 32, body={})
+    assert st == 401 and error_code(out) == "APIG.0301", (st, out)
+    # the topic pushes to our events URL; the bucket notifies it of creations and removals
+    form = urllib.parse.urlencode({
+        "Action": "CreateTopic", "Name": "iss-notify",
+        "Attributes.entry.1.key": "push-endpoint",
+        "Attributes.entry.1.value": s.base + events}).encode()
+    st, body = sns_post(rgw, form)
+    assert st == 200, body
+    arn = re.search(rb"<TopicArn>([^<]+)</TopicArn>", body).group(1).decode()
+    conf = ("<NotificationConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+            "<TopicConfiguration><Id>iss</Id><Topic>%s</Topic>"
+            "<Event>s3:ObjectCreated:*</Event><Event>s3:ObjectRemoved:*</Event>"
+            "</TopicConfiguration></NotificationConfiguration>" % arn).encode()
+    st, body, _ = rgw.owner.request("PUT", "import-notify", query={"notification": ""},
+                                    body=conf, headers={"content-length": str(len(conf))})
+    assert st == 200, body
+    passes = get_job(s, jid)["progress"]["pass"]
+    rgw.owner.put("import-notify", "n/01.jpg", jpeg(40001), content_type="image/jpeg")
+    deadline = time.time() + 30
+    while tag_count(s, "notify", {"src": "n"}) != 2:
+        assert time.time() < deadline, get_job(s, jid)
+        time.sleep(0.2)
+    rgw.owner.delete("import-notify", "n/00.jpg")
+    while tag_count(s, "notify", {"src": "n"}) != 1:
+        assert time.time() < deadline, get_job(s, jid)
+        time.sleep(0.2)
+    assert exists(s, "notify", "s3://import-notify/n/01.jpg")
+    assert get_job(s, jid)["progress"]["pass"] > passes
+    jobs(s, "POST", "/%s/cancel" % jid)
+    print("\n[notify] %s" % urllib.parse.urlsplit(s.base + events).path)

@@ -54,7 +54,14 @@ json JobJson(const engine::Job& j) {
               {"progress", std::move(progress)}};
   if (!j.prefix.empty()) out["source"] = j.prefix;
   if (j.manifest_entries > 0) out["manifest_entries"] = j.manifest_entries;
-  if (j.kind == engine::JobKind::kSync) out["interval_ms"] = j.interval_ms;
+  if (j.kind == engine::JobKind::kSync) {
+    out["interval_ms"] = j.interval_ms;
+    // Where the object store pushes bucket notifications (relative to this server).
+    if (!j.notify_token.empty()) {
+      out["events_path"] = "/v1/" + j.project + "/image-search/import-jobs/" + j.id +
+                           "/events?token=" + j.notify_token;
+    }
+  }
   if (!p.error.empty()) out["error"] = p.error;
   return out;
 }
@@ -222,6 +229,28 @@ void RegisterJobRoutes(Router* router, engine::JobRunner* jobs) {
                           return JobJson(j);
                         }));
   }
+  // Bucket notifications (HTTP push from the object store, which cannot sign requests):
+  // authenticated by the job's secret token in the URL, not by the project's credentials.
+  Route events;
+  events.method = "POST";
+  events.pattern = one + "/events";
+  events.auth = AuthPolicy::kPublic;
+  events.errors = [](const absl::Status& s) { return RenderError(s); };
+  events.handler = [jobs](const Call& call) {
+    std::string token;
+    for (std::string_view q = call.request.query; !q.empty();) {
+      const size_t amp = q.find('&');
+      const std::string_view kv = q.substr(0, amp);
+      if (kv.rfind("token=", 0) == 0) token = std::string(kv.substr(6));
+      q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+    }
+    absl::Status s = jobs->Notify(call.params.at("project_id"), call.params.at("job_id"), token);
+    if (!s.ok()) return RenderError(s);
+    HttpResponse r;
+    r.body = R"({"result":"success"})";
+    return r;
+  };
+  router->Add(std::move(events));
   router->Add(V1Route("GET", one + "/failures", true, [jobs](S p, R r, J) -> absl::StatusOr<json> {
     ASSIGN_OR_RETURN(std::vector<engine::JobFailure> all,
                      jobs->Failures(p, r.at("job_id"), kMaxFailures));

@@ -104,7 +104,8 @@ std::string EncodeSpec(const JobSpec& spec, int64_t manifest_entries) {
                        {"prefix", spec.prefix},
                        {"manifest_entries", std::to_string(manifest_entries)},
                        {"interval_ms", std::to_string(spec.interval_ms)},
-                       {"tags", EncodeTags(spec.tags)}});
+                       {"tags", EncodeTags(spec.tags)},
+                       {"notify_token", spec.notify_token}});
 }
 
 absl::StatusOr<JobSpec> DecodeSpec(std::string_view text, int64_t* manifest_entries) {
@@ -121,6 +122,7 @@ absl::StatusOr<JobSpec> DecodeSpec(std::string_view text, int64_t* manifest_entr
   spec.prefix = Get(f, "prefix");
   spec.interval_ms = ToInt(f, "interval_ms", 60000);
   spec.tags = DecodeTags(Get(f, "tags"));
+  spec.notify_token = Get(f, "notify_token");
   *manifest_entries = ToInt(f, "manifest_entries", 0);
   return spec;
 }

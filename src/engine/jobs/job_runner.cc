@@ -126,6 +126,26 @@ std::string NewJobId(int64_t now_ms) {
   return buf;
 }
 
+std::string RandomHex(int bytes) {
+  std::random_device rd;
+  std::string out;
+  static const char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < bytes; ++i) {
+    const unsigned v = rd() & 0xff;
+    out += kHex[v >> 4];
+    out += kHex[v & 15];
+  }
+  return out;
+}
+
+// Compares without an early exit (the token is a credential).
+bool SameSecret(std::string_view a, std::string_view b) {
+  if (a.size() != b.size() || a.empty()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
 std::string Trimmed(std::string s) {
   while (!s.empty() && s.back() == '/') s.pop_back();
   return s;
@@ -150,6 +170,7 @@ struct JobRunner::Active {
   std::mutex mu;  // guards the fields below
   std::condition_variable wake;
   std::vector<Channel*> channels;
+  bool poked = false;  // a bucket notification asked for a pass now
   JobState state = JobState::kRunning;
   int64_t pass = 1;
   int64_t pass_started_ms = 0;
@@ -236,6 +257,7 @@ Job JobRunner::View(const JobRecord& rec) const {
     j.kind = spec->kind;
     j.prefix = spec->prefix;
     j.interval_ms = spec->kind == JobKind::kSync ? spec->interval_ms : 0;
+    j.notify_token = spec->notify_token;
   }
   j.progress = jobs_internal::DecodeProgress(rec.progress);
   j.created_ms = rec.created_ms;
@@ -366,6 +388,7 @@ absl::StatusOr<Job> JobRunner::Create(const std::string& project, const std::str
       }
     }
     spec.interval_ms = std::max(spec.interval_ms, options_.min_interval_ms);
+    spec.notify_token = RandomHex(16);
   }
   if (!spec.prefix.empty()) {
     if (lister_ == nullptr) {
@@ -507,6 +530,25 @@ absl::StatusOr<Job> JobRunner::Rerun(const std::string& project, const std::stri
     return s;
   }
   return View(rec);
+}
+
+absl::Status JobRunner::Notify(const std::string& project, const std::string& id,
+                               const std::string& token) {
+  absl::StatusOr<JobRecord> rec = Load(project, id);
+  int64_t unused = 0;
+  absl::StatusOr<JobSpec> spec = rec.ok() ? jobs_internal::DecodeSpec(rec->spec, &unused)
+                                          : absl::StatusOr<JobSpec>(rec.status());
+  // A missing job and a wrong token answer alike: the endpoint reveals nothing.
+  if (!spec.ok() || !SameSecret(spec->notify_token, token)) {
+    return Fail(Reason::kUnauthenticated, "(not a notification endpoint of this server)");
+  }
+  std::lock_guard lock(mu_);
+  auto it = active_.find(id);
+  if (it == active_.end() || it->second->finished) return absl::OkStatus();
+  std::lock_guard alock(it->second->mu);
+  it->second->poked = true;
+  it->second->wake.notify_all();
+  return absl::OkStatus();
 }
 
 absl::Status JobRunner::Delete(const std::string& project, const std::string& id) {
@@ -818,8 +860,9 @@ void JobRunner::Drive(Active* a) {
     {
       std::unique_lock lock(a->mu);
       a->wake.wait_for(lock, std::chrono::milliseconds(a->spec.interval_ms),
-                       [&] { return a->stop != kRun; });
+                       [&] { return a->stop != kRun || a->poked; });
       if (a->stop != kRun) break;
+      a->poked = false;
       ++a->pass;
       a->pass_started_ms = clock_->NowMs();
     }

@@ -69,6 +69,8 @@ struct JobSpec {
   std::vector<ManifestEntry> manifest;  // the objects to import (imports only)
   model::Tags tags;                     // tags of every image (a manifest entry's win)
   int64_t interval_ms = 60000;          // sync: from the end of one pass to the next
+  // sync: the secret a bucket notification must present (Notify); set by Create.
+  std::string notify_token;
 };
 
 struct JobProgress {
@@ -92,6 +94,7 @@ struct Job {
   std::string prefix;            // empty for a manifest job
   int64_t manifest_entries = 0;  // 0 for a prefix job
   int64_t interval_ms = 0;
+  std::string notify_token;  // sync jobs: what Notify() expects
   JobProgress progress;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
@@ -135,6 +138,11 @@ class JobRunner {
   absl::StatusOr<Job> Cancel(const std::string& project, const std::string& id);
   // A new pass of a finished (done, failed, cancelled) job: unchanged objects are skipped.
   absl::StatusOr<Job> Rerun(const std::string& project, const std::string& id);
+  // A bucket notification for a sync job (an object was created or removed): starts its
+  // next pass now instead of at the end of the interval. The event itself is not trusted
+  // (the pass lists the prefix). kUnauthenticated when `token` is not the job's; OK and
+  // nothing happens for a job that is not a running sync job.
+  absl::Status Notify(const std::string& project, const std::string& id, const std::string& token);
   // Forgets a finished job and its checkpoints.
   absl::Status Delete(const std::string& project, const std::string& id);
   // The failures of the current pass, in key order, at most `limit`.
