@@ -450,3 +450,20 @@ def test_bucket_notifications_start_a_sync_pass_at_once(rgw, server):
     assert get_job(s, jid)["progress"]["pass"] > passes
     jobs(s, "POST", "/%s/cancel" % jid)
     print("\n[notify] %s" % urllib.parse.urlsplit(s.base + events).path)
+
+
+def test_job_routes_take_the_v1_credentials(server):
+    """Same authentication as v1: with auth on (integration_import_jobs_with_auth) a request
+    without credentials is refused, and a token of one project cannot touch another's."""
+    import requests
+    s = server
+    url = s.base + "/v1/%s/image-search/import-jobs"
+    r = requests.get(url % s.project, timeout=30)
+    if s.auth is None:
+        assert r.status_code == 200, r.text
+        return
+    assert r.status_code == 401 and r.json()["error_code"] == "APIG.0301", r.text
+    assert requests.get(url % s.project, headers=s.headers, timeout=30).status_code == 200
+    r = requests.post(url % "someone-elses-project", headers=s.headers, timeout=30,
+                      json={"instance_name": "x", "source": "s3://import-small/s/"})
+    assert r.status_code in (401, 403), r.text
