@@ -144,6 +144,10 @@ std::vector<Setting> Settings(ServerOptions* o) {
        &o->jobs.fetch_threads},
       {"jobs.embed_threads", "--jobs-embed-threads",
        "Threads embedding and writing images per import or sync job.", &o->jobs.embed_threads},
+      {"jobs.import_dirs", "--jobs-import-dirs",
+       "Server-side directories import jobs may read (file:// sources; comma-separated "
+       "absolute paths; default none: off).",
+       &o->files.roots},
       {"jobs.batch", "--jobs-batch", "Images per durable write of an import job.", &o->jobs.batch},
       {"limits.sync_writes", "--sync-writes", "fsync every write before acknowledging it.",
        &o->store.sync_writes},
@@ -411,6 +415,11 @@ absl::Status Validate(const ServerOptions& o) {
     if (l->rate < 1 || l->burst < 1) return Bad("auth", "rates and bursts must be >= 1");
   }
   if (o.auth.token_ttl_s < 60) return Bad("auth", "token_ttl_s must be >= 60");
+  for (const std::string& dir : o.files.roots) {
+    if (dir.empty() || dir[0] != '/') {
+      return Bad("jobs.import_dirs", "`" + dir + "` is not an absolute path");
+    }
+  }
   if (o.jobs.fetch_threads < 1 || o.jobs.embed_threads < 1 || o.jobs.batch < 1) {
     return Bad("jobs", "fetch_threads, embed_threads and batch must be >= 1");
   }

@@ -24,6 +24,7 @@
 #include "api/http/rate_limiter.h"
 #include "api/iam/routes.h"
 #include "auth/auth_service.h"
+#include "blob/file_source.h"
 #include "blob/http_source.h"
 #include "blob/s3_source.h"
 #include "common/executor.h"
@@ -67,6 +68,7 @@ struct ServerOptions {
   auth::AuthOptions auth;            // token lifetime, signature rules
   blob::HttpSourceOptions fetch;     // downloads for `path`
   blob::S3SourceOptions storage;     // object storage for `path`: [[storage.profiles]]
+  blob::FileSourceOptions files;     // server-side directories for imports: jobs.import_dirs
   features::RegistryOptions models;  // inference threads
   store::DatabaseOptions store;      // durability
   engine::EngineOptions engine;      // instance and image limits

@@ -196,8 +196,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
   blob::HttpSourceOptions fetch = o.fetch;
   // Downloads never take every handler thread (slow servers would stall the API).
   if (fetch.max_concurrent == 0) fetch.max_concurrent = std::max(1, o.http.worker_threads - 1);
+  blob::FileSourceOptions files = o.files;
+  files.max_bytes = o.storage.max_bytes;
+  for (const std::string& dir : files.roots) {
+    spdlog::warn("server-side directory {} is readable by import jobs and `path` (file://)", dir);
+  }
   p.blobs = std::make_unique<blob::Router>(std::make_unique<blob::S3Source>(o.storage),
-                                           std::make_unique<blob::HttpSource>(fetch));
+                                           std::make_unique<blob::HttpSource>(fetch),
+                                           std::make_unique<blob::FileSource>(files));
   for (const blob::StorageProfile& sp : o.storage.profiles) {
     spdlog::info("storage profile `{}`: endpoint {}, {} addressing{}", sp.name, sp.endpoint,
                  sp.virtual_hosted ? "virtual-hosted" : "path-style",
@@ -226,7 +232,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
   if (!job_store.ok()) return StartFailed("opening the job store", job_store.status());
   p.job_store = std::move(*job_store);
   p.jobs =
-      std::make_unique<engine::JobRunner>(p.engine.get(), p.job_store.get(), p.blobs->s3(), o.jobs);
+      std::make_unique<engine::JobRunner>(p.engine.get(), p.job_store.get(), p.blobs.get(), o.jobs);
   if (absl::Status s = p.jobs->Start(); !s.ok()) return StartFailed("resuming jobs", s);
 
   const auth::Authenticator* authenticator = nullptr;

@@ -467,3 +467,52 @@ def test_job_routes_take_the_v1_credentials(server):
     r = requests.post(url % "someone-elses-project", headers=s.headers, timeout=30,
                       json={"instance_name": "x", "source": "s3://import-small/s/"})
     assert r.status_code in (401, 403), r.text
+
+
+def test_directory_import_is_off_by_default_and_stays_inside_its_roots(tmp_path, server):
+    """Server-side directories (jobs.import_dirs, operator-enabled): a file:// prefix is
+    listed recursively; symbolic links are skipped, paths outside the roots refused."""
+    root = tmp_path / "photos"
+    (root / "a").mkdir(parents=True)
+    (root / "b" / "c").mkdir(parents=True)
+    outside = tmp_path / "secret.jpg"
+    outside.write_bytes(jpeg(50000))
+    for i in range(6):
+        (root / "a" / ("%d.jpg" % i)).write_bytes(jpeg(50001 + i))
+        (root / "b" / "c" / ("%d.jpg" % i)).write_bytes(jpeg(50101 + i))
+    (root / "a" / "notes.txt").write_bytes(b"not an image")
+    os.symlink(str(outside), str(root / "a" / "link.jpg"))
+    os.symlink(str(tmp_path), str(root / "b" / "up"))
+    src = "file://%s/" % root
+    # off by default: the module's server has no import_dirs
+    st, out, _ = jobs(server, "POST", "", dict(instance_name="x", source=src))
+    assert error_code(out) in ("IS.2011", "IS.2019"), out
+    server.create("dirs-off")
+    st, out, _ = jobs(server, "POST", "", dict(instance_name="dirs-off", source=src))
+    assert error_code(out) == "IS.2011", out
+    s = Server(extra_args=["--jobs-import-dirs", str(root)]).start()
+    try:
+        assert s.create("dirs", tags=["src"])[0] == 200
+        for bad, code in [("file://%s/" % tmp_path, "IS.2011"),        # outside the root
+                          ("file://%s/b/up/" % root, "IS.2011"),       # a link out of it
+                          ("file://%s/nope/" % root, "IS.3053")]:      # no such directory
+            st, out, _ = jobs(s, "POST", "", dict(instance_name="dirs", source=bad))
+            assert error_code(out) == code, (bad, out)
+        st, out, _ = s.add("dirs", "file://%s" % outside)
+        assert error_code(out) == "IS.2011", out
+        jid = create_job(s, instance_name="dirs", source=src, tags={"src": "d"})["id"]
+        j = wait_job(s, jid, finished)
+        p = j["progress"]
+        assert j["state"] == "done" and (p["listed"], p["done"], p["failed"]) == (13, 12, 1), j
+        assert tag_count(s, "dirs", {"src": "d"}) == 12
+        assert exists(s, "dirs", "file://%s/b/c/3.jpg" % root)
+        assert not exists(s, "dirs", "file://%s/a/link.jpg" % root)
+        st, rep, _ = jobs(s, "GET", "/%s/failures" % jid)
+        assert [f["path"] for f in rep["failures"]] == ["file://%s/a/notes.txt" % root], rep
+        # a re-run skips what is unchanged (modification time and size)
+        (root / "a" / "0.jpg").write_bytes(jpeg(59999))
+        jobs(s, "POST", "/%s/rerun" % jid)
+        p = wait_job(s, jid, finished)["progress"]
+        assert (p["done"], p["skipped"], p["failed"]) == (1, 11, 1), p
+    finally:
+        s.close()
