@@ -157,9 +157,22 @@ void RegisterOperatorRoutes(Server::Parts& p) {
                           .on_io_thread = true});
   // Operator metrics (Prometheus text format): requests and latencies by route, totals.
   engine::Engine* e = p.engine.get();
-  api::RegisterMetricsRoute(&p.router, &p.metrics, [e] {
+  engine::JobRunner* jobs = p.jobs.get();
+  api::RegisterMetricsRoute(&p.router, &p.metrics, [e, jobs] {
     const model::EngineStats s = e->Stats();
+    // Jobs: how many run, and how far the furthest-behind sync job lags its bucket.
+    double running = 0, lag = 0;
+    if (absl::StatusOr<std::vector<engine::Job>> all = jobs->List(""); all.ok()) {
+      for (const engine::Job& j : *all) {
+        if (j.state != engine::JobState::kRunning) continue;
+        ++running;
+        if (j.progress.lag_ms > 0) lag = std::max(lag, double(j.progress.lag_ms) / 1000.0);
+      }
+    }
     return std::vector<api::Metrics::Gauge>{
+        {"import_jobs_running", "Import and sync jobs running.", running},
+        {"sync_lag_seconds_max", "Longest time since a running sync job's last complete pass.",
+         lag},
         {"instances", "Instances (galleries) over all projects.", double(s.galleries)},
         {"images", "Images over all instances.", double(s.items)},
         {"index_ram_bytes", "Heap held by the indexes: codes, ids, maps.",

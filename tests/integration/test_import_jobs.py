@@ -2,6 +2,7 @@
 (tests/testing/rgw): /v1/{project}/image-search/import-jobs (docs/api.md)."""
 import concurrent.futures
 import os
+import re
 import signal
 import time
 
@@ -364,6 +365,11 @@ def test_a_sync_job_follows_adds_overwrites_and_deletes(rgw, server):
     assert j["state"] == "running" and j["progress"]["lag_s"] is not None, j
     assert j["progress"]["lag_s"] < 30, j
     assert j["progress"]["pass"] >= 3, j
+    import requests
+    metrics = requests.get(s.base + "/metrics", timeout=30).text
+    running = re.search(r"^imagesearch_import_jobs_running ([0-9.]+)$", metrics, re.M)
+    lag = re.search(r"^imagesearch_sync_lag_seconds_max ([0-9.e+-]+)$", metrics, re.M)
+    assert running and float(running.group(1)) >= 1 and lag and float(lag.group(1)) < 30, metrics
     st, out, _ = s.request("DELETE", "/service/watch")
     assert error_code(out) == "IS.3038", out
     assert jobs(s, "POST", "/%s/cancel" % jid)[1]["state"] == "cancelled"
@@ -407,7 +413,6 @@ def test_bucket_notifications_start_a_sync_pass_at_once(rgw, server):
     """RGW pushes an event (SNS topic with a push-endpoint, bucket notification
     configuration) to the job's events URL: the sync job lists at once instead of waiting
     for its (here: one hour) interval. Events are only a trigger; a wrong token is refused."""
-    import re
     import urllib.parse
     s = server
     upload(rgw, "import-notify", [("n/00.jpg", jpeg(40000))])
