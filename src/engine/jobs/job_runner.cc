@@ -280,22 +280,32 @@ Job JobRunner::View(const JobRecord& rec) const {
 absl::Status JobRunner::Start() {
   std::lock_guard ctl(ctl_);
   ASSIGN_OR_RETURN(std::vector<JobRecord> all, store_->List(""));
+  // One job that cannot resume fails alone (recorded, logged): never the server's start.
+  auto fail = [&](JobRecord& rec, const std::string& why) {
+    spdlog::error("job {} ({}/{}): cannot resume: {}", rec.id, rec.project_id, rec.gallery, why);
+    JobProgress p = jobs_internal::DecodeProgress(rec.progress);
+    p.error = why;
+    rec.progress = jobs_internal::EncodeProgress(p);
+    rec.state = std::string(JobStateName(JobState::kFailed));
+    rec.updated_ms = clock_->NowMs();
+    absl::Status s = store_->Put(rec);
+    if (!s.ok()) spdlog::error("job {}: state not saved: {}", rec.id, s.ToString());
+  };
   for (JobRecord& rec : all) {
     const std::optional<JobState> state = StateOf(rec.state);
     if (!state || Finished(*state)) continue;
     absl::Status held = engine_->HoldGallery(rec.project_id, rec.gallery);
     if (!held.ok()) {
-      JobProgress p = jobs_internal::DecodeProgress(rec.progress);
-      p.error = "the instance is gone: " + std::string(held.message());
-      rec.progress = jobs_internal::EncodeProgress(p);
-      rec.state = std::string(JobStateName(JobState::kFailed));
-      rec.updated_ms = clock_->NowMs();
-      RETURN_IF_ERROR(store_->Put(rec));
+      fail(rec, "the instance is gone: " + std::string(held.message()));
       continue;
     }
     if (*state == JobState::kRunning) {
       spdlog::info("job {} ({}/{}): resuming", rec.id, rec.project_id, rec.gallery);
-      RETURN_IF_ERROR(Launch(rec));
+      absl::Status launched = Launch(rec);
+      if (!launched.ok()) {
+        engine_->ReleaseGallery(rec.project_id, rec.gallery);
+        fail(rec, launched.ToString());
+      }
     }
   }
   return absl::OkStatus();
