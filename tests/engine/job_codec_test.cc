@@ -26,6 +26,7 @@ TEST(JobCodecTest, SpecAndProgressRoundTrip) {
   spec.tags = {{"src", kOdd}, {kOdd, "v"}};
   spec.interval_ms = 1234;
   spec.notify_token = "0123abcd";
+  spec.folder_tag = "folder";
   int64_t entries = 0;
   absl::StatusOr<JobSpec> back = DecodeSpec(EncodeSpec(spec, 77), &entries);
   ASSERT_TRUE(back.ok()) << back.status();
@@ -34,6 +35,7 @@ TEST(JobCodecTest, SpecAndProgressRoundTrip) {
   EXPECT_EQ(back->tags, spec.tags);
   EXPECT_EQ(back->interval_ms, 1234);
   EXPECT_EQ(back->notify_token, "0123abcd");
+  EXPECT_EQ(back->folder_tag, "folder");
   EXPECT_EQ(entries, 77);
   EXPECT_FALSE(DecodeSpec("kind=later\n", &entries).ok());
 

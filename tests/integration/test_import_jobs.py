@@ -282,6 +282,8 @@ def test_job_creation_errors_change_nothing(rgw, server, small):
         (dict(instance_name="errs", source="s3://unmapped-bucket/"), "IS.2016"),
         (dict(instance_name="errs", source="s3://import-small/s/", tags={"color": "x"}),
          "IS.1004"),
+        (dict(instance_name="errs", source="s3://import-small/s/", folder_tag="color"),
+         "IS.1004"),
         (dict(instance_name="errs", source="s3://import-small/s/", mode="later"), "IS.0002"),
         (dict(instance_name="errs", manifest=""), "IS.3052"),
         (dict(instance_name="errs", manifest="{\"url\": \"s3://import-small/s/000.jpg\"}\n{oops"),
@@ -497,7 +499,7 @@ def test_directory_import_is_off_by_default_and_stays_inside_its_roots(tmp_path,
     assert error_code(out) == "IS.2011", out
     s = Server(extra_args=["--jobs-import-dirs", str(root)]).start()
     try:
-        assert s.create("dirs", tags=["src"])[0] == 200
+        assert s.create("dirs", tags=["src", "folder"])[0] == 200
         for bad, code in [("file://%s/" % tmp_path, "IS.2011"),        # outside the root
                           ("file://%s/b/up/" % root, "IS.2011"),       # a link out of it
                           ("file://%s/nope/" % root, "IS.3053")]:      # no such directory
@@ -505,11 +507,15 @@ def test_directory_import_is_off_by_default_and_stays_inside_its_roots(tmp_path,
             assert error_code(out) == code, (bad, out)
         st, out, _ = s.add("dirs", "file://%s" % outside)
         assert error_code(out) == "IS.2011", out
-        jid = create_job(s, instance_name="dirs", source=src, tags={"src": "d"})["id"]
+        jid = create_job(s, instance_name="dirs", source=src, tags={"src": "d"},
+                         folder_tag="folder")["id"]
         j = wait_job(s, jid, finished)
         p = j["progress"]
         assert j["state"] == "done" and (p["listed"], p["done"], p["failed"]) == (13, 12, 1), j
         assert tag_count(s, "dirs", {"src": "d"}) == 12
+        # tags from the key's folders: the folder holding each file
+        assert tag_count(s, "dirs", {"folder": "a"}) == 6
+        assert tag_count(s, "dirs", {"folder": "c"}) == 6
         assert exists(s, "dirs", "file://%s/b/c/3.jpg" % root)
         assert not exists(s, "dirs", "file://%s/a/link.jpg" % root)
         st, rep, _ = jobs(s, "GET", "/%s/failures" % jid)

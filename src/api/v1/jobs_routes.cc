@@ -53,6 +53,7 @@ json JobJson(const engine::Job& j) {
               {"updated_ms", j.updated_ms},
               {"progress", std::move(progress)}};
   if (!j.prefix.empty()) out["source"] = j.prefix;
+  if (!j.folder_tag.empty()) out["folder_tag"] = j.folder_tag;
   if (j.manifest_entries > 0) out["manifest_entries"] = j.manifest_entries;
   if (j.kind == engine::JobKind::kSync) {
     out["interval_ms"] = j.interval_ms;
@@ -182,6 +183,13 @@ absl::StatusOr<json> CreateJob(engine::JobRunner* jobs, const std::string& proje
   }
   ASSIGN_OR_RETURN(auto tags, OptionalStringMap(body, "tags", Code("IS.1003")));
   if (tags) spec.tags = std::move(*tags);
+  ASSIGN_OR_RETURN(std::optional<std::string> folder_tag, OptionalString(body, "folder_tag"));
+  if (folder_tag && !folder_tag->empty()) {
+    if (has_manifest) {
+      return CodeError(Code("IS.0002"), "(`folder_tag` applies to a `source` prefix)");
+    }
+    spec.folder_tag = *folder_tag;
+  }
   ASSIGN_OR_RETURN(std::optional<int64_t> interval, OptionalInt(body, "interval_ms"));
   if (interval && (*interval < 1 || *interval > 86400000)) {
     return CodeError(Code("IS.0002"), "(`interval_ms` must be 1..86400000)");

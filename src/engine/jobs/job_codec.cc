@@ -105,7 +105,8 @@ std::string EncodeSpec(const JobSpec& spec, int64_t manifest_entries) {
                        {"manifest_entries", std::to_string(manifest_entries)},
                        {"interval_ms", std::to_string(spec.interval_ms)},
                        {"tags", EncodeTags(spec.tags)},
-                       {"notify_token", spec.notify_token}});
+                       {"notify_token", spec.notify_token},
+                       {"folder_tag", spec.folder_tag}});
 }
 
 absl::StatusOr<JobSpec> DecodeSpec(std::string_view text, int64_t* manifest_entries) {
@@ -123,6 +124,7 @@ absl::StatusOr<JobSpec> DecodeSpec(std::string_view text, int64_t* manifest_entr
   spec.interval_ms = ToInt(f, "interval_ms", 60000);
   spec.tags = DecodeTags(Get(f, "tags"));
   spec.notify_token = Get(f, "notify_token");
+  spec.folder_tag = Get(f, "folder_tag");
   *manifest_entries = ToInt(f, "manifest_entries", 0);
   return spec;
 }

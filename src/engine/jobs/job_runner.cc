@@ -258,6 +258,7 @@ Job JobRunner::View(const JobRecord& rec) const {
     j.prefix = spec->prefix;
     j.interval_ms = spec->kind == JobKind::kSync ? spec->interval_ms : 0;
     j.notify_token = spec->notify_token;
+    j.folder_tag = spec->folder_tag;
   }
   j.progress = jobs_internal::DecodeProgress(rec.progress);
   j.created_ms = rec.created_ms;
@@ -379,6 +380,7 @@ absl::StatusOr<Job> JobRunner::Create(const std::string& project, const std::str
   ReapFinished();
   ASSIGN_OR_RETURN(model::Gallery g, engine_->GetGallery(project, gallery));
   model::Tags all = spec.tags;
+  if (!spec.folder_tag.empty()) all[spec.folder_tag] = "";
   for (const ManifestEntry& e : spec.manifest) all.insert(e.tags.begin(), e.tags.end());
   for (const auto& [k, v] : all) {
     if (std::find(g.tag_keys.begin(), g.tag_keys.end(), k) == g.tag_keys.end()) {
@@ -769,6 +771,16 @@ void JobRunner::Drive(Active* a) {
           w.etag = std::move(o.etag);
           w.size = o.size;
           w.tags = a->spec.tags;
+          if (!a->spec.folder_tag.empty()) {
+            const size_t slash = o.key.rfind('/');
+            if (slash != std::string::npos && slash > 0) {
+              const size_t from = o.key.rfind('/', slash - 1);
+              const std::string folder =
+                  o.key.substr(from == std::string::npos ? 0 : from + 1,
+                               slash - (from == std::string::npos ? 0 : from + 1));
+              if (!folder.empty()) w.tags[a->spec.folder_tag] = folder;
+            }
+          }
           if (!consider(std::move(w))) break;
         }
         token = std::move(page->next_token);

@@ -68,7 +68,10 @@ struct JobSpec {
   std::string prefix;                   // an object-storage prefix to list, or
   std::vector<ManifestEntry> manifest;  // the objects to import (imports only)
   model::Tags tags;                     // tags of every image (a manifest entry's win)
-  int64_t interval_ms = 60000;          // sync: from the end of one pass to the next
+  // A listed object's folder (the last folder of its key: "red" for "shoes/red/1.jpg") as
+  // the value of this tag key; empty: none.
+  std::string folder_tag;
+  int64_t interval_ms = 60000;  // sync: from the end of one pass to the next
   // sync: the secret a bucket notification must present (Notify); set by Create.
   std::string notify_token;
 };
@@ -95,6 +98,7 @@ struct Job {
   int64_t manifest_entries = 0;  // 0 for a prefix job
   int64_t interval_ms = 0;
   std::string notify_token;  // sync jobs: what Notify() expects
+  std::string folder_tag;
   JobProgress progress;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
