@@ -432,4 +432,46 @@ absl::StatusOr<ListPage> S3Source::List(std::string_view prefix_locator, const s
   return page;
 }
 
+bool S3Source::CanList(std::string_view prefix_locator) const {
+  auto ref = ResolveLocator(options_.profiles, prefix_locator, /*prefix=*/true);
+  return ref.ok() && ref->has_value();
+}
+
+absl::StatusOr<std::string> S3Source::LocatorOf(std::string_view prefix_locator,
+                                                std::string_view key) const {
+  ASSIGN_OR_RETURN(ObjectRef ref, Claim(prefix_locator, true));
+  const std::string lower = Lower(std::string(prefix_locator.substr(0, 8)));
+  if (lower.rfind("s3://", 0) == 0) return "s3://" + ref.bucket + "/" + std::string(key);
+  // scheme://authority of the prefix, then its addressing (as ResolveLocator tells them
+  // apart): /bucket/key when the URL's host is the endpoint's (path-style), else /key.
+  const size_t authority = prefix_locator.find("://") + 3;
+  const size_t path_at = prefix_locator.find('/', authority);
+  const std::string origin(prefix_locator.substr(0, path_at));
+  std::string scheme, host, port, es, eh, ep;
+  const bool path_style = internal::ParseUrl(std::string(prefix_locator), &scheme, &host, &port) &&
+                          EndpointHost(options_.profiles[size_t(ref.profile)], &es, &eh, &ep) &&
+                          host == eh && port == ep;
+  const std::string bucket_path = UriEncode(ref.bucket, false);
+  std::string out = origin + "/";
+  if (path_style) out += bucket_path + "/";
+  return out + UriEncode(key, true);
+}
+
+absl::StatusOr<engine::ObjectPage> S3Source::ListObjects(std::string_view prefix_locator,
+                                                         const std::string& token) const {
+  ASSIGN_OR_RETURN(ListPage page, List(prefix_locator, token));
+  engine::ObjectPage out;
+  out.next_token = std::move(page.next_token);
+  out.objects.reserve(page.objects.size());
+  for (ObjectInfo& o : page.objects) {
+    engine::ListedObject l;
+    ASSIGN_OR_RETURN(l.locator, LocatorOf(prefix_locator, o.key));
+    l.key = std::move(o.key);
+    l.size = o.size;
+    l.etag = std::move(o.etag);
+    out.objects.push_back(std::move(l));
+  }
+  return out;
+}
+
 }  // namespace iss::blob

@@ -89,7 +89,7 @@ struct ListPage {
   std::string next_token;           // empty on the last page
 };
 
-class S3Source : public engine::BlobSource {
+class S3Source : public engine::BlobSource, public engine::ObjectLister {
  public:
   explicit S3Source(S3SourceOptions options);
   ~S3Source() override;
@@ -104,6 +104,14 @@ class S3Source : public engine::BlobSource {
   // next_token to continue.
   absl::StatusOr<ListPage> List(std::string_view prefix_locator, const std::string& token,
                                 int max_keys = 1000) const;
+
+  // engine::ObjectLister: List() with each object's locator in the prefix's URL form
+  // (s3://bucket/key, or the same scheme, host and addressing as the prefix's URL).
+  bool CanList(std::string_view prefix_locator) const override;
+  absl::StatusOr<engine::ObjectPage> ListObjects(std::string_view prefix_locator,
+                                                 const std::string& token) const override;
+  absl::StatusOr<std::string> LocatorOf(std::string_view prefix_locator,
+                                        std::string_view key) const override;
 
  private:
   absl::StatusOr<ObjectRef> Claim(std::string_view locator, bool prefix) const;

@@ -34,6 +34,8 @@ std::optional<Reason> FromName(std::string_view name) {
 
 std::string_view ReasonName(Reason reason) { return kInfo[size_t(reason)].name; }
 
+std::optional<Reason> ReasonFromName(std::string_view name) { return FromName(name); }
+
 absl::StatusCode CanonicalCode(Reason reason) { return kInfo[size_t(reason)].canonical; }
 
 absl::Status Fail(Reason reason, std::string_view detail) {

@@ -13,6 +13,7 @@
 #define ISS_COMMON_STATUS_H_
 
 #include <cstddef>
+#include <optional>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -30,6 +31,11 @@ namespace iss {
   X(kGalleryLimit, kResourceExhausted)      /* the project has its maximum of galleries */      \
   X(kGalleryAbnormal, kFailedPrecondition)  /* the gallery's model is not installed */          \
   X(kGalleryBusy, kFailedPrecondition)      /* a job runs on the gallery */                     \
+  X(kJobNotFound, kNotFound)                /* no job of that id in the project */              \
+  X(kJobState, kFailedPrecondition)         /* the job's state does not allow the operation */  \
+  X(kJobExists, kAlreadyExists)             /* the gallery already has a sync job */            \
+  X(kBucketEmpty, kFailedPrecondition)      /* an import of a bucket that holds no object */    \
+  X(kPrefixEmpty, kNotFound)                /* an import of a prefix that holds no object */    \
   X(kModelUnknown, kInvalidArgument)        /* no model of that name */                         \
   X(kModelUnavailable, kFailedPrecondition) /* a model's files are missing or unusable */       \
   X(kTagUnknown, kInvalidArgument)          /* a tag key the gallery does not declare */        \
@@ -86,6 +92,8 @@ inline constexpr size_t kReasonCount = sizeof(kAllReasons) / sizeof(kAllReasons[
 
 // "kGalleryNotFound" -> "GalleryNotFound" style names, stable (logs, payloads).
 std::string_view ReasonName(Reason reason);
+// The reason of a ReasonName(); nullopt for a name no reason has.
+std::optional<Reason> ReasonFromName(std::string_view name);
 absl::StatusCode CanonicalCode(Reason reason);
 
 // A failed status with `reason`; its message is `detail`.

@@ -173,6 +173,12 @@ absl::Status Engine::DeleteGallery(const std::string& project, const std::string
   {
     // Waits for writes in flight; later ones see `deleted` and fail as not found.
     std::unique_lock lock(g->mu);
+    if (g->jobs > 0) {
+      lock.unlock();
+      r.registry.EndDelete(project, name, /*done=*/false);
+      return Fail(Reason::kGalleryBusy,
+                  GalleryDetail(name, "has an unfinished import or sync job: cancel it first"));
+    }
     g->deleted = true;
   }
   absl::Status s = r.ports.catalog->DeleteGallery(g->record);
@@ -221,5 +227,24 @@ model::EngineStats Engine::Stats() {
 }
 
 bool Engine::CanFetch(std::string_view locator) const { return rep_->Fetchable(locator); }
+
+absl::StatusOr<std::string> Engine::FetchBlob(std::string_view locator) const {
+  return rep_->Fetch(locator);
+}
+
+absl::Status Engine::HoldGallery(const std::string& project, const std::string& name) {
+  ASSIGN_OR_RETURN(GalleryPtr g, rep_->Find(project, name));
+  std::unique_lock lock(g->mu);
+  if (g->deleted) return Fail(Reason::kGalleryNotFound, GalleryDetail(name, "was deleted"));
+  ++g->jobs;
+  return absl::OkStatus();
+}
+
+void Engine::ReleaseGallery(const std::string& project, const std::string& name) {
+  GalleryPtr g = rep_->registry.Find(project, name);
+  if (g == nullptr) return;
+  std::unique_lock lock(g->mu);
+  if (g->jobs > 0) --g->jobs;
+}
 
 }  // namespace iss::engine

@@ -13,7 +13,7 @@
 // in-memory state (key -> id map, tag bitmaps, the vector index) changes and OK returns; a
 // refused change leaves no trace. At start-up every gallery is recovered from the catalog
 // and its index snapshot (engine/recovery.cc).
-// Failures: kGalleryNotFound, kGalleryExists, kGalleryDeleting, kGalleryLimit,
+// Failures: kGalleryNotFound, kGalleryExists, kGalleryDeleting, kGalleryLimit, kGalleryBusy,
 // kGalleryAbnormal, kModelUnknown, kTagUnknown, kItemNotFound, kItemLimit, kNoQuery,
 // kEmbeddingFailed, and whatever the ports report (images, blobs, storage).
 // Thread contract: every method may be called concurrently. Methods that embed images
@@ -81,12 +81,26 @@ class Engine {
   // cannot be embedded fails the whole batch, and nothing is written.
   absl::Status PutItems(const std::string& project, const std::string& gallery,
                         const std::vector<model::NewItem>& items);
+  // Embeds each item on its own and writes every one that could be embedded with one
+  // durable catalog write. One status per item, in order (OK: written); the call fails
+  // only when nothing could be tried (no gallery, a tag key it lacks, a failed write).
+  absl::StatusOr<std::vector<absl::Status>> PutItemsEach(const std::string& project,
+                                                         const std::string& gallery,
+                                                         const std::vector<model::NewItem>& items);
   absl::StatusOr<bool> HasItem(const std::string& project, const std::string& gallery,
                                const std::string& key);
   absl::Status RemoveItem(const std::string& project, const std::string& gallery,
                           const std::string& key);
   absl::Status SetItemTags(const std::string& project, const std::string& gallery,
                            const std::string& key, const model::Tags& tags);
+
+  // --- jobs ---
+  // A job (an import, a sync) holds the gallery while it is unfinished: DeleteGallery
+  // answers kGalleryBusy until every hold is released. kGalleryNotFound when it is gone.
+  absl::Status HoldGallery(const std::string& project, const std::string& name);
+  void ReleaseGallery(const std::string& project, const std::string& name);
+  // The image bytes `locator` names, through the blob source (kNoQuery: not fetchable).
+  absl::StatusOr<std::string> FetchBlob(std::string_view locator) const;
 
   // --- search ---
   absl::StatusOr<model::Page> Search(const std::string& project, const std::string& gallery,

@@ -56,6 +56,7 @@ struct LiveGallery {
   uint64_t next_id = 1;
   uint64_t next_version = 1;  // write stamp of the next item (catalog_store.h)
   bool deleted = false;
+  int jobs = 0;  // jobs (imports, syncs) that hold the gallery: it cannot be deleted
   // Vectors committed to the catalog whose index append failed (a full disk): searched
   // exactly beside the shard until a later write gets them in (RetryUnindexed) or a restart
   // replays them from the catalog. Never in the shard at the same time.

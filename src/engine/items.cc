@@ -141,6 +141,33 @@ absl::Status Engine::PutItems(const std::string& project, const std::string& gal
   return PutAll(*rep_, project, gallery, items, all);
 }
 
+absl::StatusOr<std::vector<absl::Status>> Engine::PutItemsEach(
+    const std::string& project, const std::string& gallery,
+    const std::vector<model::NewItem>& items) {
+  Rep& r = *rep_;
+  model::Tags all;
+  for (const model::NewItem& item : items) all.insert(item.tags.begin(), item.tags.end());
+  ASSIGN_OR_RETURN(GalleryPtr g, r.FindUsable(project, gallery, all));
+  std::vector<absl::Status> out(items.size());
+  std::vector<Prepared> prepared;
+  std::vector<size_t> index_of;  // prepared[i] is items[index_of[i]]
+  for (size_t i = 0; i < items.size(); ++i) {
+    absl::StatusOr<std::vector<Prepared>> one = Prepare(r, *g, {items[i]});
+    if (!one.ok()) {
+      out[i] = one.status();
+      continue;
+    }
+    (*one)[0].item = &items[i];  // Prepare pointed into its temporary vector
+    prepared.push_back(std::move((*one)[0]));
+    index_of.push_back(i);
+  }
+  if (prepared.empty()) return out;
+  std::unique_lock lock(g->mu);
+  if (g->deleted) return Fail(Reason::kGalleryNotFound, GalleryDetail(gallery, "was deleted"));
+  RETURN_IF_ERROR(Commit(r, *g, prepared));
+  return out;
+}
+
 absl::StatusOr<bool> Engine::HasItem(const std::string& project, const std::string& gallery,
                                      const std::string& key) {
   // An instance without its model answers every image operation kGalleryAbnormal.

@@ -146,6 +146,15 @@ std::vector<Setting> Settings(ServerOptions* o) {
        &o->engine.max_galleries_per_project},
       {"limits.max_images_per_instance", "--max-images-per-instance", "Images per instance.",
        &o->engine.max_items_per_gallery},
+      {"jobs.fetch_threads", "--jobs-fetch-threads", "Downloads at once per import or sync job.",
+       &o->jobs.fetch_threads},
+      {"jobs.embed_threads", "--jobs-embed-threads",
+       "Threads embedding and writing images per import or sync job.", &o->jobs.embed_threads},
+      {"jobs.import_dirs", "--jobs-import-dirs",
+       "Server-side directories import jobs may read (file:// sources; comma-separated "
+       "absolute paths; default none: off).",
+       &o->files.roots},
+      {"jobs.batch", "--jobs-batch", "Images per durable write of an import job.", &o->jobs.batch},
       {"limits.sync_writes", "--sync-writes", "fsync every write before acknowledging it.",
        &o->store.sync_writes},
       {"store.wal_recovery", "--wal-recovery",
@@ -417,6 +426,14 @@ absl::Status Validate(const ServerOptions& o) {
     if (l->rate < 1 || l->burst < 1) return Bad("auth", "rates and bursts must be >= 1");
   }
   if (o.auth.token_ttl_s < 60) return Bad("auth", "token_ttl_s must be >= 60");
+  for (const std::string& dir : o.files.roots) {
+    if (dir.empty() || dir[0] != '/') {
+      return Bad("jobs.import_dirs", "`" + dir + "` is not an absolute path");
+    }
+  }
+  if (o.jobs.fetch_threads < 1 || o.jobs.embed_threads < 1 || o.jobs.batch < 1) {
+    return Bad("jobs", "fetch_threads, embed_threads and batch must be >= 1");
+  }
   if (o.engine.max_galleries_per_project < 1 || o.engine.max_items_per_gallery < 1) {
     return Bad("limits", "must be >= 1");
   }

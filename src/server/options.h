@@ -24,10 +24,12 @@
 #include "api/http/rate_limiter.h"
 #include "api/iam/routes.h"
 #include "auth/auth_service.h"
+#include "blob/file_source.h"
 #include "blob/http_source.h"
 #include "blob/s3_source.h"
 #include "common/executor.h"
 #include "engine/engine.h"
+#include "engine/jobs/job_runner.h"
 #include "features/model_registry.h"
 #include "index/tiered_index.h"
 #include "store/kv.h"
@@ -66,9 +68,11 @@ struct ServerOptions {
   auth::AuthOptions auth;            // token lifetime, signature rules
   blob::HttpSourceOptions fetch;     // downloads for `path`
   blob::S3SourceOptions storage;     // object storage for `path`: [[storage.profiles]]
+  blob::FileSourceOptions files;     // server-side directories for imports: jobs.import_dirs
   features::RegistryOptions models;  // inference threads
   store::DatabaseOptions store;      // durability
   engine::EngineOptions engine;      // instance and image limits
+  engine::JobRunnerOptions jobs;     // import and sync jobs: [jobs]
   index::TieredOptions index;        // tiering and search knobs (docs/scaling.md)
   ExecutorOptions background{.threads = 2, .name = "index"};  // background index work
 };

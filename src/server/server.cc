@@ -18,6 +18,7 @@
 #include "api/http/pipeline.h"
 #include "api/http/router.h"
 #include "api/iam/routes.h"
+#include "api/v1/jobs_routes.h"
 #include "api/v1/routes.h"
 #include "blob/http_source.h"
 #include "blob/router.h"
@@ -27,12 +28,14 @@
 #include "common/status.h"
 #include "common/status_macros.h"
 #include "engine/engine.h"
+#include "engine/jobs/job_runner.h"
 #include "features/model_registry.h"
 #include "index/local_snapshot_store.h"
 #include "index/shard_factory.h"
 #include "server/auth_setup.h"
 #include "store/kv.h"
 #include "store/rocks_catalog.h"
+#include "store/rocks_job_store.h"
 
 namespace iss::server {
 
@@ -55,6 +58,8 @@ struct Server::Parts {
   std::unique_ptr<index::LocalSnapshotStore> snapshots;
   std::unique_ptr<index::TieredShardFactory> shards;
   std::unique_ptr<engine::Engine> engine;
+  std::unique_ptr<engine::JobStore> job_store;
+  std::unique_ptr<engine::JobRunner> jobs;
   std::unique_ptr<auth::AuthService> auth;
   api::Metrics metrics;
   api::Router router;
@@ -86,6 +91,8 @@ void Server::Shutdown() {
   p.https.reset();
   p.http.reset();
   p.pipeline.reset();
+  if (p.jobs) p.jobs->Stop();  // running jobs stay running in the store: resumed at start
+  p.jobs.reset();
   p.engine.reset();  // shards stop their work and write their final snapshots
   if (p.background) p.background->Shutdown();
 }
@@ -151,9 +158,22 @@ void RegisterOperatorRoutes(Server::Parts& p) {
                           .on_io_thread = true});
   // Operator metrics (Prometheus text format): requests and latencies by route, totals.
   engine::Engine* e = p.engine.get();
-  api::RegisterMetricsRoute(&p.router, &p.metrics, [e] {
+  engine::JobRunner* jobs = p.jobs.get();
+  api::RegisterMetricsRoute(&p.router, &p.metrics, [e, jobs] {
     const model::EngineStats s = e->Stats();
+    // Jobs: how many run, and how far the furthest-behind sync job lags its bucket.
+    double running = 0, lag = 0;
+    if (absl::StatusOr<std::vector<engine::Job>> all = jobs->List(""); all.ok()) {
+      for (const engine::Job& j : *all) {
+        if (j.state != engine::JobState::kRunning) continue;
+        ++running;
+        if (j.progress.lag_ms > 0) lag = std::max(lag, double(j.progress.lag_ms) / 1000.0);
+      }
+    }
     return std::vector<api::Metrics::Gauge>{
+        {"import_jobs_running", "Import and sync jobs running.", running},
+        {"sync_lag_seconds_max", "Longest time since a running sync job's last complete pass.",
+         lag},
         {"instances", "Instances (galleries) over all projects.", double(s.galleries)},
         {"images", "Images over all instances.", double(s.items)},
         {"index_ram_bytes", "Heap held by the indexes: codes, ids, maps.",
@@ -220,8 +240,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
   blob::HttpSourceOptions fetch = o.fetch;
   // Downloads never take every handler thread (slow servers would stall the API).
   if (fetch.max_concurrent == 0) fetch.max_concurrent = std::max(1, o.http.worker_threads - 1);
+  blob::FileSourceOptions files = o.files;
+  files.max_bytes = o.storage.max_bytes;
+  for (const std::string& dir : files.roots) {
+    spdlog::warn("server-side directory {} is readable by import jobs and `path` (file://)", dir);
+  }
   p.blobs = std::make_unique<blob::Router>(std::make_unique<blob::S3Source>(o.storage),
-                                           std::make_unique<blob::HttpSource>(fetch));
+                                           std::make_unique<blob::HttpSource>(fetch),
+                                           std::make_unique<blob::FileSource>(files));
   for (const blob::StorageProfile& sp : o.storage.profiles) {
     spdlog::info("storage profile `{}`: endpoint {}, {} addressing{}", sp.name, sp.endpoint,
                  sp.virtual_hosted ? "virtual-hosted" : "path-style",
@@ -246,6 +272,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
   if (!engine.ok()) return StartFailed("opening the engine", engine.status());
   p.engine = std::move(*engine);
 
+  auto job_store = store::OpenJobStore(p.db.get());
+  if (!job_store.ok()) return StartFailed("opening the job store", job_store.status());
+  p.job_store = std::move(*job_store);
+  p.jobs =
+      std::make_unique<engine::JobRunner>(p.engine.get(), p.job_store.get(), p.blobs.get(), o.jobs);
+  if (absl::Status s = p.jobs->Start(); !s.ok()) return StartFailed("resuming jobs", s);
+
   const auth::Authenticator* authenticator = nullptr;
   if (o.auth_enabled) {
     auto made = MakeAuthenticator(p.db.get(), o.data_dir, o.auth);
@@ -260,6 +293,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
         o.http.host, o.http.port);
   }
   api::v1::RegisterRoutes(&p.router, p.engine.get());
+  api::v1::RegisterJobRoutes(&p.router, p.jobs.get());
   api::admin::RegisterRoutes(&p.router, p.engine.get());
   RegisterOperatorRoutes(p);
 

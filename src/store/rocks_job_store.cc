@@ -125,6 +125,21 @@ absl::Status RocksJobStore::PutCheckpoint(std::string_view id, std::string_view 
   return kv_->Put(CheckpointPrefix(id) + std::string(name), value);
 }
 
+absl::Status RocksJobStore::PutCheckpoints(
+    std::string_view id, const std::vector<std::pair<std::string, std::string>>& values) {
+  RETURN_IF_ERROR(CheckId(id));
+  std::vector<std::pair<std::string, std::optional<std::string>>> ops;
+  ops.reserve(values.size());
+  const std::string base = CheckpointPrefix(id);
+  for (const auto& [name, value] : values) {
+    if (name.empty()) return Fail(Reason::kInvalidArgument, "(empty checkpoint name)");
+    ops.emplace_back(base + name, value);
+  }
+  if (ops.empty()) return absl::OkStatus();
+  iss::ReaderMutexLock lock(&mu_);
+  return kv_->Write(ops);
+}
+
 absl::StatusOr<std::optional<std::string>> RocksJobStore::GetCheckpoint(std::string_view id,
                                                                         std::string_view name) {
   RETURN_IF_ERROR(CheckId(id));

@@ -52,6 +52,9 @@ class RocksJobStore : public engine::JobStore {
   absl::Status Delete(std::string_view id) override;
   absl::Status PutCheckpoint(std::string_view id, std::string_view name,
                              std::string_view value) override;
+  // One synced batch.
+  absl::Status PutCheckpoints(
+      std::string_view id, const std::vector<std::pair<std::string, std::string>>& values) override;
   absl::StatusOr<std::optional<std::string>> GetCheckpoint(std::string_view id,
                                                            std::string_view name) override;
   // In name order, until fn returns false.

@@ -147,6 +147,18 @@ TEST_F(RocksJobStoreTest, CheckpointsRoundTripScanByPrefixAndStayWithTheirJob) {
   EXPECT_EQ(seen, 2);
 }
 
+TEST_F(RocksJobStoreTest, PutCheckpointsWritesAllInOneBatchOrNone) {
+  ASSERT_TRUE(jobs_->Put(Job("a", "p")).ok());
+  ASSERT_TRUE(jobs_->PutCheckpoints("a", {{"k/1", "x"}, {"k/2", "y"}}).ok());
+  Reopen();
+  EXPECT_EQ(Checkpoints("a", "k/"),
+            (std::map<std::string, std::string>{{"k/1", "x"}, {"k/2", "y"}}));
+  // One bad name refuses the whole batch.
+  EXPECT_FALSE(jobs_->PutCheckpoints("a", {{"k/3", "z"}, {"", "w"}}).ok());
+  EXPECT_EQ(Checkpoints("a", "k/").size(), 2u);
+  EXPECT_TRUE(jobs_->PutCheckpoints("a", {}).ok());
+}
+
 TEST_F(RocksJobStoreTest, DeleteRemovesTheJobAndItsCheckpointsOnly) {
   ASSERT_TRUE(jobs_->Put(Job("a", "p")).ok());
   ASSERT_TRUE(jobs_->Put(Job("ab", "p")).ok());

@@ -12,6 +12,7 @@
 #include "api/v1/base64.h"
 #include "api/v1/errors.h"
 #include "api/v1/request_json.h"
+#include "api/v1/v1_route.h"
 #include "common/status_macros.h"
 #include "engine/engine.h"
 #include "model/types.h"
@@ -40,37 +41,6 @@ constexpr CodeOverride kInstanceRoutes[] = {{Reason::kGalleryNotFound, &Code("IS
 // Modify answers a record that cannot be read back "failed to update the image".
 constexpr CodeOverride kModifyRoute[] = {{Reason::kCorrupt, &Code("IS.2104")}};
 
-// A handler body: the parsed request in, a JSON answer (or a failure) out.
-using Body = std::function<absl::StatusOr<json>(const std::string& project,
-                                                const RouteParams& params, const json& body)>;
-
-ErrorRenderer Renderer(std::span<const CodeOverride> overrides) {
-  return [overrides](const absl::Status& s) { return RenderError(s, overrides); };
-}
-
-// A v1 route: authenticated by its project (the pipeline), then the body parsed, `fn`
-// run, the answer serialised. `allow_empty_body` for GET and DELETE instance, which take
-// no body (clients may still send "{}").
-Route V1Route(std::string method, std::string pattern, bool allow_empty_body, Body fn,
-              std::span<const CodeOverride> overrides = {}) {
-  Route r;
-  r.method = std::move(method);
-  r.pattern = std::move(pattern);
-  r.auth = AuthPolicy::kProject;
-  r.errors = Renderer(overrides);
-  r.handler = [allow_empty_body, overrides, fn = std::move(fn)](const Call& call) {
-    const std::string& project = call.params.at("project_id");
-    absl::StatusOr<json> body = ParseObject(call.request.body, allow_empty_body);
-    if (!body.ok()) return RenderError(body.status(), overrides);
-    absl::StatusOr<json> out = fn(project, call.params, *body);
-    if (!out.ok()) return RenderError(out.status(), overrides);
-    HttpResponse resp;
-    resp.body = Dump(*out);
-    return resp;
-  };
-  return r;
-}
-
 absl::Status ValidateInstanceName(const std::string& name) {
   if (name.empty()) return CodeError(Code("IS.0003"), "(`name` is empty)");
   bool ok = name.size() <= kMaxNameLength && name[0] >= 'a' && name[0] <= 'z';
@@ -84,15 +54,6 @@ absl::Status ValidateInstanceName(const std::string& name) {
   // DELETE /v1/{p}/service/image would be ambiguous for an instance named "service".
   if (name == "service")
     return CodeError(Code("IS.0007"), "(`service` is reserved, see docs/api.md)");
-  return absl::OkStatus();
-}
-
-// The instance name of a URL: same rule as at creation, but an instance that cannot exist
-// is reported as missing (IS.2019), never as a bad name.
-absl::Status CheckUrlInstance(const std::string& name) {
-  if (!ValidateInstanceName(name).ok()) {
-    return CodeError(Code("IS.2019"), "(no instance named `" + name + "`)");
-  }
   return absl::OkStatus();
 }
 
@@ -357,6 +318,39 @@ json IndexJson(const model::IndexStats& i) {
 }
 
 }  // namespace
+
+namespace {
+ErrorRenderer Renderer(std::span<const CodeOverride> overrides) {
+  return [overrides](const absl::Status& s) { return RenderError(s, overrides); };
+}
+}  // namespace
+
+Route V1Route(std::string method, std::string pattern, bool allow_empty_body, Body fn,
+              std::span<const CodeOverride> overrides) {
+  Route r;
+  r.method = std::move(method);
+  r.pattern = std::move(pattern);
+  r.auth = AuthPolicy::kProject;
+  r.errors = Renderer(overrides);
+  r.handler = [allow_empty_body, overrides, fn = std::move(fn)](const Call& call) {
+    const std::string& project = call.params.at("project_id");
+    absl::StatusOr<json> body = ParseObject(call.request.body, allow_empty_body);
+    if (!body.ok()) return RenderError(body.status(), overrides);
+    absl::StatusOr<json> out = fn(project, call.params, *body);
+    if (!out.ok()) return RenderError(out.status(), overrides);
+    HttpResponse resp;
+    resp.body = Dump(*out);
+    return resp;
+  };
+  return r;
+}
+
+absl::Status CheckUrlInstance(const std::string& name) {
+  if (!ValidateInstanceName(name).ok()) {
+    return CodeError(Code("IS.2019"), "(no instance named `" + name + "`)");
+  }
+  return absl::OkStatus();
+}
 
 void RegisterRoutes(Router* router, engine::Engine* e) {
   using R = const RouteParams&;

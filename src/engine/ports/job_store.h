@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -45,6 +46,9 @@ class JobStore {
   // A named piece of a job's progress (a listing cursor, a done-set chunk ...).
   virtual absl::Status PutCheckpoint(std::string_view id, std::string_view name,
                                      std::string_view value) = 0;
+  // Several checkpoints of one job in one durable write: all or none.
+  virtual absl::Status PutCheckpoints(
+      std::string_view id, const std::vector<std::pair<std::string, std::string>>& values) = 0;
   virtual absl::StatusOr<std::optional<std::string>> GetCheckpoint(std::string_view id,
                                                                    std::string_view name) = 0;
   // Calls fn(name, value) for each checkpoint of the job whose name starts with `prefix`.

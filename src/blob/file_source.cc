@@ -1,0 +1,142 @@
+#include "blob/file_source.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <system_error>
+
+#include "common/status.h"
+
+namespace iss::blob {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kPage = 1000;
+
+std::string RealPath(const std::string& p, bool* missing) {
+  char buf[PATH_MAX];
+  if (realpath(p.c_str(), buf) == nullptr) {
+    *missing = true;
+    return {};
+  }
+  *missing = false;
+  return buf;
+}
+
+}  // namespace
+
+bool IsFileLocator(std::string_view locator) {
+  if (locator.size() < 7) return false;
+  std::string scheme(locator.substr(0, 7));
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
+  return scheme == "file://";
+}
+
+FileSource::FileSource(FileSourceOptions options) : max_bytes_(options.max_bytes) {
+  for (const std::string& r : options.roots) {
+    bool missing = false;
+    std::string real = RealPath(r, &missing);
+    if (!missing) roots_.push_back(real == "/" ? "" : real);
+  }
+}
+
+bool FileSource::Accepts(std::string_view locator) const { return IsFileLocator(locator); }
+
+absl::StatusOr<std::string> FileSource::Resolve(std::string_view locator, bool dir) const {
+  if (roots_.empty()) {
+    return Fail(Reason::kBlobForbidden,
+                "(server-side directories are not enabled: see jobs.import_dirs)");
+  }
+  const std::string path(locator.substr(7));
+  if (path.empty() || path[0] != '/') {
+    return Fail(Reason::kBlobForbidden, "(a file:// locator needs an absolute path)");
+  }
+  bool missing = false;
+  const std::string real = RealPath(path, &missing);
+  if (missing) {
+    if (dir) return Fail(Reason::kPrefixEmpty, "(no such directory)");
+    return Fail(Reason::kBlobNotFound, "(no such file)");
+  }
+  bool inside = false;
+  for (const std::string& r : roots_) {
+    inside = inside || real == r ||
+             (real.size() > r.size() && real.compare(0, r.size(), r) == 0 && real[r.size()] == '/');
+  }
+  if (!inside) return Fail(Reason::kBlobForbidden, "(outside every enabled directory)");
+  struct stat st {};
+  if (stat(real.c_str(), &st) != 0) return Fail(Reason::kBlobNotFound, "(no such file)");
+  if (dir && !S_ISDIR(st.st_mode)) return Fail(Reason::kPrefixEmpty, "(not a directory)");
+  if (!dir && !S_ISREG(st.st_mode)) return Fail(Reason::kBlobNotFound, "(not a regular file)");
+  return real;
+}
+
+absl::StatusOr<std::string> FileSource::Fetch(std::string_view locator) const {
+  absl::StatusOr<std::string> real = Resolve(locator, false);
+  if (!real.ok()) return real.status();
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(*real, ec);
+  if (ec) return Fail(Reason::kBlobUnreachable, "(the file cannot be read)");
+  if (int64_t(size) > max_bytes_) return Fail(Reason::kBlobUnreachable, "(the file is too large)");
+  std::ifstream in(*real, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) return Fail(Reason::kBlobUnreachable, "(the file cannot be read)");
+  return bytes;
+}
+
+bool FileSource::CanList(std::string_view prefix_locator) const {
+  return IsFileLocator(prefix_locator);
+}
+
+absl::StatusOr<std::string> FileSource::LocatorOf(std::string_view prefix_locator,
+                                                  std::string_view key) const {
+  absl::StatusOr<std::string> dir = Resolve(prefix_locator, true);
+  if (!dir.ok()) return dir.status();
+  return "file://" + *dir + "/" + std::string(key);
+}
+
+absl::StatusOr<engine::ObjectPage> FileSource::ListObjects(std::string_view prefix_locator,
+                                                           const std::string& token) const {
+  absl::StatusOr<std::string> dir = Resolve(prefix_locator, true);
+  if (!dir.ok()) return dir.status();
+  std::vector<engine::ListedObject> all;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(*dir, fs::directory_options::skip_permission_denied, ec),
+       end;
+       !ec && it != end; it.increment(ec)) {
+    const fs::file_status st = it->symlink_status(ec);
+    if (ec) break;
+    if (!fs::is_regular_file(st)) continue;  // directories are walked, links skipped
+    const std::string path = it->path().string();
+    const std::string key = path.substr(dir->size() + 1);
+    if (!token.empty() && key <= token) continue;
+    struct stat raw {};
+    if (lstat(path.c_str(), &raw) != 0) continue;
+    engine::ListedObject o;
+    o.locator = "file://" + path;
+    o.key = key;
+    o.size = int64_t(raw.st_size);
+    o.etag = std::to_string(int64_t(raw.st_mtim.tv_sec) * 1000000000 + raw.st_mtim.tv_nsec) + "-" +
+             std::to_string(o.size);
+    all.push_back(std::move(o));
+  }
+  if (ec) return Fail(Reason::kBlobUnreachable, "(the directory cannot be listed)");
+  std::sort(
+      all.begin(), all.end(),
+      [](const engine::ListedObject& a, const engine::ListedObject& b) { return a.key < b.key; });
+  engine::ObjectPage page;
+  if (all.size() > kPage) {
+    all.resize(kPage);
+    page.next_token = all.back().key;
+  }
+  page.objects = std::move(all);
+  return page;
+}
+
+}  // namespace iss::blob
