@@ -124,3 +124,40 @@ def test_credentials_and_failures_have_their_exit_codes(env, tmp_path):
     assert run(e, "--profile", "nosuch", "check", "x", "y")[0] == 2
     rc, out, _ = run(e, "--version")
     assert rc == 0 and out.startswith("imagesearch ")
+
+
+def test_import_a_folder_as_a_server_side_job_with_progress(env, tmp_path):
+    """`imagesearch import` of a folder the server may read (jobs.import_dirs): the job is
+    created, followed to its end with progress, its failure report printed (exit 5); `jobs`
+    lists it, and a re-run skips every unchanged file."""
+    _, ident, e, _ = env
+    folder = tmp_path / "srv"
+    folder.mkdir()
+    for i, o in enumerate(harness.originals(5)):
+        shutil.copy(o, str(folder / ("%d.jpg" % i)))
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    s = harness.Server(extra_args=["--jobs-import-dirs", str(tmp_path)]).start()
+    try:
+        with open(os.path.join(s.data_dir, "bootstrap.json")) as f:
+            me = json.load(f)
+        base = ["--endpoint", s.base, "--project", me["project_id"], "--ak", me["ak"]]
+        e2 = dict(e, IMAGESEARCH_SK=me["sk"])
+        assert run(e2, *base, "instance", "create", "imp", "--tags", "folder")[0] == 0
+        rc, out, err = run(e2, *base, "import", "imp", str(folder))
+        assert rc == 5, (out, err)  # done, one failure
+        job = json.loads(out)
+        assert job["state"] == "done" and job["progress"]["done"] == 5, job
+        assert job["progress"]["failed"] == 1 and "broken.jpg" in err and "IS.2002" in err
+        assert "[done] listed 6" in err  # the progress line
+        rc, out, err = run(e2, *base, "--json", "search", "imp", harness.originals(5)[3],
+                           "--limit", "1")
+        assert json.loads(out)["result"][0]["path"].endswith("/srv/3.jpg")
+        rc, out, err = run(e2, *base, "jobs", "list")
+        assert rc == 0 and json.loads(out)["count"] == 1
+        rc, out, err = run(e2, *base, "jobs", "rerun", job["id"])
+        again = json.loads(out)
+        assert again["progress"]["skipped"] == 5 and again["progress"]["done"] == 0, again
+        rc, out, err = run(e2, *base, "jobs", "get", "no-such-job")
+        assert rc == 1 and "IS.3033" in err, err
+    finally:
+        s.close()

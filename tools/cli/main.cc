@@ -6,6 +6,7 @@
 //   imagesearch add shoes photos/            # every image under the folder, with progress
 //   imagesearch search shoes query.jpg --limit 5        # a table; --json for the answer
 //   imagesearch check shoes red-1.jpg && echo there
+//   imagesearch import shoes s3://photos/shoes/          # a server-side job, with progress
 //
 // Exit codes (for scripts): 0 done; 1 the server refused (its IS.xxxx code is printed);
 // 2 usage or configuration error; 3 the server could not be reached; 4 `check`: not there;
@@ -297,7 +298,121 @@ class Cli {
     return Print(V1("DELETE", "/" + instance + "/image", json{{"path", path}}, &answer), answer);
   }
 
+  // --- import jobs (the server's own API beside v1: docs/api.md, "Import jobs") ---
+
+  // Starts a job (a bucket prefix, an object-store URL, a server-side folder or a manifest)
+  // and follows it unless `wait` is false.
+  int Import(const std::string& instance, const std::string& source,
+             const std::string& manifest_file, bool sync, int interval_ms, const json& tags,
+             const std::string& folder_tag, bool wait) {
+    json body{{"instance_name", instance}};
+    if (!manifest_file.empty()) {
+      std::string text;
+      if (!ReadFile(manifest_file, &text)) {
+        std::cerr << "imagesearch: cannot read " << manifest_file << "\n";
+        return kUsage;
+      }
+      body["manifest"] = text;
+      if (!source.empty()) body["bucket"] = source;
+    } else if (!IsLocator(source) && source.rfind("file://", 0) != 0 && fs::is_directory(source)) {
+      body["source"] = "file://" + fs::absolute(source).lexically_normal().string() + "/";
+    } else {
+      body["source"] = source;
+    }
+    if (sync) body["mode"] = "sync";
+    if (interval_ms > 0) body["interval_ms"] = interval_ms;
+    if (!tags.empty()) body["tags"] = tags;
+    if (!folder_tag.empty()) body["folder_tag"] = folder_tag;
+    json job;
+    if (int rc = V1("POST", kJobs, body, &job); rc != kOk) return rc;
+    const std::string id = job.value("id", std::string());
+    std::cerr << "imagesearch: job " << id << " started\n";
+    if (!wait || sync) return Print(kOk, job);
+    return Follow(id);
+  }
+
+  // Polls the job once a second, a progress line on stderr, until it ends. Exit: 0 done
+  // with no failure, 5 done with failures (the report is printed), 1 failed or cancelled.
+  int Follow(const std::string& id) {
+    const bool tty = isatty(STDERR_FILENO);
+    json job;
+    for (;;) {
+      if (int rc = V1("GET", std::string(kJobs) + "/" + id, nullptr, &job); rc != kOk) return rc;
+      const json p = job.value("progress", json::object());
+      const std::string state = job.value("state", std::string());
+      char line[256];
+      std::snprintf(line, sizeof line,
+                    "[%s] listed %lld%s, done %lld, skipped %lld, failed %lld, %.1f img/s",
+                    state.c_str(), p.value("listed", 0LL),
+                    p.value("listing_complete", false) ? "" : "+", p.value("done", 0LL),
+                    p.value("skipped", 0LL), p.value("failed", 0LL), p.value("images_per_s", 0.0));
+      std::string text = line;
+      if (p.contains("eta_s") && p["eta_s"].is_number()) {
+        text += ", ETA " + std::to_string(int(p["eta_s"].get<double>())) + " s";
+      }
+      std::cerr << (tty ? "\r\033[K" : "") << text << (tty ? "" : "\n") << std::flush;
+      if (state != "running") break;
+      ::sleep(1);
+    }
+    if (tty) std::cerr << "\n";
+    const std::string state = job.value("state", std::string());
+    const long long failed = job.value("progress", json::object()).value("failed", 0LL);
+    if (failed > 0) Failures(job.value("id", std::string()), 20);
+    Print(kOk, job);
+    if (state == "done") return failed > 0 ? kSomeFailed : kOk;
+    if (state == "paused") return kOk;  // paused by someone: `imagesearch jobs resume ID`
+    return kRefused;
+  }
+
+  // The failure report: key, code, reason (at most `limit` lines on stderr; all with --json).
+  int Failures(const std::string& id, int limit) {
+    json report;
+    if (int rc = V1("GET", std::string(kJobs) + "/" + id + "/failures", nullptr, &report);
+        rc != kOk) {
+      return rc;
+    }
+    if (json_) return Print(kOk, report);
+    int n = 0;
+    for (const json& f : report.value("failures", json::array())) {
+      if (limit > 0 && n++ >= limit) {
+        std::cerr << "  ... (" << report.value("count", 0) << " in all: imagesearch jobs failures "
+                  << id << ")\n";
+        break;
+      }
+      std::cerr << "  " << f.value("path", std::string()) << "  "
+                << f.value("error_code", std::string()) << "  "
+                << f.value("error_msg", std::string()) << "\n";
+    }
+    return kOk;
+  }
+
+  // list | get | pause | resume | cancel | rerun | delete | failures | watch
+  int Jobs(const std::string& action, const std::string& id) {
+    json answer;
+    if (action == "list") return Print(V1("GET", kJobs, nullptr, &answer), answer);
+    if (id.empty()) {
+      std::cerr << "imagesearch jobs " << action << ": a job id is needed\n";
+      return kUsage;
+    }
+    const std::string base = std::string(kJobs) + "/" + id;
+    if (action == "get") return Print(V1("GET", base, nullptr, &answer), answer);
+    if (action == "failures") return Failures(id, 0);
+    if (action == "watch") return Follow(id);
+    if (action == "delete") return Print(V1("DELETE", base, nullptr, &answer), answer);
+    if (action == "pause" || action == "cancel") {
+      return Print(V1("POST", base + "/" + action, json::object(), &answer), answer);
+    }
+    if (action == "resume" || action == "rerun") {  // and follow it, as `import` does
+      if (int rc = V1("POST", base + "/" + action, json::object(), &answer); rc != kOk) return rc;
+      return answer.value("mode", "import") == "sync" ? Print(kOk, answer) : Follow(id);
+    }
+    std::cerr << "imagesearch jobs: unknown action " << action << "\n";
+    return kUsage;
+  }
+
  private:
+  static constexpr const char* kJobs = "/image-search/import-jobs";
+
   Client client_;
   std::string project_;
   bool json_;
@@ -364,6 +479,32 @@ int Run(int argc, char** argv) {
   auto* del = app.add_subcommand("delete", "Delete an image");
   del->add_option("instance", inst, "Instance")->required();
   del->add_option("path", path, "Path")->required();
+  std::string source, manifest, folder_tag, action, job_id;
+  bool sync = false, no_wait = false;
+  int interval_ms = 0;
+  auto* import = app.add_subcommand(
+      "import",
+      "Import a bucket prefix, object-store URL, server-side folder or manifest as a "
+      "server-side job, with progress (exit 0 done, 5 some images failed)");
+  import->add_option("instance", inst, "Instance")->required();
+  import->add_option("source", source,
+                     "s3://bucket/prefix/, an object-store URL, a folder on the server's "
+                     "machine (jobs.import_dirs), or with --manifest the bucket for its keys");
+  import->add_option("--manifest", manifest,
+                     "JSON Lines file: {\"url\"|\"key\", \"path\", \"tags\"}");
+  import->add_flag("--sync", sync, "Keep the instance in step with the prefix (a sync job)");
+  import->add_option("--interval-ms", interval_ms, "Sync: time between listing passes");
+  import->add_option("--tag", tag_pairs, "name=value given to every image (repeatable)");
+  import->add_option("--folder-tag", folder_tag, "Tag name that gets each object's folder name");
+  import->add_flag("--no-wait", no_wait, "Print the job and return at once");
+  auto* jobs = app.add_subcommand("jobs",
+                                  "Import jobs: list, get, watch, pause, resume, cancel, "
+                                  "rerun, failures, delete");
+  jobs->add_option("action", action,
+                   "list | get | watch | pause | resume | cancel | rerun | "
+                   "failures | delete")
+      ->required();
+  jobs->add_option("job_id", job_id, "The job's id");
 
   try {
     app.parse(argc, argv);
@@ -449,6 +590,14 @@ int Run(int argc, char** argv) {
   if (check->parsed()) return cli.Check(inst, path);
   if (tags->parsed()) return cli.SetTags(inst, path, tag_json);
   if (del->parsed()) return cli.Delete(inst, path);
+  if (import->parsed()) {
+    if (source.empty() && manifest.empty()) {
+      std::cerr << "imagesearch import: a source or --manifest is needed\n";
+      return kUsage;
+    }
+    return cli.Import(inst, source, manifest, sync, interval_ms, tag_json, folder_tag, !no_wait);
+  }
+  if (jobs->parsed()) return cli.Jobs(action, job_id);
   return kUsage;
 }
 
