@@ -1,5 +1,6 @@
-// engine/jobs: the job runner (job_runner.h): control operations, the per-job driver
-// (listing passes, the sync sweep) and the fetch -> embed+write pipeline.
+// engine/jobs: the job runner (job_runner.h): start-up, the control operations (create,
+// pause, resume, cancel, rerun, notify, delete, failures). The per-job driver and the
+// pipeline are in job_pass.cc; what both share in job_internal.h.
 #include "engine/jobs/job_runner.h"
 
 #include <spdlog/spdlog.h>
@@ -13,12 +14,21 @@
 
 #include "common/status_macros.h"
 #include "engine/jobs/job_codec.h"
+#include "engine/jobs/job_internal.h"
 
 namespace iss::engine {
 
+using jobs_internal::Channel;
 using jobs_internal::FailureMark;
+using jobs_internal::Finished;
+using jobs_internal::kCancel;
 using jobs_internal::KeyMark;
+using jobs_internal::kPause;
+using jobs_internal::kRun;
+using jobs_internal::kShutdown;
 using jobs_internal::Outcome;
+using jobs_internal::StateOf;
+using jobs_internal::Work;
 
 std::string_view JobKindName(JobKind kind) { return kind == JobKind::kSync ? "sync" : "import"; }
 
@@ -39,78 +49,6 @@ std::string_view JobStateName(JobState state) {
 }
 
 namespace {
-
-enum Stop { kRun = 0, kPause = 1, kCancel = 2, kShutdown = 3 };
-
-std::optional<JobState> StateOf(std::string_view name) {
-  for (JobState s : {JobState::kRunning, JobState::kPaused, JobState::kDone, JobState::kFailed,
-                     JobState::kCancelled}) {
-    if (JobStateName(s) == name) return s;
-  }
-  return std::nullopt;
-}
-
-bool Finished(JobState s) {
-  return s == JobState::kDone || s == JobState::kFailed || s == JobState::kCancelled;
-}
-
-// One object on its way through the pipeline.
-struct Work {
-  std::string key;
-  std::string locator;
-  std::string etag;
-  int64_t size = -1;
-  model::Tags tags;
-  std::string bytes;
-};
-
-// A bounded queue between pipeline stages. Close(): producers are done, consumers drain
-// what is left. Abort(): everyone stops at once, what is queued is dropped.
-class Channel {
- public:
-  explicit Channel(size_t capacity) : capacity_(capacity) {}
-  bool Push(Work w) {
-    std::unique_lock lock(mu_);
-    room_.wait(lock, [&] { return aborted_ || items_.size() < capacity_; });
-    if (aborted_) return false;
-    items_.push_back(std::move(w));
-    ready_.notify_one();
-    return true;
-  }
-  // Up to `max` items (at least one); false when closed and empty, or aborted.
-  bool PopSome(std::vector<Work>* out, size_t max) {
-    out->clear();
-    std::unique_lock lock(mu_);
-    ready_.wait(lock, [&] { return aborted_ || closed_ || !items_.empty(); });
-    if (aborted_ || items_.empty()) return false;
-    while (!items_.empty() && out->size() < max) {
-      out->push_back(std::move(items_.front()));
-      items_.pop_front();
-    }
-    room_.notify_all();
-    return true;
-  }
-  void Close() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-    ready_.notify_all();
-  }
-  void Abort() {
-    std::lock_guard lock(mu_);
-    aborted_ = true;
-    items_.clear();
-    ready_.notify_all();
-    room_.notify_all();
-  }
-
- private:
-  const size_t capacity_;
-  std::mutex mu_;
-  std::condition_variable ready_, room_;
-  std::deque<Work> items_;
-  bool closed_ = false;
-  bool aborted_ = false;
-};
 
 std::string NewJobId(int64_t now_ms) {
   static std::mutex mu;
@@ -152,82 +90,6 @@ std::string Trimmed(std::string s) {
 }
 
 }  // namespace
-
-struct JobRunner::Active {
-  std::string id, project, gallery;
-  JobSpec spec;  // without the manifest's entries (read chunk by chunk)
-  int64_t manifest_entries = 0;
-  int64_t created_ms = 0;
-  std::atomic<int> stop{kRun};
-  std::atomic<bool> finished{false};
-  std::thread driver;
-
-  std::atomic<int64_t> listed{0}, done{0}, skipped{0}, failed{0}, removed{0};
-  std::atomic<bool> listing_complete{false};
-  std::atomic<int64_t> run_done{0};  // images done since this run started (the rate)
-  std::atomic<int64_t> run_started_ms{0};
-
-  std::mutex mu;  // guards the fields below
-  std::condition_variable wake;
-  std::vector<Channel*> channels;
-  bool poked = false;  // a bucket notification asked for a pass now
-  JobState state = JobState::kRunning;
-  int64_t pass = 1;
-  int64_t pass_started_ms = 0;
-  int64_t last_pass_ms = 0;
-  std::string error;
-
-  std::mutex save_mu;  // one record write at a time
-  int64_t saved_ms = 0;
-
-  JobProgress Progress(int64_t now_ms) {
-    JobProgress p;
-    {
-      std::lock_guard lock(mu);
-      p.pass = pass;
-      p.pass_started_ms = pass_started_ms;
-      p.last_pass_ms = last_pass_ms;
-      p.error = error;
-    }
-    p.listed = listed;
-    p.done = done;
-    p.skipped = skipped;
-    p.failed = failed;
-    p.removed = removed;
-    p.listing_complete = listing_complete;
-    const double secs = double(std::max<int64_t>(1, now_ms - run_started_ms)) / 1000.0;
-    p.images_per_s = double(run_done) / secs;
-    if (p.listing_complete && p.images_per_s > 0) {
-      const int64_t left = std::max<int64_t>(0, p.listed - p.done - p.skipped - p.failed);
-      p.eta_ms = int64_t(double(left) / p.images_per_s * 1000.0);
-    } else if (p.listing_complete && p.listed == p.done + p.skipped + p.failed) {
-      p.eta_ms = 0;
-    }
-    return p;
-  }
-
-  void ResetCounters() {
-    listed = done = skipped = failed = removed = 0;
-    listing_complete = false;
-  }
-
-  JobRecord Record(int64_t now_ms) {
-    JobRecord rec;
-    rec.id = id;
-    rec.project_id = project;
-    rec.gallery = gallery;
-    rec.kind = std::string(JobKindName(spec.kind));
-    {
-      std::lock_guard lock(mu);
-      rec.state = std::string(JobStateName(state));
-    }
-    rec.spec = jobs_internal::EncodeSpec(spec, manifest_entries);
-    rec.progress = jobs_internal::EncodeProgress(Progress(now_ms));
-    rec.created_ms = created_ms;
-    rec.updated_ms = now_ms;
-    return rec;
-  }
-};
 
 JobRunner::JobRunner(Engine* engine, JobStore* store, const ObjectLister* lister,
                      const JobRunnerOptions& options, const Clock* clock)
@@ -597,301 +459,6 @@ absl::StatusOr<std::vector<JobFailure>> JobRunner::Failures(const std::string& p
         return out.size() < limit;
       }));
   return out;
-}
-
-// --- the driver and the pipeline ---
-
-namespace {
-
-// What a pipeline worker needs, borrowed from the runner for one pass.
-struct PassContext {
-  JobStore* store;
-  JobRunner::Active* job;
-  int64_t pass;
-};
-
-std::pair<std::string, std::string> MarkOf(const Work& w, int64_t pass, Outcome o) {
-  return {"k/" + w.key, jobs_internal::EncodeMark(KeyMark{pass, o, w.etag, w.size})};
-}
-
-void RecordFailures(const PassContext& c, const std::vector<const Work*>& works,
-                    const std::vector<absl::Status>& why) {
-  std::vector<std::pair<std::string, std::string>> marks;
-  for (size_t i = 0; i < works.size(); ++i) {
-    const Work& w = *works[i];
-    marks.push_back(MarkOf(w, c.pass, Outcome::kFailed));
-    marks.emplace_back("f/" + w.key,
-                       jobs_internal::EncodeFailure(FailureMark{c.pass, ReasonOf(why[i]), w.locator,
-                                                                std::string(why[i].message())}));
-  }
-  absl::Status s = c.store->PutCheckpoints(c.job->id, marks);
-  if (!s.ok()) spdlog::warn("job {}: failure report not written: {}", c.job->id, s.ToString());
-  c.job->failed += int64_t(works.size());
-}
-
-}  // namespace
-
-void JobRunner::Drive(Active* a) {
-  for (;;) {
-    int64_t pass;
-    {
-      std::lock_guard lock(a->mu);
-      pass = a->pass;
-    }
-    a->ResetCounters();
-    PassContext ctx{store_, a, pass};
-    // Fetched bytes wait in embed_q: bounded by the embedders' appetite, not the listing.
-    Channel fetch_q(256),
-        embed_q(size_t(std::max(8, options_.batch * std::max(1, options_.embed_threads))));
-    {
-      std::lock_guard lock(a->mu);
-      if (a->stop != kRun) break;
-      a->channels = {&fetch_q, &embed_q};
-    }
-    auto save = [&](bool force) {
-      const int64_t now = clock_->NowMs();
-      std::lock_guard lock(a->save_mu);
-      if (!force && now - a->saved_ms < 1000) return;
-      a->saved_ms = now;
-      absl::Status s = store_->Put(a->Record(now));
-      if (!s.ok()) spdlog::warn("job {}: progress not saved: {}", a->id, s.ToString());
-    };
-    std::vector<std::thread> workers;
-    for (int i = 0; i < std::max(1, options_.fetch_threads); ++i) {
-      workers.emplace_back([&] {
-        std::vector<Work> got;
-        while (fetch_q.PopSome(&got, 1)) {
-          Work& w = got[0];
-          absl::StatusOr<std::string> bytes;
-          for (int attempt = 0; attempt < 3 && a->stop == kRun; ++attempt) {
-            bytes = engine_->FetchBlob(w.locator);
-            if (bytes.ok() || !Is(bytes.status(), Reason::kBlobUnreachable)) break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
-          }
-          if (a->stop != kRun) break;
-          if (bytes.ok() && bytes->empty()) {
-            bytes = Fail(Reason::kImageCorrupt, "(the object is empty)");
-          }
-          if (!bytes.ok()) {
-            RecordFailures(ctx, {&w}, {bytes.status()});
-            continue;
-          }
-          w.bytes = *std::move(bytes);
-          if (!embed_q.Push(std::move(w))) break;
-        }
-      });
-    }
-    std::vector<std::thread> embedders;
-    for (int i = 0; i < std::max(1, options_.embed_threads); ++i) {
-      embedders.emplace_back([&] {
-        std::vector<Work> batch;
-        while (embed_q.PopSome(&batch, size_t(std::max(1, options_.batch)))) {
-          if (a->stop != kRun) break;
-          std::vector<model::NewItem> items(batch.size());
-          for (size_t j = 0; j < batch.size(); ++j) {
-            items[j].key = batch[j].key;
-            items[j].image = std::move(batch[j].bytes);
-            items[j].tags = batch[j].tags;
-          }
-          absl::StatusOr<std::vector<absl::Status>> each =
-              engine_->PutItemsEach(a->project, a->gallery, items);
-          std::vector<const Work*> bad;
-          std::vector<absl::Status> why;
-          std::vector<std::pair<std::string, std::string>> marks;
-          for (size_t j = 0; j < batch.size(); ++j) {
-            const absl::Status& s = each.ok() ? (*each)[j] : each.status();
-            if (s.ok()) {
-              marks.push_back(MarkOf(batch[j], pass, Outcome::kDone));
-            } else {
-              bad.push_back(&batch[j]);
-              why.push_back(s);
-            }
-          }
-          absl::Status s = store_->PutCheckpoints(a->id, marks);
-          if (!s.ok()) spdlog::warn("job {}: marks not written: {}", a->id, s.ToString());
-          a->done += int64_t(marks.size());
-          a->run_done += int64_t(marks.size());
-          if (!bad.empty()) RecordFailures(ctx, bad, why);
-          save(false);
-        }
-      });
-    }
-
-    // List (or read the manifest) and send on what this pass has not handled yet.
-    absl::Status listing;
-    std::vector<std::pair<std::string, std::string>> skips;
-    auto flush_skips = [&] {
-      absl::Status s = store_->PutCheckpoints(a->id, skips);
-      if (!s.ok()) spdlog::warn("job {}: skip marks not written: {}", a->id, s.ToString());
-      skips.clear();
-    };
-    auto consider = [&](Work w) -> bool {
-      ++a->listed;
-      absl::StatusOr<std::optional<std::string>> raw = store_->GetCheckpoint(a->id, "k/" + w.key);
-      std::optional<KeyMark> mark;
-      if (raw.ok() && raw->has_value()) mark = jobs_internal::DecodeMark(**raw);
-      if (mark && mark->pass == pass && mark->outcome != Outcome::kRemoved) {
-        // Handled by this pass before a restart or a pause.
-        if (mark->outcome == Outcome::kDone) ++a->done;
-        if (mark->outcome == Outcome::kSkipped) ++a->skipped;
-        if (mark->outcome == Outcome::kFailed) ++a->failed;
-        return true;
-      }
-      if (mark && (mark->outcome == Outcome::kDone || mark->outcome == Outcome::kSkipped) &&
-          !w.etag.empty() && mark->etag == w.etag && mark->size == w.size) {
-        absl::StatusOr<bool> has = engine_->HasItem(a->project, a->gallery, w.key);
-        if (has.ok() && *has) {
-          ++a->skipped;
-          skips.push_back(MarkOf(w, pass, Outcome::kSkipped));
-          if (skips.size() >= 500) flush_skips();
-          return true;
-        }
-      }
-      return fetch_q.Push(std::move(w));
-    };
-    if (!a->spec.prefix.empty()) {
-      std::string token;
-      bool more = true;
-      while (more && a->stop == kRun) {
-        absl::StatusOr<ObjectPage> page;
-        for (int attempt = 0; attempt < 4 && a->stop == kRun; ++attempt) {
-          page = lister_->ListObjects(a->spec.prefix, token);
-          if (page.ok() || !Is(page.status(), Reason::kBlobUnreachable)) break;
-          std::this_thread::sleep_for(std::chrono::milliseconds(500 << attempt));
-        }
-        if (a->stop != kRun) break;
-        if (!page.ok()) {
-          listing = page.status();
-          break;
-        }
-        for (ListedObject& o : page->objects) {
-          Work w;
-          w.key = o.locator;
-          w.locator = std::move(o.locator);
-          w.etag = std::move(o.etag);
-          w.size = o.size;
-          w.tags = a->spec.tags;
-          if (!a->spec.folder_tag.empty()) {
-            const size_t slash = o.key.rfind('/');
-            if (slash != std::string::npos && slash > 0) {
-              const size_t from = o.key.rfind('/', slash - 1);
-              const std::string folder =
-                  o.key.substr(from == std::string::npos ? 0 : from + 1,
-                               slash - (from == std::string::npos ? 0 : from + 1));
-              if (!folder.empty()) w.tags[a->spec.folder_tag] = folder;
-            }
-          }
-          if (!consider(std::move(w))) break;
-        }
-        token = std::move(page->next_token);
-        more = !token.empty();
-      }
-    } else {
-      const size_t chunks =
-          size_t((a->manifest_entries + int64_t(jobs_internal::kManifestChunk) - 1) /
-                 int64_t(jobs_internal::kManifestChunk));
-      for (size_t i = 0; i < chunks && a->stop == kRun && listing.ok(); ++i) {
-        absl::StatusOr<std::optional<std::string>> raw =
-            store_->GetCheckpoint(a->id, jobs_internal::ManifestChunkName(i));
-        absl::StatusOr<std::vector<ManifestEntry>> entries =
-            !raw.ok()           ? absl::StatusOr<std::vector<ManifestEntry>>(raw.status())
-            : !raw->has_value() ? absl::StatusOr<std::vector<ManifestEntry>>(
-                                      Fail(Reason::kCorrupt, "(a manifest chunk is missing)"))
-                                : jobs_internal::DecodeManifest(**raw);
-        if (!entries.ok()) {
-          listing = entries.status();
-          break;
-        }
-        for (ManifestEntry& e : *entries) {
-          Work w;
-          w.key = e.key.empty() ? e.locator : e.key;
-          w.locator = std::move(e.locator);
-          w.tags = a->spec.tags;
-          for (auto& [k, v] : e.tags) w.tags[k] = v;
-          if (!consider(std::move(w))) break;
-        }
-      }
-    }
-    flush_skips();
-    if (a->stop == kRun && listing.ok()) a->listing_complete = true;
-    fetch_q.Close();
-    for (std::thread& t : workers) t.join();
-    embed_q.Close();
-    for (std::thread& t : embedders) t.join();
-    {
-      std::lock_guard lock(a->mu);
-      a->channels.clear();
-    }
-    if (a->stop != kRun) {
-      save(true);  // the counters as they stand; the controller writes the state
-      break;
-    }
-
-    if (listing.ok() && a->spec.kind == JobKind::kSync) {
-      // Keys imported by an earlier pass and not listed by this one: deleted objects.
-      std::vector<std::string> gone;
-      absl::Status scan =
-          store_->ScanCheckpoints(a->id, "k/", [&](std::string_view name, std::string_view value) {
-            std::optional<KeyMark> m = jobs_internal::DecodeMark(value);
-            if (m && m->pass < pass && m->outcome != Outcome::kRemoved) {
-              gone.emplace_back(name.substr(2));
-            }
-            return true;
-          });
-      if (!scan.ok()) listing = scan;
-      std::vector<std::pair<std::string, std::string>> marks;
-      for (const std::string& key : gone) {
-        absl::Status r = engine_->RemoveItem(a->project, a->gallery, key);
-        if (!r.ok() && !Is(r, Reason::kItemNotFound)) {
-          spdlog::warn("job {}: `{}` not removed: {}", a->id, key, r.ToString());
-          continue;
-        }
-        marks.emplace_back("k/" + key,
-                           jobs_internal::EncodeMark(KeyMark{pass, Outcome::kRemoved, "", -1}));
-        ++a->removed;
-      }
-      absl::Status s = store_->PutCheckpoints(a->id, marks);
-      if (!s.ok()) spdlog::warn("job {}: removal marks not written: {}", a->id, s.ToString());
-    }
-
-    const int64_t now = clock_->NowMs();
-    bool end = false;
-    {
-      std::lock_guard lock(a->mu);
-      if (listing.ok()) {
-        a->last_pass_ms = now;
-        a->error.clear();
-      } else {
-        a->error =
-            std::string(ReasonName(ReasonOf(listing))) + ": " + std::string(listing.message());
-      }
-      if (a->spec.kind == JobKind::kImport) {
-        a->state = listing.ok() ? JobState::kDone : JobState::kFailed;
-        end = true;
-      }
-    }
-    save(true);
-    if (end) {
-      engine_->ReleaseGallery(a->project, a->gallery);
-      spdlog::info("job {} ({}/{}): {}: {} done, {} skipped, {} failed of {} listed", a->id,
-                   a->project, a->gallery, listing.ok() ? "done" : "failed", a->done.load(),
-                   a->skipped.load(), a->failed.load(), a->listed.load());
-      break;
-    }
-    // A sync job: the next pass after the interval (or at once when stopped).
-    {
-      std::unique_lock lock(a->mu);
-      a->wake.wait_for(lock, std::chrono::milliseconds(a->spec.interval_ms),
-                       [&] { return a->stop != kRun || a->poked; });
-      if (a->stop != kRun) break;
-      a->poked = false;
-      ++a->pass;
-      a->pass_started_ms = clock_->NowMs();
-    }
-    a->run_started_ms = clock_->NowMs();
-    a->run_done = 0;
-  }
-  a->finished = true;
 }
 
 }  // namespace iss::engine
