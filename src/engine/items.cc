@@ -29,24 +29,31 @@ absl::Status GalleryFull() { return Fail(Reason::kItemLimit); }
 
 // Embeds every item (fetching its bytes when it has none). Fails on the first item that
 // cannot be embedded.
+// One item: its bytes (given, or fetched by its key) embedded. `item` must outlive the result.
+absl::StatusOr<Prepared> PrepareOne(const Engine::Rep& r, const LiveGallery& g,
+                                    const model::NewItem& item) {
+  std::string fetched;
+  std::string_view bytes;
+  if (item.image && !item.image->empty()) {
+    bytes = *item.image;
+  } else {
+    ASSIGN_OR_RETURN(fetched, r.Fetch(item.key));
+    bytes = fetched;
+  }
+  ASSIGN_OR_RETURN(Embedding emb, g.embedder->Embed(bytes, {.purpose = Purpose::kStore}));
+  if (int(emb.vector.size()) != g.shard->dim()) {
+    return Fail(Reason::kEmbeddingFailed, "(the model returned a vector of the wrong size)");
+  }
+  return Prepared{&item, std::move(emb.vector)};
+}
+
 absl::StatusOr<std::vector<Prepared>> Prepare(const Engine::Rep& r, const LiveGallery& g,
                                               const std::vector<model::NewItem>& items) {
   std::vector<Prepared> out;
   out.reserve(items.size());
   for (const model::NewItem& item : items) {
-    std::string fetched;
-    std::string_view bytes;
-    if (item.image && !item.image->empty()) {
-      bytes = *item.image;
-    } else {
-      ASSIGN_OR_RETURN(fetched, r.Fetch(item.key));
-      bytes = fetched;
-    }
-    ASSIGN_OR_RETURN(Embedding emb, g.embedder->Embed(bytes, {.purpose = Purpose::kStore}));
-    if (int(emb.vector.size()) != g.shard->dim()) {
-      return Fail(Reason::kEmbeddingFailed, "(the model returned a vector of the wrong size)");
-    }
-    out.push_back(Prepared{&item, std::move(emb.vector)});
+    ASSIGN_OR_RETURN(Prepared p, PrepareOne(r, g, item));
+    out.push_back(std::move(p));
   }
   return out;
 }
@@ -150,16 +157,13 @@ absl::StatusOr<std::vector<absl::Status>> Engine::PutItemsEach(
   ASSIGN_OR_RETURN(GalleryPtr g, r.FindUsable(project, gallery, all));
   std::vector<absl::Status> out(items.size());
   std::vector<Prepared> prepared;
-  std::vector<size_t> index_of;  // prepared[i] is items[index_of[i]]
   for (size_t i = 0; i < items.size(); ++i) {
-    absl::StatusOr<std::vector<Prepared>> one = Prepare(r, *g, {items[i]});
+    absl::StatusOr<Prepared> one = PrepareOne(r, *g, items[i]);
     if (!one.ok()) {
       out[i] = one.status();
       continue;
     }
-    (*one)[0].item = &items[i];  // Prepare pointed into its temporary vector
-    prepared.push_back(std::move((*one)[0]));
-    index_of.push_back(i);
+    prepared.push_back(*std::move(one));
   }
   if (prepared.empty()) return out;
   std::unique_lock lock(g->mu);
