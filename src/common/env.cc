@@ -270,6 +270,22 @@ absl::StatusOr<std::string> ReadFileToString(Env* env, const std::string& path) 
   return out;
 }
 
+absl::StatusOr<uint64_t> CopyFile(Env* env, const std::string& from, const std::string& to) {
+  ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> in, env->NewSequentialFile(from));
+  ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> out, env->NewWritableFile(to));
+  std::string buf(size_t{1} << 20, '\0');
+  uint64_t total = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(size_t n, in->Read(buf.data(), buf.size()));
+    if (n == 0) break;
+    RETURN_IF_ERROR(out->Append(std::string_view(buf.data(), n)));
+    total += n;
+  }
+  RETURN_IF_ERROR(out->Sync());
+  RETURN_IF_ERROR(out->Close());
+  return total;
+}
+
 absl::Status WriteFileAtomically(Env* env, const std::string& path, std::string_view data) {
   const std::string tmp = path + ".tmp";
   {

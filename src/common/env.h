@@ -116,6 +116,10 @@ absl::StatusOr<std::string> ReadFileToString(Env* env, const std::string& path);
 // mix: a temporary file beside it, Sync, rename, SyncDir.
 absl::Status WriteFileAtomically(Env* env, const std::string& path, std::string_view data);
 
+// Copies `from` to `to` (created or truncated) in 1 MiB reads and syncs `to`; the bytes
+// copied. The caller syncs the directory.
+absl::StatusOr<uint64_t> CopyFile(Env* env, const std::string& from, const std::string& to);
+
 // The directory part of `path` ("." when it has none).
 std::string DirName(const std::string& path);
 

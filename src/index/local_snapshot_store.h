@@ -35,6 +35,15 @@ class LocalSnapshotStore : public engine::SnapshotStore {
   // are ignored; none when root does not exist.
   absl::StatusOr<std::vector<uint64_t>> ListShards() override;
 
+  // Copies shard `uid`'s committed snapshot into `dst_dir` (created; each file synced, then
+  // the directory) while the shard keeps working, for a backup: the snapshot's meta file is
+  // read first and written last, and the copy is retried when the meta changed meanwhile (a
+  // newer snapshot committed and the files it replaced removed). The vector file may have
+  // grown past the meta's rows; a load reads only those. The bytes copied; 0 and nothing
+  // written when the shard has no snapshot yet; kUnavailable when four tries all raced a
+  // new snapshot.
+  absl::StatusOr<uint64_t> CopyShardTo(uint64_t uid, const std::string& dst_dir);
+
   // "%016x": 7 -> "0000000000000007".
   static std::string ShardName(uint64_t uid);
   // The uid a name of exactly 16 lowercase hex digits encodes; nullopt for any other name.

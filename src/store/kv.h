@@ -88,6 +88,12 @@ class Database {
   virtual ~Database() = default;
   // The namespace `name` (created on first use). The pointer lives as long as the Database.
   virtual absl::StatusOr<Kv*> Namespace(const std::string& name) = 0;
+  // A consistent copy of the whole database, every namespace at one point in time, in the
+  // new directory `dir` (RocksDB's Checkpoint: SST files hard-linked when `dir` is on the
+  // same file system, copied otherwise; the memtables flushed first, so the copy needs no
+  // WAL replay), synced. Writes go on meanwhile. kInvalidArgument when `dir` exists.
+  // The copy opens with Open(dir) like the original.
+  virtual absl::Status Checkpoint(const std::string& dir) = 0;
 };
 
 }  // namespace iss::store

@@ -35,6 +35,7 @@
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
 #include <rocksdb/transaction_log.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
@@ -369,6 +370,20 @@ class RocksDatabase : public Database {
     }
     kv = std::make_unique<RocksKv>(db_, handle, sync_, gate_.get());
     return kv.get();
+  }
+
+  absl::Status Checkpoint(const std::string& dir) override {
+    std::error_code ec;
+    if (std::filesystem::exists(dir, ec)) {
+      return Fail(Reason::kInvalidArgument, "(" + dir + " exists)");
+    }
+    rocksdb::Checkpoint* raw = nullptr;
+    rocksdb::Status s = rocksdb::Checkpoint::Create(db_, &raw);
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    // log_size_for_flush 0: always flush first, so the copy holds no WAL to replay.
+    if (s.ok()) s = checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0);
+    if (!s.ok()) return FromRocks(s, "checkpoint");
+    return absl::OkStatus();
   }
 
  private:

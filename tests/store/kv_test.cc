@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/status.h"
@@ -190,6 +191,60 @@ TEST_F(KvTest, EmptyAndReservedNamespaceNamesAreRefused) {
   EXPECT_EQ(ReasonOf(kv.status()), Reason::kInvalidArgument);
   // RocksDB's default column family is the store's own (the no-space sentinel lives there).
   EXPECT_EQ(ReasonOf(db_->Namespace("default").status()), Reason::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace iss::store
+
+namespace iss::store {
+namespace {
+
+// A checkpoint taken while another thread writes holds every write acknowledged before it
+// began, in every namespace, and only whole batches; the original keeps working.
+TEST_F(KvTest, CheckpointIsConsistentUnderWrites) {
+  Kv* a = Ns("catalog");
+  Kv* b = Ns("auth");
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(a->Write({{"k" + std::to_string(i), "v"}}).ok());
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> acked{0};
+  std::thread writer([&] {
+    for (int i = 100; !stop.load(); ++i) {
+      // Two keys in one batch: a checkpoint must never hold one without the other.
+      if (!a->Write({{"k" + std::to_string(i), "v"}, {"pair" + std::to_string(i), "v"}}).ok()) {
+        return;
+      }
+      acked.store(i + 1);
+    }
+  });
+  while (acked.load() < 150) std::this_thread::yield();
+  const int before = acked.load();
+  ASSERT_TRUE(b->Put("user/x", "1").ok());
+  const std::string copy = dir_ + "/checkpoint";
+  ASSERT_TRUE(db_->Checkpoint(copy).ok());
+  stop.store(true);
+  writer.join();
+  EXPECT_EQ(ReasonOf(db_->Checkpoint(copy)), Reason::kInvalidArgument);  // exists
+  ASSERT_TRUE(a->Put("after", "1").ok());  // the original still writes
+
+  auto opened = Database::Open(copy, {});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Kv* ca = *(*opened)->Namespace("catalog");
+  Kv* cb = *(*opened)->Namespace("auth");
+  EXPECT_EQ(**cb->Get("user/x"), "1");
+  EXPECT_FALSE(ca->Get("after")->has_value());
+  int keys = 0;
+  for (int i = 0;; ++i) {
+    const bool k = ca->Get("k" + std::to_string(i))->has_value();
+    if (!k) break;
+    ++keys;
+    if (i >= 100) {
+      EXPECT_TRUE(ca->Get("pair" + std::to_string(i))->has_value()) << i;
+    }
+  }
+  EXPECT_GE(keys, before);
+  EXPECT_FALSE(ca->Get("pair" + std::to_string(keys))->has_value());
 }
 
 }  // namespace
