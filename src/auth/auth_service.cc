@@ -210,8 +210,31 @@ absl::StatusOr<std::string> AuthService::CreateDomain(const std::string& name) {
 }
 absl::StatusOr<std::string> AuthService::CreateUser(const std::string& domain,
                                                     const std::string& name,
-                                                    const std::string& password) {
-  return identities_.CreateUser(domain, name, password);
+                                                    const std::string& password, bool is_operator) {
+  return identities_.CreateUser(domain, name, password, is_operator);
+}
+absl::StatusOr<std::vector<UserSummary>> AuthService::ListUsers() const {
+  return identities_.ListUsers();
+}
+absl::StatusOr<std::vector<Project>> AuthService::ListAllProjects() const {
+  return identities_.ListAllProjects();
+}
+absl::Status AuthService::Revoke(const std::string& domain, const std::string& user,
+                                 const std::string& project_name) {
+  return identities_.Revoke(domain, user, project_name);
+}
+// Whether (domain, name) is the one operator left: removing it would lock operators out.
+absl::StatusOr<bool> AuthService::IsLastOperator(const std::string& domain,
+                                                 const std::string& name) const {
+  ASSIGN_OR_RETURN(std::vector<UserSummary> users, identities_.ListUsers());
+  bool named = false;
+  int operators = 0;
+  for (const UserSummary& u : users) {
+    if (!u.user.is_operator) continue;
+    ++operators;
+    named |= u.domain == domain && u.user.name == name;
+  }
+  return named && operators == 1;
 }
 // The bootstrap record (and the file made from it) shows the first identity's secrets while
 // they are current, never after: a changed password or a deleted key or user is dropped
@@ -239,6 +262,8 @@ absl::Status AuthService::SetPassword(const std::string& domain, const std::stri
   return ForgetBootstrapSecrets(domain, name, "");
 }
 absl::Status AuthService::DeleteUser(const std::string& domain, const std::string& name) {
+  ASSIGN_OR_RETURN(bool last, IsLastOperator(domain, name));
+  if (last) return Fail(Reason::kInvalidArgument, "(the last operator cannot be deleted)");
   ASSIGN_OR_RETURN(std::optional<BootstrapIdentity> id, identities_.ReadBootstrap());
   RETURN_IF_ERROR(identities_.DeleteUser(domain, name));
   const bool first = id && id->domain == domain && id->user == name;
@@ -246,6 +271,10 @@ absl::Status AuthService::DeleteUser(const std::string& domain, const std::strin
 }
 absl::Status AuthService::SetOperator(const std::string& domain, const std::string& name,
                                       bool is_operator) {
+  if (!is_operator) {
+    ASSIGN_OR_RETURN(bool last, IsLastOperator(domain, name));
+    if (last) return Fail(Reason::kInvalidArgument, "(the last operator must stay one)");
+  }
   return identities_.SetOperator(domain, name, is_operator);
 }
 absl::StatusOr<std::string> AuthService::CreateProject(const std::string& domain,

@@ -81,15 +81,21 @@ class AuthService : public Authenticator {
   absl::StatusOr<std::vector<Project>> ListProjects(const std::string& user_id,
                                                     const std::string& name_filter) const;
 
-  // Operator commands (admin CLI); see IdentityStore for each.
+  // Operator commands (the admin API and CLI); see IdentityStore for each.
   // Idempotent. The first call makes the admin user, an operator, its project and key.
   absl::StatusOr<BootstrapIdentity> Bootstrap();
   absl::StatusOr<std::string> CreateDomain(const std::string& name);
   absl::StatusOr<std::string> CreateUser(const std::string& domain, const std::string& name,
-                                         const std::string& password);
+                                         const std::string& password, bool is_operator = false);
+  // kInvalidArgument when it would leave no operator (nobody could run these any more).
+  absl::Status DeleteUser(const std::string& domain, const std::string& name);
+  absl::StatusOr<std::vector<UserSummary>> ListUsers() const;
+  absl::StatusOr<std::vector<Project>> ListAllProjects() const;
+  absl::Status Revoke(const std::string& domain, const std::string& user,
+                      const std::string& project_name);
   absl::Status SetPassword(const std::string& domain, const std::string& name,
                            const std::string& password);
-  absl::Status DeleteUser(const std::string& domain, const std::string& name);
+  // kInvalidArgument when it would leave no operator.
   absl::Status SetOperator(const std::string& domain, const std::string& name, bool is_operator);
   absl::StatusOr<std::string> CreateProject(const std::string& domain, const std::string& name);
   absl::Status Grant(const std::string& domain, const std::string& user,
@@ -104,6 +110,7 @@ class AuthService : public Authenticator {
                                         int64_t issued_at, int64_t expires_at) const;
 
  private:
+  absl::StatusOr<bool> IsLastOperator(const std::string& domain, const std::string& name) const;
   absl::Status ForgetBootstrapSecrets(const std::string& domain, const std::string& user,
                                       const std::string& ak);
   friend absl::StatusOr<std::unique_ptr<AuthService>> OpenAuth(const AuthOptions&, store::Database*,

@@ -1,6 +1,8 @@
 #include "auth/identity_store.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <tuple>
 #include <utility>
 
 #include "auth/crypto.h"
@@ -139,6 +141,59 @@ absl::StatusOr<std::optional<Project>> IdentityStore::FindProject(const std::str
   return ReadRecord<Project>(*kv_, "project/" + id, ToProject);
 }
 
+absl::StatusOr<std::vector<UserSummary>> IdentityStore::ListUsers() const {
+  std::vector<UserSummary> users;
+  absl::Status bad;
+  RETURN_IF_ERROR(kv_->Scan("user/", [&](std::string_view k, std::string_view v) {
+    json j = json::parse(v, nullptr, false);
+    absl::StatusOr<UserRecord> u = ToUser(j, std::string(k));
+    if (!u.ok()) {
+      bad = u.status();
+      return false;
+    }
+    u->password_hash.clear();
+    users.push_back({*std::move(u), "", {}});
+    return true;
+  }));
+  RETURN_IF_ERROR(bad);
+  std::unordered_map<std::string, size_t> by_id;
+  for (size_t i = 0; i < users.size(); ++i) {
+    by_id[users[i].user.id] = i;
+    ASSIGN_OR_RETURN(std::shared_ptr<const DomainRecord> d, Domain(users[i].user.domain_id));
+    if (d) users[i].domain = d->name;
+  }
+  RETURN_IF_ERROR(kv_->Scan("key/", [&](std::string_view, std::string_view v) {
+    json key = json::parse(v, nullptr, false);
+    if (key.is_discarded() || !key.is_object()) return true;
+    auto it = by_id.find(Str(key, "user_id"));
+    if (it != by_id.end()) users[it->second].keys.push_back(Str(key, "ak"));
+    return true;
+  }));
+  std::sort(users.begin(), users.end(), [](const UserSummary& a, const UserSummary& b) {
+    return std::tie(a.domain, a.user.name) < std::tie(b.domain, b.user.name);
+  });
+  return users;
+}
+
+absl::StatusOr<std::vector<Project>> IdentityStore::ListAllProjects() const {
+  std::vector<Project> projects;
+  absl::Status bad;
+  RETURN_IF_ERROR(kv_->Scan("project/", [&](std::string_view k, std::string_view v) {
+    absl::StatusOr<Project> p = ToProject(json::parse(v, nullptr, false), std::string(k));
+    if (!p.ok()) {
+      bad = p.status();
+      return false;
+    }
+    projects.push_back(*std::move(p));
+    return true;
+  }));
+  RETURN_IF_ERROR(bad);
+  std::sort(projects.begin(), projects.end(), [](const Project& a, const Project& b) {
+    return std::tie(a.domain_id, a.name) < std::tie(b.domain_id, b.name);
+  });
+  return projects;
+}
+
 absl::StatusOr<std::string> IdentityStore::CreateDomain(const std::string& name) {
   iss::MutexLock lock(&admin_mu_);
   ASSIGN_OR_RETURN(std::string existing, DomainIdByName(name));
@@ -251,6 +306,23 @@ absl::Status IdentityStore::Grant(const std::string& domain, const std::string& 
   u["projects"].push_back(pid);
   absl::Status written = kv_->Put("user/" + Str(u, "id"), u.dump());
   Invalidate();  // cached records and SKs may be stale now
+  return written;
+}
+
+absl::Status IdentityStore::Revoke(const std::string& domain, const std::string& user,
+                                   const std::string& project_name) {
+  iss::MutexLock lock(&admin_mu_);
+  ASSIGN_OR_RETURN(json u, NeedUser(*kv_, domain, user));
+  ASSIGN_OR_RETURN(std::string pid, ProjectIdByName(Str(u, "domain_id"), project_name));
+  if (pid.empty()) return Fail(Reason::kInvalidArgument, "(no project `" + project_name + "`)");
+  if (!HasProject(u, pid)) return absl::OkStatus();
+  json kept = json::array();
+  for (const json& p : u["projects"]) {
+    if (!(p.is_string() && p.get<std::string>() == pid)) kept.push_back(p);
+  }
+  u["projects"] = std::move(kept);
+  absl::Status written = kv_->Put("user/" + Str(u, "id"), u.dump());
+  Invalidate();  // cached records may be stale now
   return written;
 }
 

@@ -72,6 +72,14 @@ struct AccessKey {
   std::string ak, sk, user_id;
 };
 
+// A user as the operator API lists it: the record (its hash not needed by callers), its
+// domain's name and its access key ids.
+struct UserSummary {
+  UserRecord user;
+  std::string domain;
+  std::vector<std::string> keys;
+};
+
 // The first identity of a data directory, with its secrets in clear.
 struct BootstrapIdentity {
   std::string domain, user, password, project_id, project_name, ak, sk;
@@ -100,6 +108,10 @@ class IdentityStore {
   absl::StatusOr<std::optional<UserRecord>> UserByName(const std::string& domain_id,
                                                        const std::string& name) const;
   absl::StatusOr<std::optional<Project>> FindProject(const std::string& id) const;
+  // Every user, by domain name then user name (password hashes cleared).
+  absl::StatusOr<std::vector<UserSummary>> ListUsers() const;
+  // Every project, by domain id then name.
+  absl::StatusOr<std::vector<Project>> ListAllProjects() const;
 
   // --- Operator changes. Names are domain and user names; a missing user is
   // kIdentityNotFound, bad input kInvalidArgument.
@@ -118,6 +130,10 @@ class IdentityStore {
   absl::StatusOr<std::string> CreateProject(const std::string& domain, const std::string& name);
   absl::Status Grant(const std::string& domain, const std::string& user,
                      const std::string& project_name);
+  // Takes the project from the user's list (OK when it was not there); the user's tokens
+  // scoped to it stop working at once (Authenticate checks the list).
+  absl::Status Revoke(const std::string& domain, const std::string& user,
+                      const std::string& project_name);
   absl::StatusOr<AccessKey> CreateKey(const std::string& domain, const std::string& user);
   absl::StatusOr<std::vector<std::string>> ListKeys(const std::string& domain,
                                                     const std::string& user) const;
