@@ -351,8 +351,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(version_ ? version_ : 11);
     res->result(static_cast<unsigned>(resp.status));
-    res->set(http::field::content_type, resp.content_type);
+    if (!resp.content_type.empty()) res->set(http::field::content_type, resp.content_type);
     res->set("X-Request-Id", req.request_id);
+    server_->pipeline->cors().Apply(req, &resp);
     for (auto& [k, v] : resp.headers) res->set(k, v);
     res->body() = std::move(resp.body);
     const bool keep = keep_alive_ && !close && !server_->stopping.load();

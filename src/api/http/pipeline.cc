@@ -30,7 +30,8 @@ Pipeline::Pipeline(const Router* router, const auth::Authenticator* authenticato
       authenticator_(authenticator),
       options_(std::move(options)),
       by_address_(std::make_unique<RateLimiter>(options_.address_limit, options_.clock)),
-      by_credential_(std::make_unique<RateLimiter>(options_.credential_limit, options_.clock)) {}
+      by_credential_(std::make_unique<RateLimiter>(options_.credential_limit, options_.clock)),
+      cors_(options_.cors_origins) {}
 
 Pipeline::~Pipeline() = default;
 
@@ -115,6 +116,7 @@ std::optional<HttpResponse> Pipeline::AuthenticateHeaders(const HttpRequest& req
 }
 
 HttpResponse Pipeline::HandleUnguarded(const HttpRequest& req, const Router::Match& m) const {
+  if (std::optional<HttpResponse> preflight = cors_.Preflight(req, m)) return *preflight;
   if (m.route == nullptr) {
     return Reject(m.path_matched
                       ? Fail(Reason::kMethodNotAllowed, "(method not allowed on this path)")

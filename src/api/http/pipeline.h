@@ -1,6 +1,7 @@
 // One way through for every request, whatever its surface:
-//   request id (server) -> route -> limits (body size at header time; rate by source
-//   address) -> [a large body: credentials from the headers first, then the body is read]
+//   request id (server) -> route -> [a CORS preflight: answered] -> limits (body size at header
+//   time; rate by source address) -> [a large body: credentials from the headers first, then the
+//   body is read]
 //   -> authenticate by the route's policy -> rate by credential -> handler -> metrics
 //   (server, when the answer is written).
 // Failures along the way are statuses with a reason (kRouteNotFound, kMethodNotAllowed,
@@ -20,10 +21,13 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "api/http/cors.h"
 #include "api/http/rate_limiter.h"
 #include "api/http/router.h"
 #include "common/clock.h"
@@ -39,6 +43,8 @@ struct PipelineOptions {
   RateLimit address_limit;       // per source address, on authenticated routes, before auth
   RateLimit credential_limit;    // per token user / access key, after auth
   ErrorRenderer default_errors;  // for failures outside any route; required
+  // Web origins allowed to call cross-origin ("*": any); default none: CORS off (cors.h).
+  std::vector<std::string> cors_origins;
   const Clock* clock = Clock::Real();
 };
 
@@ -64,6 +70,8 @@ class Pipeline {
                                                   const Router::Match& match) const;
   // Everything after the body has arrived. Never throws.
   HttpResponse Handle(const HttpRequest& request, const Router::Match& match) const;
+  // CORS: the server adds its headers to every answer it writes.
+  const Cors& cors() const { return cors_; }
   // The error answer for `status` on `match`'s route (its renderer, else the default).
   HttpResponse Reject(const absl::Status& status, const Router::Match* match) const;
 
@@ -77,6 +85,7 @@ class Pipeline {
   PipelineOptions options_;
   std::unique_ptr<RateLimiter> by_address_;
   std::unique_ptr<RateLimiter> by_credential_;
+  const Cors cors_;
 };
 
 }  // namespace iss::api
