@@ -15,6 +15,7 @@
 #include "blob/s3_source.h"
 #include "common/status.h"
 #include "common/status_macros.h"
+#include "server/backup.h"
 #include "server/options.h"
 #include "store/kv.h"
 
@@ -144,8 +145,9 @@ absl::Status WriteBootstrapFile(AuthService& auth, const std::string& data_dir) 
 
 int RunAdminCommand(int argc, char** argv) {
   CLI::App app(
-      "imagesearchd admin: manage identities (domains, users, projects, keys); check object "
-      "storage");
+      "imagesearchd admin: offline administration (the server stopped): identities, backups' "
+      "restore and verification, object storage checks. While the server runs, use its admin "
+      "API (`imagesearch admin ...`)");
   app.require_subcommand(1);
   std::string data_dir = "./data", domain = "admin", user, password, project;
   app.add_option("--data-dir", data_dir, "Data directory")->envname("ISS_DATA_DIR");
@@ -161,6 +163,15 @@ int RunAdminCommand(int argc, char** argv) {
   auto* storage_ls = app.add_subcommand(
       "storage-ls", "List objects under s3://bucket/prefix with the config's storage profiles");
   auto* storage_head = app.add_subcommand("storage-head", "Size and ETag of one object");
+  auto* restore = app.add_subcommand(
+      "restore", "Make a new data dir from a backup (POST /admin/v1/backups), verified first");
+  auto* verify = app.add_subcommand("backup-verify", "Check a backup's files against its manifest");
+  std::string backup_dir;
+  for (auto* c : {restore, verify}) {
+    c->add_option("--from", backup_dir, "The backup directory")->required();
+  }
+  restore->add_option("--data-dir", data_dir, "The new data directory (must hold no data)")
+      ->required();
   std::string config, locator;
   bool count_only = false;
   int max_keys = 1000;
@@ -195,6 +206,22 @@ int RunAdminCommand(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  if (*restore || *verify) {
+    auto done = *restore ? RestoreBackup(backup_dir, data_dir) : VerifyBackup(backup_dir);
+    if (!done.ok()) {
+      std::fprintf(stderr, "imagesearchd admin: %s %s\n",
+                   std::string(ReasonName(ReasonOf(done.status()))).c_str(),
+                   std::string(done.status().message()).c_str());
+      return 1;
+    }
+    std::cout << json{{"files", done->files},
+                      {"bytes", done->bytes},
+                      {"created_ms", done->created_ms},
+                      {"verified", true}}
+                     .dump()
+              << "\n";
+    return 0;
   }
   if (*storage_ls || *storage_head) {
     return RunStorageCommand(config, locator, bool(*storage_head), count_only, max_keys);

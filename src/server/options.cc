@@ -154,6 +154,14 @@ std::vector<Setting> Settings(ServerOptions* o) {
        "Server-side directories import jobs may read (file:// sources; comma-separated "
        "absolute paths; default none: off).",
        &o->files.roots},
+      {"backup.dirs", "--backup-dirs",
+       "Directories online backups (POST /admin/v1/backups) may be written under "
+       "(comma-separated absolute paths; default none: off).",
+       &o->backup.dirs},
+      {"http.cors_origins", "--cors-origins",
+       "Web origins (scheme://host[:port], or *) a browser may call the API from "
+       "(comma-separated; default none: CORS off).",
+       &o->cors_origins},
       {"jobs.batch", "--jobs-batch", "Images per durable write of an import job.", &o->jobs.batch},
       {"limits.sync_writes", "--sync-writes", "fsync every write before acknowledging it.",
        &o->store.sync_writes},
@@ -429,6 +437,17 @@ absl::Status Validate(const ServerOptions& o) {
   for (const std::string& dir : o.files.roots) {
     if (dir.empty() || dir[0] != '/') {
       return Bad("jobs.import_dirs", "`" + dir + "` is not an absolute path");
+    }
+  }
+  for (const std::string& origin : o.cors_origins) {
+    const bool web = origin.rfind("http://", 0) == 0 || origin.rfind("https://", 0) == 0;
+    if (origin != "*" && (!web || origin.back() == '/')) {
+      return Bad("http.cors_origins", "`" + origin + "` is not * or scheme://host[:port]");
+    }
+  }
+  for (const std::string& dir : o.backup.dirs) {
+    if (dir.empty() || dir[0] != '/') {
+      return Bad("backup.dirs", "`" + dir + "` is not an absolute path");
     }
   }
   if (o.jobs.fetch_threads < 1 || o.jobs.embed_threads < 1 || o.jobs.batch < 1) {

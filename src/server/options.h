@@ -32,6 +32,7 @@
 #include "engine/jobs/job_runner.h"
 #include "features/model_registry.h"
 #include "index/tiered_index.h"
+#include "server/backup.h"
 #include "store/kv.h"
 
 #ifndef ISS_MODEL_DIR
@@ -61,19 +62,22 @@ struct ServerOptions {
   std::string tls_port_file;  // Default: none. Write the HTTPS listener's bound port here
 
   // --- the components (each with its own defaults) ---
-  api::HttpServerOptions http;       // listen address, threads, limits, timeouts
-  api::RateLimit address_limit;      // requests/s per source address (authenticated routes)
-  api::RateLimit credential_limit;   // requests/s per token user / access key
-  api::iam::IamOptions iam;          // token issue: login rate limits, body limit
-  auth::AuthOptions auth;            // token lifetime, signature rules
-  blob::HttpSourceOptions fetch;     // downloads for `path`
-  blob::S3SourceOptions storage;     // object storage for `path`: [[storage.profiles]]
-  blob::FileSourceOptions files;     // server-side directories for imports: jobs.import_dirs
-  features::RegistryOptions models;  // inference threads
-  store::DatabaseOptions store;      // durability
-  engine::EngineOptions engine;      // instance and image limits
-  engine::JobRunnerOptions jobs;     // import and sync jobs: [jobs]
-  index::TieredOptions index;        // tiering and search knobs (docs/scaling.md)
+  api::HttpServerOptions http;  // listen address, threads, limits, timeouts
+  // Web origins allowed to call the API from a browser on another host ("*": any).
+  std::vector<std::string> cors_origins;  // Default: none (CORS off)
+  api::RateLimit address_limit;           // requests/s per source address (authenticated routes)
+  api::RateLimit credential_limit;        // requests/s per token user / access key
+  api::iam::IamOptions iam;               // token issue: login rate limits, body limit
+  auth::AuthOptions auth;                 // token lifetime, signature rules
+  blob::HttpSourceOptions fetch;          // downloads for `path`
+  blob::S3SourceOptions storage;          // object storage for `path`: [[storage.profiles]]
+  blob::FileSourceOptions files;          // server-side directories for imports: jobs.import_dirs
+  features::RegistryOptions models;       // inference threads
+  store::DatabaseOptions store;           // durability
+  engine::EngineOptions engine;           // instance and image limits
+  engine::JobRunnerOptions jobs;          // import and sync jobs: [jobs]
+  index::TieredOptions index;             // tiering and search knobs (docs/scaling.md)
+  BackupOptions backup;                   // where online backups may go: [backup] dirs
   ExecutorOptions background{.threads = 2, .name = "index"};  // background index work
 };
 

@@ -32,7 +32,9 @@
 #include "features/model_registry.h"
 #include "index/local_snapshot_store.h"
 #include "index/shard_factory.h"
+#include "server/admin_cli.h"
 #include "server/auth_setup.h"
+#include "server/backup.h"
 #include "store/kv.h"
 #include "store/rocks_catalog.h"
 #include "store/rocks_job_store.h"
@@ -60,6 +62,7 @@ struct Server::Parts {
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<engine::JobStore> job_store;
   std::unique_ptr<engine::JobRunner> jobs;
+  std::unique_ptr<BackupManager> backups;
   std::unique_ptr<auth::AuthService> auth;
   api::Metrics metrics;
   api::Router router;
@@ -294,12 +297,25 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
   }
   api::v1::RegisterRoutes(&p.router, p.engine.get());
   api::v1::RegisterJobRoutes(&p.router, p.jobs.get());
-  api::admin::RegisterRoutes(&p.router, p.engine.get());
+  p.backups =
+      std::make_unique<BackupManager>(p.db.get(), p.snapshots.get(), o.data_dir, o.backup, env);
+  api::admin::AdminDeps admin;
+  admin.engine = p.engine.get();
+  admin.jobs = p.jobs.get();
+  admin.auth = p.auth.get();
+  admin.backups = p.backups.get();
+  admin.secrets_changed = [auth = p.auth.get(), dir = o.data_dir] {
+    if (absl::Status s = WriteBootstrapFile(*auth, dir); !s.ok()) {
+      spdlog::error("bootstrap file not rewritten: {}", std::string(s.message()));
+    }
+  };
+  api::admin::RegisterRoutes(&p.router, admin);
   RegisterOperatorRoutes(p);
 
   api::PipelineOptions pipeline;
   pipeline.address_limit = o.address_limit;
   pipeline.credential_limit = o.credential_limit;
+  pipeline.cors_origins = o.cors_origins;
   pipeline.default_errors = api::v1::RenderDefaultError;
   p.pipeline = std::make_unique<api::Pipeline>(&p.router, authenticator, pipeline);
 

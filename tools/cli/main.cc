@@ -10,7 +10,8 @@
 //
 // Exit codes (for scripts): 0 done; 1 the server refused (its IS.xxxx code is printed);
 // 2 usage or configuration error; 3 the server could not be reached; 4 `check`: not there;
-// 5 `add` of several files: some failed (each is printed).
+// 5 `add` of several files: some failed (each is printed). `imagesearch admin` (admin.h):
+// the operator API.
 // Thread contract: main thread only.
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "admin.h"
 #include "client.h"
 #include "common/status.h"
 #include "config.h"
@@ -505,6 +507,8 @@ int Run(int argc, char** argv) {
                    "failures | delete")
       ->required();
   jobs->add_option("job_id", job_id, "The job's id");
+  AdminArgs admin;
+  AddAdminCommand(&app, &admin);
 
   try {
     app.parse(argc, argv);
@@ -562,6 +566,13 @@ int Run(int argc, char** argv) {
     std::cout << "profile '" << profile_name << "' written to " << ConfigPath() << "\n";
     return kOk;
   }
+  const Credentials credentials{.endpoint = profile->endpoint,
+                                .ak = profile->access_key,
+                                .sk = profile->secret_key,
+                                .token = profile->token,
+                                .insecure = profile->insecure};
+  // The operator API needs no project.
+  if (admin.command->parsed()) return RunAdmin(Client(credentials), admin, json_out);
   if (profile->project_id.empty()) {
     std::cerr << "imagesearch: no project id (--project, IMAGESEARCH_PROJECT_ID or a profile: "
                  "imagesearch configure)\n";
@@ -569,12 +580,7 @@ int Run(int argc, char** argv) {
   }
   json tag_json;
   if (!ParseTags(tag_pairs, &tag_json)) return kUsage;
-  Cli cli(Client({.endpoint = profile->endpoint,
-                  .ak = profile->access_key,
-                  .sk = profile->secret_key,
-                  .token = profile->token,
-                  .insecure = profile->insecure}),
-          profile->project_id, json_out);
+  Cli cli(Client(credentials), profile->project_id, json_out);
   if (inst_create->parsed()) {
     std::vector<std::string> names;
     std::stringstream ss(tag_names);

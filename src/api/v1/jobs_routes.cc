@@ -29,44 +29,6 @@ constexpr CodeOverride kCreateRoute[] = {{Reason::kBlobUnreachable, &Code("IS.30
                                          {Reason::kNoSpace, &Code("IS.4005")},
                                          {Reason::kNoQuery, &Code("IS.4005")}};
 
-json JobJson(const engine::Job& j) {
-  const engine::JobProgress& p = j.progress;
-  json progress = {{"pass", p.pass},
-                   {"listed", p.listed},
-                   {"done", p.done},
-                   {"skipped", p.skipped},
-                   {"failed", p.failed},
-                   {"removed", p.removed},
-                   {"listing_complete", p.listing_complete},
-                   {"images_per_s", p.images_per_s},
-                   {"eta_s", p.eta_ms < 0 ? json(nullptr) : json(double(p.eta_ms) / 1000.0)},
-                   {"pass_started_ms", p.pass_started_ms},
-                   {"last_pass_ms", p.last_pass_ms == 0 ? json(nullptr) : json(p.last_pass_ms)}};
-  if (j.kind == engine::JobKind::kSync) {
-    progress["lag_s"] = p.lag_ms < 0 ? json(nullptr) : json(double(p.lag_ms) / 1000.0);
-  }
-  json out = {{"id", j.id},
-              {"instance_name", j.gallery},
-              {"mode", std::string(engine::JobKindName(j.kind))},
-              {"state", std::string(engine::JobStateName(j.state))},
-              {"created_ms", j.created_ms},
-              {"updated_ms", j.updated_ms},
-              {"progress", std::move(progress)}};
-  if (!j.prefix.empty()) out["source"] = j.prefix;
-  if (!j.folder_tag.empty()) out["folder_tag"] = j.folder_tag;
-  if (j.manifest_entries > 0) out["manifest_entries"] = j.manifest_entries;
-  if (j.kind == engine::JobKind::kSync) {
-    out["interval_ms"] = j.interval_ms;
-    // Where the object store pushes bucket notifications (relative to this server).
-    if (!j.notify_token.empty()) {
-      out["events_path"] = "/v1/" + j.project + "/image-search/import-jobs/" + j.id +
-                           "/events?token=" + j.notify_token;
-    }
-  }
-  if (!p.error.empty()) out["error"] = p.error;
-  return out;
-}
-
 // A manifest key under `base`: s3:// bases take it as is, URL bases percent-encoded.
 std::string JoinKey(std::string base, const std::string& key) {
   if (!base.empty() && base.back() != '/') base += '/';
@@ -203,6 +165,44 @@ using Control = absl::StatusOr<engine::Job> (engine::JobRunner::*)(const std::st
                                                                    const std::string&);
 
 }  // namespace
+
+json JobJson(const engine::Job& j) {
+  const engine::JobProgress& p = j.progress;
+  json progress = {{"pass", p.pass},
+                   {"listed", p.listed},
+                   {"done", p.done},
+                   {"skipped", p.skipped},
+                   {"failed", p.failed},
+                   {"removed", p.removed},
+                   {"listing_complete", p.listing_complete},
+                   {"images_per_s", p.images_per_s},
+                   {"eta_s", p.eta_ms < 0 ? json(nullptr) : json(double(p.eta_ms) / 1000.0)},
+                   {"pass_started_ms", p.pass_started_ms},
+                   {"last_pass_ms", p.last_pass_ms == 0 ? json(nullptr) : json(p.last_pass_ms)}};
+  if (j.kind == engine::JobKind::kSync) {
+    progress["lag_s"] = p.lag_ms < 0 ? json(nullptr) : json(double(p.lag_ms) / 1000.0);
+  }
+  json out = {{"id", j.id},
+              {"instance_name", j.gallery},
+              {"mode", std::string(engine::JobKindName(j.kind))},
+              {"state", std::string(engine::JobStateName(j.state))},
+              {"created_ms", j.created_ms},
+              {"updated_ms", j.updated_ms},
+              {"progress", std::move(progress)}};
+  if (!j.prefix.empty()) out["source"] = j.prefix;
+  if (!j.folder_tag.empty()) out["folder_tag"] = j.folder_tag;
+  if (j.manifest_entries > 0) out["manifest_entries"] = j.manifest_entries;
+  if (j.kind == engine::JobKind::kSync) {
+    out["interval_ms"] = j.interval_ms;
+    // Where the object store pushes bucket notifications (relative to this server).
+    if (!j.notify_token.empty()) {
+      out["events_path"] = "/v1/" + j.project + "/image-search/import-jobs/" + j.id +
+                           "/events?token=" + j.notify_token;
+    }
+  }
+  if (!p.error.empty()) out["error"] = p.error;
+  return out;
+}
 
 void RegisterJobRoutes(Router* router, engine::JobRunner* jobs) {
   using R = const RouteParams&;

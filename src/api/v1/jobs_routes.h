@@ -16,15 +16,21 @@
 #ifndef ISS_API_V1_JOBS_ROUTES_H_
 #define ISS_API_V1_JOBS_ROUTES_H_
 
+#include <nlohmann/json.hpp>
+
 #include "api/http/router.h"
 
 namespace iss::engine {
 class JobRunner;
-}
+struct Job;
+}  // namespace iss::engine
 
 namespace iss::api::v1 {
 
 void RegisterJobRoutes(Router* router, engine::JobRunner* jobs);
+
+// A job as these routes answer it (also the admin API's listing).
+nlohmann::json JobJson(const engine::Job& job);
 
 }  // namespace iss::api::v1
 
