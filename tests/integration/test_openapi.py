@@ -117,9 +117,13 @@ class Spec:
         mt = (content_type or "").split(";")[0].strip()
         assert mt in media, "%s: media type %r not documented (%s)" % (where, mt, list(media))
         if mt == "application/json":
-            errs = self.errors(media[mt]["schema"], json.loads(text))
+            answer = json.loads(text)
+            errs = self.errors(media[mt]["schema"], answer)
             assert not errs, "%s: the body does not match its schema: %s\n%s" % (
                 where, errs, text[:500])
+            if status == 400:  # the codes an operation answers are listed in its 400
+                assert answer["error_code"] in resp["description"], (
+                    "%s: %s is not among the codes its 400 lists" % (where, answer["error_code"]))
         self.seen.setdefault((template, method.lower()), set()).add(status)
 
 
