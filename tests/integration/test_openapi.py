@@ -397,6 +397,14 @@ def test_admin_and_operations(spec, server):
     c("GET", "/health", creds=False, status=200)
     assert "imagesearch_http_requests_total" in c("GET", "/metrics", creds=False, status=200)
     c("GET", "/openapi.json", creds=False, status=200)
+    # answers outside any operation (info.description): another method on a documented
+    # path, an unknown path; both in the error body
+    error = spec.schema_doc["components"]["schemas"]["Error"]
+    for method, path, status, code in [("PATCH", "/health", 400, "IS.0010"),
+                                       ("GET", "/v1/nope", 404, "APIG.0101")]:
+        r = requests.request(method, s.base + path, headers=s.headers, timeout=30)
+        assert (r.status_code, r.json()["error_code"]) == (status, code), r.text
+        assert not spec.errors(error, r.json()), r.text
 
 
 def test_security_requirements(spec, server):

@@ -101,6 +101,7 @@ class OpenApiRoutesTest : public ::testing::Test {
 
 TEST_F(OpenApiRoutesTest, TheServedDocumentIsDocsOpenapiJson) {
   EXPECT_EQ((*doc_)["openapi"].get<std::string>().substr(0, 2), "3.");
+  EXPECT_EQ((*doc_)["info"]["version"], ISS_VERSION) << "info.version is the project's version";
   std::ifstream f(std::string(ISS_SOURCE_DIR) + "/docs/openapi.json", std::ios::binary);
   std::stringstream on_disk;
   on_disk << f.rdbuf();
