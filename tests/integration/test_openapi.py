@@ -38,6 +38,9 @@ META_SCHEMA = "/usr/share/openapi-specification/schemas/v3.0/schema.json"
 GOLDEN = os.path.join(HERE, "..", "data", "golden.jpg")
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 LOGIN_BURST = 10
+# Requests per source address on authenticated routes: far above what the suite sends from
+# 127.0.0.1, reached from another loopback address in a fraction of a second.
+ADDRESS_RATE, ADDRESS_BURST = 20, 300
 BOB_PASSWORD = "bob-password-1"
 
 
@@ -142,8 +145,10 @@ def server(tmp_path_factory):
         os.makedirs(os.path.dirname(str(photos / name)), exist_ok=True)
         (photos / name).write_bytes(jpeg)
     (photos / "notes.txt").write_bytes(b"not an image")  # a row of the failure report
-    s = harness.Server(extra_args=["--jobs-import-dirs", str(photos), "--auth-login-rate",
-                                   "1", "--auth-login-burst", str(LOGIN_BURST)])
+    s = harness.Server(extra_args=[
+        "--jobs-import-dirs", str(photos), "--auth-login-rate", "1", "--auth-login-burst",
+        str(LOGIN_BURST), "--auth-address-rate", str(ADDRESS_RATE), "--auth-address-burst",
+        str(ADDRESS_BURST)])
     # A user who is not an operator (before the start: the admin CLI opens the database).
     admin(harness.BIN, s.data_dir, "user-add", "--user", "bob", "--password-file", "-",
           stdin=BOB_PASSWORD + "\n")
@@ -440,6 +445,20 @@ def test_security_requirements(spec, server):
                         {k.lower(): v for k, v in r.getheaders()}, r.read().decode())
     conn.close()
     assert r.status == 413
+    # one address runs out of its requests on a project route (refused before the token)
+    path = "/v1/%s/image-search/import-jobs" % pid
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30,
+                                      source_address=("127.0.0.78", 0))
+    for _ in range(2 * ADDRESS_BURST):
+        conn.request("GET", path)
+        r = conn.getresponse()
+        text = r.read().decode()
+        if r.status != 401:
+            break
+    conn.close()
+    assert r.status == 429, (r.status, text)
+    spec.check_response(spec.template(path), "GET", r.status, r.getheader("Content-Type"),
+                        {k.lower(): v for k, v in r.getheaders()}, text)
 
 
 def test_every_documented_operation_was_answered_with_success(spec, server):
