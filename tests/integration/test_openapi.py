@@ -284,6 +284,11 @@ def test_v1_instances_and_images(spec, server):
                       ({"file": img, "is_crop": True, "box": {"x": 0}}, "IS.0001")]:
         c("POST", p + "/oa/image/search", bad, valid=False, status=400, code=code)
     c("POST", p + "/oa/image/search", {"limit": 3}, status=400, code="IS.2015")
+    c("POST", p + "/oa/image/search", {"path": "g.jpg"}, status=200)  # its stored features
+    c("POST", p + "/oa/image/search", {"path": "not-stored.jpg"}, status=400)  # a download
+    c("POST", p + "/oa/image/search", {"path": "g.jpg", "box": {"x": 0, "y": 0, "width": 9,
+                                                                "height": 9}},
+      status=400, code="IS.0016")  # a crop needs the pixels
 
     cross = {"source_instance": "oa", "target_instance": "ob", "paths": ["g.jpg"], "limit": 3}
     assert c("POST", p + "/image/cross-search", cross, status=200)["count"] == 1
