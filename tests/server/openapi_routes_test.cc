@@ -64,20 +64,27 @@ class OpenApiRoutesTest : public ::testing::Test {
   static void SetUpTestSuite() {
     doc_ = new json(json::parse(api::openapi::Document(), nullptr, /*allow_exceptions=*/false));
     dir_ = new std::string(testing::TempDir() + "openapi_routes_" + std::to_string(getpid()));
-    std::vector<const char*> argv = {"imagesearchd", "--data-dir", dir_->c_str(), "--listen",
-                                     "127.0.0.1:0"};
-    absl::StatusOr<ServerOptions> options = LoadOptions(int(argv.size()), argv.data());
-    ASSERT_TRUE(options.ok()) << options.status();
-    ASSERT_TRUE(options->auth_enabled);  // the default: the IAM routes are registered too
-    absl::StatusOr<std::unique_ptr<Server>> s = Server::Start(*options);
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = s->release();
+    server_ = Start(*dir_ + "/on", {}).release();  // auth on, the default
   }
   static void TearDownTestSuite() {
     delete server_;
     delete doc_;
     std::filesystem::remove_all(*dir_);
     delete dir_;
+  }
+
+  // A server started as main starts one, with `flags` added; nullptr when it fails.
+  static std::unique_ptr<Server> Start(const std::string& data_dir,
+                                       std::vector<const char*> flags) {
+    std::vector<const char*> argv = {"imagesearchd", "--data-dir", data_dir.c_str(), "--listen",
+                                     "127.0.0.1:0"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    absl::StatusOr<ServerOptions> options = LoadOptions(int(argv.size()), argv.data());
+    EXPECT_TRUE(options.ok()) << options.status();
+    if (!options.ok()) return nullptr;
+    absl::StatusOr<std::unique_ptr<Server>> s = Server::Start(*options);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? std::move(*s) : nullptr;
   }
 
   void SetUp() override {
@@ -138,6 +145,19 @@ TEST_F(OpenApiRoutesTest, EveryDocumentedOperationIsARoute) {
   EXPECT_TRUE(extra.empty()) << "operations docs/openapi.json documents that the server does "
                                 "not register (remove them, or register the route):"
                              << extra;
+}
+
+// info.description says so: without authentication the IAM routes (/v3/...) are not served,
+// every other route is.
+TEST_F(OpenApiRoutesTest, WithAuthOffOnlyTheIamRoutesAreMissing) {
+  std::unique_ptr<Server> off = Start(*dir_ + "/off", {"--auth-enabled", "false"});
+  ASSERT_NE(off, nullptr);
+  std::set<std::string> with, without;
+  for (const api::Route& r : server_->router().routes()) {
+    if (r.pattern.rfind("/v3/", 0) != 0) with.insert(r.method + " " + r.pattern);
+  }
+  for (const api::Route& r : off->router().routes()) without.insert(r.method + " " + r.pattern);
+  EXPECT_EQ(with, without);
 }
 
 // x-auth-policy is the route's policy; a route that needs credentials asks for the token or
