@@ -15,6 +15,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-onnx python3-numpy python3-opencv python3-pytest python3-requests  # model converter, tests
   python3-pil libheif-examples                    # tests: WebP/TIFF/GIF and HEIC/AVIF encoders
+  python3-jsonschema openapi-specification        # tests: docs/openapi.json (OpenAPI 3.0 meta-schema)
   nginx-light wrk                                 # download tests; load benchmarks
   ceph-mon ceph-osd radosgw ceph-common           # object-storage tests: a single-node RGW
                                                   # (tests/testing/rgw; no ceph-mgr needed)

@@ -18,6 +18,7 @@
 #include "api/http/pipeline.h"
 #include "api/http/router.h"
 #include "api/iam/routes.h"
+#include "api/openapi/openapi.h"
 #include "api/v1/jobs_routes.h"
 #include "api/v1/routes.h"
 #include "blob/http_source.h"
@@ -77,6 +78,8 @@ Server::Server(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 Server::~Server() { Shutdown(); }
 
 uint16_t Server::port() const { return parts_->http->port(); }
+
+const api::Router& Server::router() const { return parts_->router; }
 
 uint16_t Server::tls_port() const { return parts_->https ? parts_->https->port() : 0; }
 
@@ -311,6 +314,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
   };
   api::admin::RegisterRoutes(&p.router, admin);
   RegisterOperatorRoutes(p);
+  api::openapi::RegisterRoutes(&p.router);
 
   api::PipelineOptions pipeline;
   pipeline.address_limit = o.address_limit;

@@ -18,6 +18,10 @@
 #include "absl/status/statusor.h"
 #include "server/options.h"
 
+namespace iss::api {
+class Router;
+}
+
 namespace iss::server {
 
 class Server {
@@ -27,6 +31,8 @@ class Server {
 
   uint16_t port() const;
   uint16_t tls_port() const;  // the HTTPS listener's port; 0 without TLS
+  // The route table as served (tests compare it with docs/openapi.json).
+  const api::Router& router() const;
   // Re-reads the TLS certificate and key (SIGHUP); on failure the old ones stay in use.
   absl::Status ReloadTls();
   // Stops accepting, lets running requests finish (http.drain_timeout_ms), then closes the
