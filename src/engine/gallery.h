@@ -3,15 +3,22 @@
 //
 // Thread contract: a LiveGallery's fields below `mu` are guarded by it (shared for reads,
 // exclusive for writes); `record` is immutable after the gallery is published; the
-// embedder and shard pointers are set once before publication. The Registry is
-// thread-safe; it never holds its lock across I/O.
+// embedder and shard pointers are set once before publication. Item writers (puts,
+// removals, tag changes) are serialised by `write_mu`, taken before `mu`: a put holds `mu`
+// only shared while its catalog write is synced (searches go on) and exclusively only while
+// memory follows. `commit_queue` (guarded by `commit_mu`, taken before both) is the group
+// commit: concurrent puts wait in it and the one at its front writes every waiting put in
+// one synced catalog batch (items.cc). The Registry is thread-safe; it never holds its lock
+// across I/O.
 #ifndef ISS_ENGINE_GALLERY_H_
 #define ISS_ENGINE_GALLERY_H_
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <roaring/roaring64map.hh>
 #include <shared_mutex>
 #include <string>
@@ -44,10 +51,17 @@ struct ItemMeta {
   int64_t created_ms = 0;
 };
 
+// A put waiting in a gallery's commit queue (items.cc).
+struct PendingPut;
+
 struct LiveGallery {
   GalleryRecord record;
   const Embedder* embedder = nullptr;  // nullptr: the model is not installed (abnormal)
   std::unique_ptr<IndexShard> shard;
+
+  std::mutex commit_mu;
+  std::deque<PendingPut*> commit_queue;  // guarded by commit_mu; front: the writer
+  std::mutex write_mu;                   // serialises item writers; before mu
 
   mutable std::shared_mutex mu;
   std::unordered_map<std::string, uint64_t> id_of;  // key -> id

@@ -1,12 +1,17 @@
 // Engine: the item use cases (put one or a batch, check, remove, set tags).
 //
-// A put embeds outside every lock, then under the gallery's exclusive lock assigns the
-// id and version, writes record + vector to the catalog (durable), and only then updates
-// the key map, the tags and the index shard. The catalog write is the commit point: a
-// failure before it leaves no trace, nothing after it fails the write.
+// A put embeds outside every lock, then joins the gallery's commit queue: the put at its
+// front (the leader) takes every put waiting behind it (up to kMaxGroupItems items), and
+// under the writer lock with the gallery's lock held shared (searches go on) assigns ids
+// and versions and writes all their records + vectors in one synced catalog batch (one
+// fsync for the group: group commit); then, under the exclusive lock, the key map, the
+// tags and the index shard follow. The catalog write is the commit point: a failure before
+// it leaves no trace, nothing after it fails the write. A put that would overfill the
+// gallery fails alone; a failed batch fails every put in it, none of which was written.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <mutex>
 #include <shared_mutex>
 #include <unordered_map>
@@ -17,13 +22,21 @@
 #include "engine/engine_rep.h"
 
 namespace iss::engine {
-namespace {
 
 // An item embedded and ready to be written.
 struct Prepared {
   const model::NewItem* item = nullptr;
   std::vector<float> vector;
 };
+
+struct PendingPut {
+  std::vector<Prepared>* prepared = nullptr;
+  absl::Status status;
+  bool done = false;  // guarded by the gallery's commit_mu
+  std::condition_variable cv;
+};
+
+namespace {
 
 absl::Status GalleryFull() { return Fail(Reason::kItemLimit); }
 
@@ -58,9 +71,11 @@ absl::StatusOr<std::vector<Prepared>> Prepare(const Engine::Rep& r, const LiveGa
   return out;
 }
 
-// Writes the prepared items in one catalog batch and applies them to memory.
-// REQUIRES: g.mu held exclusively.
-absl::Status Commit(const Engine::Rep& r, LiveGallery& g, std::vector<Prepared>& prepared) {
+// Assigns ids and versions to the prepared items and writes them in one synced catalog
+// batch; the batch (vectors moved into it) for Follow(). REQUIRES: g.write_mu held, g.mu
+// held (shared is enough: only writers, who hold write_mu, change what this reads).
+absl::StatusOr<CatalogBatch> Write(const Engine::Rep& r, LiveGallery& g,
+                                   std::vector<Prepared>& prepared) {
   const int64_t now = r.ports.clock->NowMs();
   const int64_t capacity = r.Capacity(g);
   CatalogBatch batch;
@@ -93,15 +108,20 @@ absl::Status Commit(const Engine::Rep& r, LiveGallery& g, std::vector<Prepared>&
     rec.version = next_version++;
     batch.puts.push_back(ItemWrite{std::move(rec), std::move(p.vector)});
   }
-  g.next_version = next_version;  // stamps are never reused, even by a failed write
+  // Stamps are never reused, even by a failed write. Only writers (write_mu) read it.
+  g.next_version = next_version;
   // The counters go with the batch: after a crash they never hand out an (id, version)
   // pair again, even one of an item deleted since (an index snapshot may still hold it).
   batch.counters = ItemCounters{std::max(g.next_id, next_id), next_version};
   RETURN_IF_ERROR(r.ports.catalog->Apply(g.record.uid, batch));
-  // Committed: from here on the write succeeds, and memory follows the catalog. An index
-  // append that fails (its disk is full) keeps the vector beside the shard, searched
-  // exactly, rather than answering an error for a write that is on disk (which would
-  // reappear at the next start) or losing a replaced item until then.
+  return batch;
+}
+
+// Committed: memory follows the catalog, and nothing fails the write any more. An index
+// append that fails (its disk is full) keeps the vector beside the shard, searched exactly,
+// rather than answering an error for a write that is on disk (which would reappear at the
+// next start) or losing a replaced item until then. REQUIRES: g.write_mu, g.mu exclusive.
+void Follow(LiveGallery& g, const CatalogBatch& batch) {
   g.RetryUnindexed();
   for (const ItemWrite& w : batch.puts) {
     if (g.id_of.count(w.record.key)) g.Detach(w.record.id);  // a replacement
@@ -114,7 +134,81 @@ absl::Status Commit(const Engine::Rep& r, LiveGallery& g, std::vector<Prepared>&
     }
     g.AttachMeta(w.record);
   }
-  return absl::OkStatus();
+}
+
+constexpr size_t kMaxGroupItems = 256;  // items one group commit writes at most
+
+// The leader's work: every put of `group` that fits in the gallery, in one batch.
+void CommitGroup(const Engine::Rep& r, LiveGallery& g, const std::vector<PendingPut*>& group,
+                 const std::string& gallery) {
+  std::lock_guard writer(g.write_mu);
+  absl::StatusOr<CatalogBatch> batch = Fail(Reason::kInternal);
+  std::vector<PendingPut*> written;
+  {
+    std::shared_lock lock(g.mu);
+    if (g.deleted) {
+      for (PendingPut* p : group) {
+        p->status = Fail(Reason::kGalleryNotFound, GalleryDetail(gallery, "was deleted"));
+      }
+      return;
+    }
+    // Each put fits or fails alone (a full gallery refuses the one that overfills it).
+    const int64_t capacity = r.Capacity(g);
+    std::unordered_map<std::string, bool> keys;  // new keys taken by earlier puts
+    std::vector<Prepared> all;
+    for (PendingPut* p : group) {
+      size_t fresh = 0;
+      for (const Prepared& item : *p->prepared) {
+        const std::string& key = item.item->key;
+        fresh += g.id_of.count(key) == 0 && keys.count(key) == 0;
+      }
+      if (fresh > 0 && int64_t(g.meta.size() + keys.size() + fresh) > capacity) {
+        p->status = GalleryFull();
+        continue;
+      }
+      for (Prepared& item : *p->prepared) {
+        if (g.id_of.count(item.item->key) == 0) keys[item.item->key] = true;
+        all.push_back(std::move(item));
+      }
+      written.push_back(p);
+    }
+    if (written.empty()) return;
+    batch = Write(r, g, all);  // synced: searches hold the lock shared meanwhile
+  }
+  for (PendingPut* p : written) p->status = batch.status();
+  if (!batch.ok()) return;
+  std::unique_lock lock(g.mu);
+  Follow(g, *batch);
+}
+
+// Queues `prepared` for the gallery's next group commit and waits for its outcome.
+absl::Status GroupCommit(const Engine::Rep& r, LiveGallery& g, std::vector<Prepared>& prepared,
+                         const std::string& gallery) {
+  PendingPut me;
+  me.prepared = &prepared;
+  std::unique_lock queue(g.commit_mu);
+  g.commit_queue.push_back(&me);
+  me.cv.wait(queue, [&] { return me.done || g.commit_queue.front() == &me; });
+  if (me.done) return me.status;  // a leader before us wrote it
+  std::vector<PendingPut*> group;
+  size_t items = 0;
+  for (PendingPut* p : g.commit_queue) {
+    if (!group.empty() && items + p->prepared->size() > kMaxGroupItems) break;
+    group.push_back(p);
+    items += p->prepared->size();
+  }
+  queue.unlock();
+  CommitGroup(r, g, group, gallery);
+  queue.lock();
+  for (PendingPut* p : group) {
+    g.commit_queue.pop_front();  // the group is the queue's front, in order
+    if (p != &me) {
+      p->done = true;
+      p->cv.notify_one();  // under commit_mu: p cannot return (and go) before we let go
+    }
+  }
+  if (!g.commit_queue.empty()) g.commit_queue.front()->cv.notify_one();  // the next leader
+  return me.status;
 }
 
 absl::Status PutAll(Engine::Rep& r, const std::string& project, const std::string& gallery,
@@ -128,9 +222,7 @@ absl::Status PutAll(Engine::Rep& r, const std::string& project, const std::strin
     if (fresh > 0 && int64_t(g->meta.size()) >= r.Capacity(*g)) return GalleryFull();
   }
   ASSIGN_OR_RETURN(std::vector<Prepared> prepared, Prepare(r, *g, items));
-  std::unique_lock lock(g->mu);
-  if (g->deleted) return Fail(Reason::kGalleryNotFound, GalleryDetail(gallery, "was deleted"));
-  return Commit(r, *g, prepared);
+  return GroupCommit(r, *g, prepared, gallery);
 }
 
 }  // namespace
@@ -166,9 +258,7 @@ absl::StatusOr<std::vector<absl::Status>> Engine::PutItemsEach(
     prepared.push_back(*std::move(one));
   }
   if (prepared.empty()) return out;
-  std::unique_lock lock(g->mu);
-  if (g->deleted) return Fail(Reason::kGalleryNotFound, GalleryDetail(gallery, "was deleted"));
-  RETURN_IF_ERROR(Commit(r, *g, prepared));
+  RETURN_IF_ERROR(GroupCommit(r, *g, prepared, gallery));
   return out;
 }
 
@@ -183,6 +273,7 @@ absl::StatusOr<bool> Engine::HasItem(const std::string& project, const std::stri
 absl::Status Engine::RemoveItem(const std::string& project, const std::string& gallery,
                                 const std::string& key) {
   ASSIGN_OR_RETURN(GalleryPtr g, rep_->FindUsable(project, gallery, {}));
+  std::lock_guard writer(g->write_mu);
   std::unique_lock lock(g->mu);
   if (g->deleted) return Fail(Reason::kGalleryNotFound, GalleryDetail(gallery, "was deleted"));
   auto it = g->id_of.find(key);
@@ -199,6 +290,7 @@ absl::Status Engine::RemoveItem(const std::string& project, const std::string& g
 absl::Status Engine::SetItemTags(const std::string& project, const std::string& gallery,
                                  const std::string& key, const model::Tags& tags) {
   ASSIGN_OR_RETURN(GalleryPtr g, rep_->FindUsable(project, gallery, tags));
+  std::lock_guard writer(g->write_mu);
   std::unique_lock lock(g->mu);
   if (g->deleted) return Fail(Reason::kGalleryNotFound, GalleryDetail(gallery, "was deleted"));
   auto it = g->id_of.find(key);

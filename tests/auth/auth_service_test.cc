@@ -179,7 +179,12 @@ TEST_F(AuthServiceTest, TokensWorkUntilExpiryPasswordChangeOrDeletion) {
             Reason::kUnauthenticated);
   auto fresh = auth_->IssueToken(Login("a new password"));
   ASSERT_TRUE(fresh.ok());
-  // Deletion ends it.
+  // Deletion ends it. The last operator cannot be deleted (nobody could administer the
+  // server any more), nor demoted; with a second operator it can.
+  EXPECT_EQ(ReasonOf(auth_->DeleteUser("admin", "admin")), Reason::kInvalidArgument);
+  EXPECT_EQ(ReasonOf(auth_->SetOperator("admin", "admin", false)), Reason::kInvalidArgument);
+  EXPECT_TRUE(auth_->Authenticate(TokenRequestFacts(fresh->token), id->project_id).ok());
+  ASSERT_TRUE(auth_->CreateUser("admin", "second", "second password", /*is_operator=*/true).ok());
   ASSERT_TRUE(auth_->DeleteUser("admin", "admin").ok());
   EXPECT_EQ(ReasonOf(auth_->Authenticate(TokenRequestFacts(fresh->token), id->project_id).status()),
             Reason::kUnauthenticated);
@@ -466,6 +471,7 @@ TEST_F(AuthServiceTest, OpeningAnOlderDataDirMakesItsBootstrapUserAnOperator) {
   // Idempotent, and a data dir whose bootstrap user was deleted still opens.
   Reopen();
   EXPECT_EQ(*Records()->Get(user_key), *migrated);
+  ASSERT_TRUE(auth_->SetOperator("admin", "bob", true).ok());  // not the last operator now
   ASSERT_TRUE(auth_->DeleteUser("admin", "admin").ok());
   Reopen();
   ASSERT_NE(auth_, nullptr);
