@@ -16,6 +16,7 @@ PKGS=(
   python3-onnx python3-numpy python3-opencv python3-pytest python3-requests  # model converter, tests
   python3-pil libheif-examples                    # tests: WebP/TIFF/GIF and HEIC/AVIF encoders
   nginx-light wrk                                 # download tests; load benchmarks
+  chromium                                        # the web console test (headless)
   ceph-mon ceph-osd radosgw ceph-common           # object-storage tests: a single-node RGW
                                                   # (tests/testing/rgw; no ceph-mgr needed)
   clang-14 libclang-rt-14-dev                     # libFuzzer targets (fuzz/, scripts/fuzz.sh)

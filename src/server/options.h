@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "api/console/console.h"
 #include "api/http/http_server.h"
 #include "api/http/rate_limiter.h"
 #include "api/iam/routes.h"
@@ -75,6 +76,8 @@ struct ServerOptions {
   engine::JobRunnerOptions jobs;     // import and sync jobs: [jobs]
   index::TieredOptions index;        // tiering and search knobs (docs/scaling.md)
   ExecutorOptions background{.threads = 2, .name = "index"};  // background index work
+  // The web console at /console/: [console]
+  api::console::ConsoleOptions console;
 };
 
 // Parses argv (argv[0] is the program). On --help prints the help and returns a status

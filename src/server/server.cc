@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/admin/routes.h"
+#include "api/console/console.h"
 #include "api/http/http_server.h"
 #include "api/http/metrics.h"
 #include "api/http/pipeline.h"
@@ -295,6 +296,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
   api::v1::RegisterRoutes(&p.router, p.engine.get());
   api::v1::RegisterJobRoutes(&p.router, p.jobs.get());
   api::admin::RegisterRoutes(&p.router, p.engine.get());
+  if (o.console.enabled) api::console::RegisterRoutes(&p.router);
   RegisterOperatorRoutes(p);
 
   api::PipelineOptions pipeline;
