@@ -138,5 +138,6 @@ def test_a_user_drives_the_console_in_chromium(setup, tmp_path):
     assert st == 200 and [(i["instanceName"], i["images"]) for i in out["instances"]] == \
         [("cli", 4)], out
     st, out, _ = s.request("GET", "/image-search/import-jobs")
-    states = sorted((j["instance_name"], j["state"], j["progress"]["done"]) for j in out["jobs"])
-    assert states == [("cli", "done", 4), ("photos", "done", 4)], states
+    states = sorted((j["instance_name"], j["mode"], j["state"]) for j in out["jobs"])
+    assert states == [("cli", "import", "done"), ("photos", "import", "done"),
+                      ("photos", "sync", "cancelled")], states

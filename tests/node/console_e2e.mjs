@@ -168,6 +168,15 @@ try {
   }, doneRow);
   check(seen.job_bar[0] === seen.job_bar[1], `the bar is full (${seen.job_bar})`);
   await shot('import-progress.png');
+  // a sync job of the same folder: paused, resumed and cancelled from its row
+  await page.selectOption('#job-mode', 'sync');
+  await page.click('#job-submit');
+  const syncRow = '#job-table tbody tr[data-instance="photos"][data-mode="sync"]';
+  await page.locator(`${syncRow}[data-state="running"] button.pause`).click();
+  await page.locator(`${syncRow}[data-state="paused"] button.resume`).click();
+  await page.locator(`${syncRow}[data-state="running"] button.cancel`).click();
+  await page.locator(`${syncRow}[data-state="cancelled"]`).waitFor();
+  seen.sync_states = 'running paused running cancelled';
 
   // --- metrics ---
   await page.click('[data-tab="metrics"]');

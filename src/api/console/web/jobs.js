@@ -41,7 +41,7 @@ function row(j) {
   if (['done', 'failed', 'cancelled'].includes(j.state)) {
     actions.append(action('Re-run', j.id, 'rerun'), action('Delete', j.id, 'delete'));
   }
-  return el('tr', { dataset: { job: j.id, state: j.state, instance: j.instance_name } },
+  return el('tr', { dataset: { job: j.id, state: j.state, mode: j.mode, instance: j.instance_name } },
     el('td', { text: j.id }),
     el('td', { text: j.instance_name }),
     el('td', { text: j.source || `manifest (${j.manifest_entries || 0})` }),
