@@ -82,6 +82,14 @@ def test_console_is_served_with_strict_headers_and_nothing_else(setup):
         assert "main.js" not in h.get("content-type", "")
 
 
+def test_the_instance_listing_needs_the_projects_credentials(setup):
+    s = setup[0]
+    st, _, body = raw_get(s, "/v1/%s/image-search/instances" % s.project)
+    assert st == 401 and b"APIG.0301" in body
+    st, out, _ = s.request("GET", "/image-search/instances")
+    assert st == 200 and out["count"] == len(out["instances"])
+
+
 def test_console_can_be_turned_off():
     s = harness.Server(extra_args=["--console-enabled", "false"]).start()
     try:
