@@ -17,6 +17,7 @@ PKGS=(
   python3-pil libheif-examples                    # tests: WebP/TIFF/GIF and HEIC/AVIF encoders
   python3-jsonschema openapi-specification        # tests: docs/openapi.json (OpenAPI 3.0 meta-schema)
   nginx-light wrk                                 # download tests; load benchmarks
+  chromium                                        # the web console test (headless)
   ceph-mon ceph-osd radosgw ceph-common           # object-storage tests: a single-node RGW
                                                   # (tests/testing/rgw; no ceph-mgr needed)
   clang-14 libclang-rt-14-dev                     # libFuzzer targets (fuzz/, scripts/fuzz.sh)

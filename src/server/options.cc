@@ -131,6 +131,8 @@ std::vector<Setting> Settings(ServerOptions* o) {
        "This server's URL in the token catalog (default: the request's scheme and Host).",
        &o->iam.public_url},
       {"iam.region", "--region", "The region named in the token catalog.", &o->iam.region},
+      {"console.enabled", "--console-enabled",
+       "Serve the web console at /console/ (false: no console routes).", &o->console.enabled},
       {"tls.listen", "--tls-listen", "HOST:PORT of the HTTPS listener (with a certificate).",
        Listen{&o->tls_host, &o->tls_port}},
       {"tls.cert_file", "--tls-cert-file",

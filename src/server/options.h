@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "api/console/console.h"
 #include "api/http/http_server.h"
 #include "api/http/rate_limiter.h"
 #include "api/iam/routes.h"
@@ -79,6 +80,8 @@ struct ServerOptions {
   index::TieredOptions index;             // tiering and search knobs (docs/scaling.md)
   BackupOptions backup;                   // where online backups may go: [backup] dirs
   ExecutorOptions background{.threads = 2, .name = "index"};  // background index work
+  // The web console at /console/: [console]
+  api::console::ConsoleOptions console;
 };
 
 // Parses argv (argv[0] is the program). On --help prints the help and returns a status

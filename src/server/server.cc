@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/admin/routes.h"
+#include "api/console/console.h"
 #include "api/http/http_server.h"
 #include "api/http/metrics.h"
 #include "api/http/pipeline.h"
@@ -313,6 +314,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& o) {
     }
   };
   api::admin::RegisterRoutes(&p.router, admin);
+  if (o.console.enabled) api::console::RegisterRoutes(&p.router);
   RegisterOperatorRoutes(p);
   api::openapi::RegisterRoutes(&p.router);
 

@@ -412,6 +412,19 @@ void RegisterRoutes(Router* router, engine::Engine* e) {
                         ASSIGN_OR_RETURN(model::IndexStats i, e->GetIndexStats(p, name));
                         return IndexJson(i);
                       }));
+  // Beyond the cloud's API (which has no listing): the project's instances, by name, each
+  // as "query instance" answers it plus its image count (the console lists them).
+  router->Add(V1Route("GET", "/v1/{project_id}/image-search/instances", true,
+                      [e](S p, R, J) -> absl::StatusOr<json> {
+                        ASSIGN_OR_RETURN(std::vector<model::Gallery> all, e->ListGalleries(p));
+                        json list = json::array();
+                        for (const model::Gallery& g : all) {
+                          json one = InstanceJson(g);
+                          one["images"] = g.item_count;
+                          list.push_back(std::move(one));
+                        }
+                        return json{{"count", list.size()}, {"instances", std::move(list)}};
+                      }));
 }
 
 HttpResponse RenderDefaultError(const absl::Status& status) { return RenderError(status); }
