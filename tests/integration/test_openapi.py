@@ -145,8 +145,9 @@ def server(tmp_path_factory):
         os.makedirs(os.path.dirname(str(photos / name)), exist_ok=True)
         (photos / name).write_bytes(jpeg)
     (photos / "notes.txt").write_bytes(b"not an image")  # a row of the failure report
+    backups = tmp_path_factory.mktemp("backups")
     s = harness.Server(extra_args=[
-        "--jobs-import-dirs", str(photos), "--auth-login-rate", "1", "--auth-login-burst",
+        "--backup-dirs", str(backups), "--jobs-import-dirs", str(photos), "--auth-login-rate", "1", "--auth-login-burst",
         str(LOGIN_BURST), "--auth-address-rate", str(ADDRESS_RATE), "--auth-address-burst",
         str(ADDRESS_BURST)])
     # A user who is not an operator (before the start: the admin CLI opens the database).
@@ -155,6 +156,7 @@ def server(tmp_path_factory):
     admin(harness.BIN, s.data_dir, "grant", "--user", "bob", "--project", "default")
     s.start()
     s.photos = str(photos)
+    s.backups = str(backups)
     s.ident = s.auth._identity
     yield s
     s.close()
@@ -415,6 +417,50 @@ def test_admin_and_operations(spec, server):
         r = requests.request(method, s.base + path, headers=s.headers, timeout=30)
         assert (r.status_code, r.json()["error_code"]) == (status, code), r.text
         assert not spec.errors(error, r.json()), r.text
+
+
+def test_operator_api(spec, server):
+    """The operator API's identity, job and backup routes, on users of this test's own."""
+    s = server
+    c = lambda *a, **k: call(spec, s, *a, **k)
+    assert "instances" in c("GET", "/v1/%s/image-search/instances" % s.project, status=200)
+    assert "jobs" in c("GET", "/admin/v1/jobs", status=200)
+    proj = c("POST", "/admin/v1/projects", {"name": "oa-proj"}, status=200)
+    assert proj["project_name"] == "oa-proj"
+    assert any(p["name"] == "oa-proj" for p in c("GET", "/admin/v1/projects",
+                                                  status=200)["projects"])
+    c("POST", "/admin/v1/users", {"name": "oa-user"}, valid=False, status=400, code="IS.0001")
+    c("POST", "/admin/v1/users", {"name": "oa-user", "password": 12345678}, valid=False,
+      status=400, code="IS.0002")
+    c("POST", "/admin/v1/users", raw=b"[1]", valid=None, status=400, code="IS.0008")
+    made = c("POST", "/admin/v1/users", {"name": "oa-user", "password": "oa-password-1"},
+             status=200)
+    assert made["name"] == "oa-user"
+    c("POST", "/admin/v1/users", {"name": "oa-user", "password": "oa-password-1"},
+      status=400, code="IS.3000")
+    user = "/admin/v1/users/admin/oa-user"
+    c("PUT", user + "/projects/oa-proj", status=200)
+    key = c("POST", user + "/keys", status=200)
+    assert [k["ak"] for k in c("GET", user + "/keys", status=200)["keys"]] == [key["ak"]]
+    assert any(u["name"] == "oa-user" for u in c("GET", "/admin/v1/users", status=200)["users"])
+    c("PUT", user + "/password", {"password": "oa-password-2"}, status=200)
+    c("PUT", user + "/operator", {"operator": True}, status=200)
+    c("PUT", user + "/operator", {"operator": False}, status=200)
+    c("PUT", user + "/operator", {"operator": "yes"}, valid=False, status=400, code="IS.0002")
+    c("DELETE", user + "/projects/oa-proj", status=200)
+    c("DELETE", "/admin/v1/keys/" + key["ak"], status=200)
+    c("DELETE", user, status=200)
+    c("DELETE", user, status=400, code="IS.3007")
+    # A backup: 202, then polled to its end; a target outside backup.dirs is refused.
+    c("POST", "/admin/v1/backups", {"target": "/elsewhere/b"}, status=400, code="IS.0001")
+    b = c("POST", "/admin/v1/backups", {"target": s.backups + "/b1"}, status=202)
+    deadline = time.time() + 120
+    while b["state"] == "running" and time.time() < deadline:
+        time.sleep(0.2)
+        b = c("GET", "/admin/v1/backups/" + b["id"], status=200)
+    assert b["state"] == "done", b
+    assert [x["id"] for x in c("GET", "/admin/v1/backups", status=200)["backups"]] == [b["id"]]
+    c("GET", "/admin/v1/backups/bk-0", status=400, code="IS.2010")
 
 
 def test_security_requirements(spec, server):
