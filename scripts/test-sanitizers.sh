@@ -7,7 +7,7 @@
 #
 # ASan/UBSan builds everything into build-asan/; TSan builds only the concurrency test
 # targets into build-tsan/ and runs them (executor, index background work on the shared
-# executor, engine searches during writes and group commits, the HTTP server's threads, the store's writer at
+# executor, engine searches during writes, the HTTP server's threads, the store's writer at
 # a power cut). Any sanitizer report fails the run. Needs what scripts/test.sh installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +28,7 @@ if [ "$mode" = "--thread" ]; then
   "$bin/index_tiered_test" --gtest_filter='*Background*:*Concurrent*:*Thread*'
   "$bin/index_background_test"
   "$bin/engine_test" --gtest_filter='*SearchesRunDuringWrites*'
-  "$bin/engine_catalog_test" --gtest_filter='*Blocks*:*ShareDurableWrites*:*Overfills*'
+  "$bin/engine_catalog_test" --gtest_filter='*Blocks*'
   "$bin/api_test" --gtest_filter='HttpServerTest.*:PipelineTest.*:RateLimiterTest.*'
   "$bin/store_durability_test"
   echo "test-sanitizers: TSan clean"

@@ -285,7 +285,7 @@ TEST_F(EngineCatalogTest, BatchesAreOneWriteAndAllOrNothing) {
   EXPECT_EQ(engine_->GetGallery(kProject, "a")->item_count, 4);
 }
 
-TEST_F(EngineCatalogTest, APutWaitingOnItsWriteBlocksNoSearch) {
+TEST_F(EngineCatalogTest, APutWaitingOnItsWriteLetsSearchesRun) {
   ASSERT_TRUE(Create("a").ok());
   ASSERT_TRUE(engine_->PutItem(kProject, "a", Item("x", 1)).ok());
   auto hold = catalog_->HoldNext("apply");
