@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "common/status.h"
+#include "common/status_macros.h"
 
 namespace iss::blob {
 namespace {
@@ -27,6 +28,12 @@ std::string RealPath(const std::string& p, bool* missing) {
   }
   *missing = false;
   return buf;
+}
+
+// A file's ETag: its modification time (ns) and size, as listings and Stat report it.
+std::string Etag(const struct stat& st) {
+  return std::to_string(int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec) + "-" +
+         std::to_string(int64_t(st.st_size));
 }
 
 }  // namespace
@@ -90,6 +97,23 @@ absl::StatusOr<std::string> FileSource::Fetch(std::string_view locator) const {
   return bytes;
 }
 
+absl::StatusOr<engine::Blob> FileSource::FetchWithMetadata(std::string_view locator) const {
+  // Stat first: a file replaced between the two reads is seen as changed on the next run.
+  ASSIGN_OR_RETURN(std::optional<engine::BlobStat> stat, Stat(locator));
+  engine::Blob blob;
+  ASSIGN_OR_RETURN(blob.bytes, Fetch(locator));
+  blob.etag = stat->etag;
+  return blob;
+}
+
+absl::StatusOr<std::optional<engine::BlobStat>> FileSource::Stat(std::string_view locator) const {
+  absl::StatusOr<std::string> real = Resolve(locator, false);
+  if (!real.ok()) return real.status();
+  struct stat raw {};
+  if (stat(real->c_str(), &raw) != 0) return Fail(Reason::kBlobNotFound, "(no such file)");
+  return std::optional<engine::BlobStat>(engine::BlobStat{int64_t(raw.st_size), Etag(raw)});
+}
+
 bool FileSource::CanList(std::string_view prefix_locator) const {
   return IsFileLocator(prefix_locator);
 }
@@ -122,8 +146,7 @@ absl::StatusOr<engine::ObjectPage> FileSource::ListObjects(std::string_view pref
     o.locator = "file://" + path;
     o.key = key;
     o.size = int64_t(raw.st_size);
-    o.etag = std::to_string(int64_t(raw.st_mtim.tv_sec) * 1000000000 + raw.st_mtim.tv_nsec) + "-" +
-             std::to_string(o.size);
+    o.etag = Etag(raw);
     all.push_back(std::move(o));
   }
   if (ec) return Fail(Reason::kBlobUnreachable, "(the directory cannot be listed)");

@@ -38,6 +38,9 @@ class FileSource : public engine::BlobSource, public engine::ObjectLister {
   // True for every file:// locator (so that a refused one is answered as refused).
   bool Accepts(std::string_view locator) const override;
   absl::StatusOr<std::string> Fetch(std::string_view locator) const override;
+  // The bytes with the file's listing ETag (modification time and size); no metadata.
+  absl::StatusOr<engine::Blob> FetchWithMetadata(std::string_view locator) const override;
+  absl::StatusOr<std::optional<engine::BlobStat>> Stat(std::string_view locator) const override;
   bool CanList(std::string_view prefix_locator) const override;
   absl::StatusOr<engine::ObjectPage> ListObjects(std::string_view prefix_locator,
                                                  const std::string& token) const override;

@@ -30,6 +30,16 @@ class Router : public engine::BlobSource, public engine::ObjectLister {
     if (s3_->Accepts(locator)) return s3_->Fetch(locator);
     return http_->Fetch(locator);
   }
+  absl::StatusOr<engine::Blob> FetchWithMetadata(std::string_view locator) const override {
+    if (files_->Accepts(locator)) return files_->FetchWithMetadata(locator);
+    if (s3_->Accepts(locator)) return s3_->FetchWithMetadata(locator);
+    return http_->FetchWithMetadata(locator);
+  }
+  absl::StatusOr<std::optional<engine::BlobStat>> Stat(std::string_view locator) const override {
+    if (files_->Accepts(locator)) return files_->Stat(locator);
+    if (s3_->Accepts(locator)) return s3_->Stat(locator);
+    return http_->Stat(locator);
+  }
   bool CanList(std::string_view prefix) const override {
     return files_->CanList(prefix) || s3_->CanList(prefix);
   }

@@ -298,7 +298,8 @@ bool S3Source::Accepts(std::string_view locator) const {
 // One signed request. `query` is already canonical (sorted, encoded) or empty. On a transfer
 // that completed, *status is the HTTP status and the body (or the HEAD's headers) is in t.
 absl::Status S3Source::Send(const ObjectRef& ref, const std::string& query, bool head,
-                            internal::Transfer* t, long* status, std::string* etag) const {
+                            internal::Transfer* t, long* status, std::string* etag,
+                            std::vector<std::pair<std::string, std::string>>* metadata) const {
   const StorageProfile& p = options_.profiles[size_t(ref.profile)];
   const std::optional<Keys>& keys = keys_[size_t(ref.profile)];
   if (!keys) {
@@ -354,9 +355,20 @@ absl::Status S3Source::Send(const ObjectRef& ref, const std::string& query, bool
       curl_off_t len = -1;
       curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
       t->body = std::to_string(int64_t(len));
-      struct curl_header* h = nullptr;
-      if (etag && curl_easy_header(c, "ETag", 0, CURLH_HEADER, -1, &h) == CURLHE_OK) {
-        *etag = Unquote(h->value);
+    }
+    struct curl_header* h = nullptr;
+    if (etag && curl_easy_header(c, "ETag", 0, CURLH_HEADER, -1, &h) == CURLHE_OK) {
+      *etag = Unquote(h->value);
+    }
+    if (metadata) {
+      for (struct curl_header* h = nullptr;
+           (h = curl_easy_nextheader(c, CURLH_HEADER, -1, h)) != nullptr;) {
+        const std::string name = Lower(h->name);
+        for (std::string_view prefix : {"x-amz-meta-", "x-obs-meta-"}) {
+          if (name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0) {
+            metadata->emplace_back(name.substr(prefix.size()), h->value);
+          }
+        }
       }
     }
     return absl::OkStatus();
@@ -383,6 +395,21 @@ absl::StatusOr<std::string> S3Source::Fetch(std::string_view locator) const {
   long status = 0;
   RETURN_IF_ERROR(Send(ref, "", false, &t, &status, nullptr));
   return std::move(t.body);
+}
+
+absl::StatusOr<engine::Blob> S3Source::FetchWithMetadata(std::string_view locator) const {
+  ASSIGN_OR_RETURN(ObjectRef ref, Claim(locator, false));
+  internal::Transfer t;
+  long status = 0;
+  engine::Blob blob;
+  RETURN_IF_ERROR(Send(ref, "", false, &t, &status, &blob.etag, &blob.metadata));
+  blob.bytes = std::move(t.body);
+  return blob;
+}
+
+absl::StatusOr<std::optional<engine::BlobStat>> S3Source::Stat(std::string_view locator) const {
+  ASSIGN_OR_RETURN(ObjectInfo info, Head(locator));
+  return std::optional<engine::BlobStat>(engine::BlobStat{info.size, std::move(info.etag)});
 }
 
 absl::StatusOr<ObjectInfo> S3Source::Head(std::string_view locator) const {

@@ -96,6 +96,10 @@ class S3Source : public engine::BlobSource, public engine::ObjectLister {
   // True for s3:// and for http(s) URLs a profile claims.
   bool Accepts(std::string_view locator) const override;
   absl::StatusOr<std::string> Fetch(std::string_view locator) const override;
+  // The GET's x-amz-meta-* / x-obs-meta-* headers come with the bytes.
+  absl::StatusOr<engine::Blob> FetchWithMetadata(std::string_view locator) const override;
+  // Head() as the port's BlobStat.
+  absl::StatusOr<std::optional<engine::BlobStat>> Stat(std::string_view locator) const override;
   // Size and ETag of one object (a signed HEAD; a missing object or bucket: kBlobNotFound,
   // HEAD answers carry no error body).
   absl::StatusOr<ObjectInfo> Head(std::string_view locator) const;
@@ -116,7 +120,8 @@ class S3Source : public engine::BlobSource, public engine::ObjectLister {
  private:
   absl::StatusOr<ObjectRef> Claim(std::string_view locator, bool prefix) const;
   absl::Status Send(const ObjectRef& ref, const std::string& query, bool head,
-                    internal::Transfer* t, long* status, std::string* etag) const;
+                    internal::Transfer* t, long* status, std::string* etag,
+                    std::vector<std::pair<std::string, std::string>>* metadata = nullptr) const;
   struct Keys {
     std::string access, secret;
   };

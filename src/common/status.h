@@ -39,6 +39,7 @@ namespace iss {
   X(kModelUnknown, kInvalidArgument)        /* no model of that name */                         \
   X(kModelUnavailable, kFailedPrecondition) /* a model's files are missing or unusable */       \
   X(kTagUnknown, kInvalidArgument)          /* a tag key the gallery does not declare */        \
+  X(kTagValueTooLong, kInvalidArgument)     /* a tag value over model::kMaxTagValueChars */     \
   X(kItemNotFound, kNotFound)               /* no item under that key */                        \
   X(kItemLimit, kResourceExhausted)         /* the gallery holds its maximum of items */        \
   X(kNoQuery, kInvalidArgument)             /* no image bytes and nothing to fetch them from */ \

@@ -64,11 +64,18 @@ bool Engine::Rep::Fetchable(std::string_view locator) const {
 }
 
 absl::StatusOr<std::string> Engine::Rep::Fetch(std::string_view locator) const {
+  ASSIGN_OR_RETURN(Blob blob, Fetch(locator, /*with_metadata=*/false));
+  return std::move(blob.bytes);
+}
+
+absl::StatusOr<Blob> Engine::Rep::Fetch(std::string_view locator, bool with_metadata) const {
   if (!Fetchable(locator)) {
     return Fail(Reason::kNoQuery, "(`file` is empty and `path` is not an http(s) URL to download)");
   }
   if (ports.blobs == nullptr) return Fail(Reason::kBlobForbidden, "(downloads are disabled)");
-  return ports.blobs->Fetch(locator);
+  if (with_metadata) return ports.blobs->FetchWithMetadata(locator);
+  ASSIGN_OR_RETURN(std::string bytes, ports.blobs->Fetch(locator));
+  return Blob{std::move(bytes), {}, {}};
 }
 
 int64_t Engine::Rep::Capacity(const LiveGallery& g) const {
@@ -228,8 +235,15 @@ model::EngineStats Engine::Stats() {
 
 bool Engine::CanFetch(std::string_view locator) const { return rep_->Fetchable(locator); }
 
-absl::StatusOr<std::string> Engine::FetchBlob(std::string_view locator) const {
-  return rep_->Fetch(locator);
+absl::StatusOr<Blob> Engine::FetchBlob(std::string_view locator) const {
+  return rep_->Fetch(locator, /*with_metadata=*/true);
+}
+
+absl::StatusOr<std::optional<BlobStat>> Engine::StatBlob(std::string_view locator) const {
+  if (!rep_->Fetchable(locator) || rep_->ports.blobs == nullptr) {
+    return std::optional<BlobStat>();
+  }
+  return rep_->ports.blobs->Stat(locator);
 }
 
 absl::Status Engine::HoldGallery(const std::string& project, const std::string& name) {

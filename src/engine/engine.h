@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -99,8 +100,11 @@ class Engine {
   // answers kGalleryBusy until every hold is released. kGalleryNotFound when it is gone.
   absl::Status HoldGallery(const std::string& project, const std::string& name);
   void ReleaseGallery(const std::string& project, const std::string& name);
-  // The image bytes `locator` names, through the blob source (kNoQuery: not fetchable).
-  absl::StatusOr<std::string> FetchBlob(std::string_view locator) const;
+  // The image bytes `locator` names and the object's metadata, through the blob source
+  // (kNoQuery: not fetchable).
+  absl::StatusOr<Blob> FetchBlob(std::string_view locator) const;
+  // The object's size and ETag without its bytes; nullopt when the source cannot tell.
+  absl::StatusOr<std::optional<BlobStat>> StatBlob(std::string_view locator) const;
 
   // --- search ---
   absl::StatusOr<model::Page> Search(const std::string& project, const std::string& gallery,

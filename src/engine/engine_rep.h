@@ -29,6 +29,8 @@ struct Engine::Rep {
   bool Fetchable(std::string_view locator) const;
   // The image bytes named by `locator` (kNoQuery when it is not fetchable).
   absl::StatusOr<std::string> Fetch(std::string_view locator) const;
+  // As Fetch; with_metadata also asks for the object's metadata (BlobSource).
+  absl::StatusOr<Blob> Fetch(std::string_view locator, bool with_metadata) const;
   // The gallery's item cap: its own capacity and the engine's, whichever is smaller.
   int64_t Capacity(const LiveGallery& g) const;
   // Opens the index shard of a gallery (persisted unless its model is missing).

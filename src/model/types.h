@@ -63,6 +63,9 @@ struct NewItem {
   Tags tags;
 };
 
+// A tag value's most characters (UTF-8 code points), from any surface or source.
+inline constexpr size_t kMaxTagValueChars = 64;
+
 // The deepest result a search may reach: offset + limit at most this. Every search costs
 // at most this many candidates per query vector, however large the gallery.
 inline constexpr size_t kMaxResultWindow = 1000;

@@ -33,7 +33,7 @@ def upload(rgw, bucket, items, threads=12):
 
 
 BUCKETS = ["import-big", "import-small", "import-empty", "import-watch", "import-pr",
-           "import-notify", "missing-bucket"]
+           "import-notify", "import-meta", "missing-bucket"]
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ allow_private = true
 """ % {"p": rgw.port, "ak": ak, "sk": sk,
        "buckets": ", ".join('"%s"' % b for b in BUCKETS + ["import-denied"])})
     for b in ("import-big", "import-small", "import-empty", "import-watch", "import-pr",
-              "import-notify", "import-denied"):
+              "import-notify", "import-meta", "import-denied"):
         rgw.owner.create_bucket(b)
     return path
 
@@ -325,6 +325,91 @@ def test_manifest_import(rgw, server, small):
     assert not exists(s, "man", "s3://import-small/s/002.jpg")
     st, rep, _ = jobs(s, "GET", "/%s/failures" % jid)
     assert [f["path"] for f in rep["failures"]] == ["s3://import-small/s/bad-tiny.jpg"]
+
+    # a re-run HEADs each entry's object: unchanged ETag and size -> skipped, not downloaded
+    # (the failed one is tried again)
+    jobs(s, "POST", "/%s/rerun" % jid)
+    p = wait_job(s, jid, finished)["progress"]
+    assert (p["pass"], p["done"], p["skipped"], p["failed"]) == (2, 0, 4, 1), p
+    # an overwritten object is imported again; an image deleted from the instance comes back
+    rgw.owner.put("import-small", "s/001.jpg", jpeg(515151), content_type="image/jpeg")
+    st, out, _ = s.request("DELETE", "/man/image", {"path": "my-own-id-2"})
+    assert st == 200, out
+    jobs(s, "POST", "/%s/rerun" % jid)
+    p = wait_job(s, jid, finished)["progress"]
+    assert (p["pass"], p["done"], p["skipped"], p["failed"]) == (3, 2, 2, 1), p
+    assert exists(s, "man", "my-own-id-2")
+    st, out, _ = s.search("man", file=__import__("base64").b64encode(jpeg(515151)).decode(),
+                          limit=1)
+    assert out["result"][0]["path"] == "s3://import-small/s/001.jpg" and \
+        out["result"][0]["sim"] > 0.99, out
+    assert tag_count(s, "man", {"src": "m"}) == 4
+
+
+def test_tags_from_object_metadata(rgw, server):
+    """metadata_tags: an object's x-amz-meta-<name> becomes tag <name> when the instance has
+    that tag; over the job's tags and the folder tag, under a manifest entry's own tags."""
+    s = server
+    objs = [("m/red/1.jpg", 7001, {"color": "red", "shade": "dark"}),
+            ("m/blue/2.jpg", 7002, {"color": "blue"}),
+            ("m/plain/3.jpg", 7003, {}),
+            ("m/plain/4.jpg", 7004, {"folder": "renamed"}),
+            ("m/plain/5.jpg", 7005, {"color": "x" * 65})]  # longer than a tag value may be
+    for key, seed, meta in objs:
+        rgw.owner.put("import-meta", key, jpeg(seed), content_type="image/jpeg", metadata=meta)
+    url = {key: "s3://import-meta/" + key for key, _, _ in objs}
+
+    def tags_of(inst):
+        out = {}
+        for t in ({"src": "meta"}, {"src": "plain"}):
+            st, res, _ = s.search(inst, tags=t, limit=100)
+            assert st == 200, res
+            out.update({r["path"]: r["tags"] for r in res["result"]})
+        return out
+
+    for inst, on in (("meta-on", True), ("meta-off", False)):
+        assert s.create(inst, tags=["src", "color", "folder"])[0] == 200
+        jid = create_job(s, instance_name=inst, source="s3://import-meta/m/",
+                         tags={"src": "meta", "color": "none"}, folder_tag="folder",
+                         metadata_tags=on)["id"]
+        j = wait_job(s, jid, finished)
+        p = j["progress"]
+        assert j["state"] == "done" and (p["done"], p["failed"]) == ((4, 1) if on else (5, 0)), j
+        assert j["metadata_tags"] is on, j
+        if on:
+            st, rep, _ = jobs(s, "GET", "/%s/failures" % jid)
+            assert [(f["path"], f["error_code"]) for f in rep["failures"]] == \
+                [(url["m/plain/5.jpg"], "IS.1003")], rep
+            assert "x" * 65 not in str(rep), rep  # the value is not echoed
+    got = tags_of("meta-on")
+    assert got == {
+        url["m/red/1.jpg"]: {"src": "meta", "color": "red", "folder": "red"},  # no "shade"
+        url["m/blue/2.jpg"]: {"src": "meta", "color": "blue", "folder": "blue"},
+        url["m/plain/3.jpg"]: {"src": "meta", "color": "none", "folder": "plain"},
+        url["m/plain/4.jpg"]: {"src": "meta", "color": "none", "folder": "renamed"},
+    }, got
+    assert tag_count(s, "meta-on", {"color": "red"}) == 1
+    # off (the default): the metadata is not read as tags
+    got = tags_of("meta-off")
+    assert {p: t["color"] for p, t in got.items()} == {u: "none" for u in url.values()}, got
+    assert got[url["m/plain/4.jpg"]]["folder"] == "plain", got
+    assert tag_count(s, "meta-off", {"color": "red"}) == 0
+
+    # a manifest: an entry's own tags win over the object's metadata
+    assert s.create("meta-man", tags=["src", "color"])[0] == 200
+    jid = create_job(s, instance_name="meta-man", bucket="s3://import-meta/",
+                     manifest=[{"key": "m/red/1.jpg", "tags": {"color": "green"}},
+                               {"key": "m/blue/2.jpg"}],
+                     tags={"src": "plain"}, metadata_tags=True)["id"]
+    j = wait_job(s, jid, finished)
+    assert j["state"] == "done" and j["progress"]["done"] == 2, j
+    got = tags_of("meta-man")
+    assert got == {url["m/red/1.jpg"]: {"src": "plain", "color": "green"},
+                   url["m/blue/2.jpg"]: {"src": "plain", "color": "blue"}}, got
+    # a wrong type is refused and creates nothing
+    st, out, _ = jobs(s, "POST", "", dict(instance_name="meta-man", source="s3://import-meta/m/",
+                                          metadata_tags="yes"))
+    assert st == 400 and error_code(out) == "IS.0002", out
 
 
 def test_a_sync_job_follows_adds_overwrites_and_deletes(rgw, server):

@@ -304,9 +304,15 @@ class Cli {
 
   // Starts a job (a bucket prefix, an object-store URL, a server-side folder or a manifest)
   // and follows it unless `wait` is false.
-  int Import(const std::string& instance, const std::string& source,
-             const std::string& manifest_file, bool sync, int interval_ms, const json& tags,
-             const std::string& folder_tag, bool wait) {
+  struct ImportRequest {
+    std::string source, manifest_file, folder_tag;
+    bool sync = false, metadata_tags = false, wait = true;
+    int interval_ms = 0;
+    json tags = json::object();
+  };
+  int Import(const std::string& instance, const ImportRequest& r) {
+    const std::string& source = r.source;
+    const std::string& manifest_file = r.manifest_file;
     json body{{"instance_name", instance}};
     if (!manifest_file.empty()) {
       std::string text;
@@ -321,15 +327,16 @@ class Cli {
     } else {
       body["source"] = source;
     }
-    if (sync) body["mode"] = "sync";
-    if (interval_ms > 0) body["interval_ms"] = interval_ms;
-    if (!tags.empty()) body["tags"] = tags;
-    if (!folder_tag.empty()) body["folder_tag"] = folder_tag;
+    if (r.sync) body["mode"] = "sync";
+    if (r.interval_ms > 0) body["interval_ms"] = r.interval_ms;
+    if (!r.tags.empty()) body["tags"] = r.tags;
+    if (!r.folder_tag.empty()) body["folder_tag"] = r.folder_tag;
+    if (r.metadata_tags) body["metadata_tags"] = true;
     json job;
     if (int rc = V1("POST", kJobs, body, &job); rc != kOk) return rc;
     const std::string id = job.value("id", std::string());
     std::cerr << "imagesearch: job " << id << " started\n";
-    if (!wait || sync) return Print(kOk, job);
+    if (!r.wait || r.sync) return Print(kOk, job);
     return Follow(id);
   }
 
@@ -481,23 +488,26 @@ int Run(int argc, char** argv) {
   auto* del = app.add_subcommand("delete", "Delete an image");
   del->add_option("instance", inst, "Instance")->required();
   del->add_option("path", path, "Path")->required();
-  std::string source, manifest, folder_tag, action, job_id;
-  bool sync = false, no_wait = false;
-  int interval_ms = 0;
+  Cli::ImportRequest imp;
+  std::string action, job_id;
+  bool no_wait = false;
   auto* import = app.add_subcommand(
       "import",
       "Import a bucket prefix, object-store URL, server-side folder or manifest as a "
       "server-side job, with progress (exit 0 done, 5 some images failed)");
   import->add_option("instance", inst, "Instance")->required();
-  import->add_option("source", source,
+  import->add_option("source", imp.source,
                      "s3://bucket/prefix/, an object-store URL, a folder on the server's "
                      "machine (jobs.import_dirs), or with --manifest the bucket for its keys");
-  import->add_option("--manifest", manifest,
+  import->add_option("--manifest", imp.manifest_file,
                      "JSON Lines file: {\"url\"|\"key\", \"path\", \"tags\"}");
-  import->add_flag("--sync", sync, "Keep the instance in step with the prefix (a sync job)");
-  import->add_option("--interval-ms", interval_ms, "Sync: time between listing passes");
+  import->add_flag("--sync", imp.sync, "Keep the instance in step with the prefix (a sync job)");
+  import->add_option("--interval-ms", imp.interval_ms, "Sync: time between listing passes");
   import->add_option("--tag", tag_pairs, "name=value given to every image (repeatable)");
-  import->add_option("--folder-tag", folder_tag, "Tag name that gets each object's folder name");
+  import->add_option("--folder-tag", imp.folder_tag,
+                     "Tag name that gets each object's folder name");
+  import->add_flag("--metadata-tags", imp.metadata_tags,
+                   "Object metadata (x-amz-meta-<tag>) named like an instance tag becomes it");
   import->add_flag("--no-wait", no_wait, "Print the job and return at once");
   auto* jobs = app.add_subcommand("jobs",
                                   "Import jobs: list, get, watch, pause, resume, cancel, "
@@ -597,11 +607,13 @@ int Run(int argc, char** argv) {
   if (tags->parsed()) return cli.SetTags(inst, path, tag_json);
   if (del->parsed()) return cli.Delete(inst, path);
   if (import->parsed()) {
-    if (source.empty() && manifest.empty()) {
+    if (imp.source.empty() && imp.manifest_file.empty()) {
       std::cerr << "imagesearch import: a source or --manifest is needed\n";
       return kUsage;
     }
-    return cli.Import(inst, source, manifest, sync, interval_ms, tag_json, folder_tag, !no_wait);
+    imp.tags = tag_json;
+    imp.wait = !no_wait;
+    return cli.Import(inst, imp);
   }
   if (jobs->parsed()) return cli.Jobs(action, job_id);
   return kUsage;

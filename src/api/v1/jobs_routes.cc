@@ -13,6 +13,9 @@
 #include "engine/jobs/job_runner.h"
 
 namespace iss::api::v1 {
+// Object metadata read as tags (engine/jobs) obeys the same limit as a request's tags.
+static_assert(kMaxTagLength == model::kMaxTagValueChars);
+
 namespace {
 
 using nlohmann::json;
@@ -152,6 +155,8 @@ absl::StatusOr<json> CreateJob(engine::JobRunner* jobs, const std::string& proje
     }
     spec.folder_tag = *folder_tag;
   }
+  ASSIGN_OR_RETURN(std::optional<bool> metadata_tags, OptionalBool(body, "metadata_tags"));
+  spec.metadata_tags = metadata_tags.value_or(false);
   ASSIGN_OR_RETURN(std::optional<int64_t> interval, OptionalInt(body, "interval_ms"));
   if (interval && (*interval < 1 || *interval > 86400000)) {
     return CodeError(Code("IS.0002"), "(`interval_ms` must be 1..86400000)");
@@ -191,6 +196,7 @@ json JobJson(const engine::Job& j) {
               {"progress", std::move(progress)}};
   if (!j.prefix.empty()) out["source"] = j.prefix;
   if (!j.folder_tag.empty()) out["folder_tag"] = j.folder_tag;
+  out["metadata_tags"] = j.metadata_tags;
   if (j.manifest_entries > 0) out["manifest_entries"] = j.manifest_entries;
   if (j.kind == engine::JobKind::kSync) {
     out["interval_ms"] = j.interval_ms;

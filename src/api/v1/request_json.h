@@ -34,7 +34,7 @@ absl::StatusOr<std::optional<int64_t>> OptionalInt(const nlohmann::json& obj,
 absl::StatusOr<std::optional<bool>> OptionalBool(const nlohmann::json& obj, const std::string& key);
 // Tag names (instance tags, image tag keys) and tag values: at most this many characters
 // (docs/api.md, "Limits"; the cloud's successor API allows 64-character values).
-inline constexpr size_t kMaxTagLength = 64;
+inline constexpr size_t kMaxTagLength = 64;  // == model::kMaxTagValueChars (jobs_routes.cc)
 
 // An object of string -> string (image tags). `too_many_code` when it has more than 10 keys;
 // a key longer than kMaxTagLength is IS.1004 (no instance tag is that long), a value

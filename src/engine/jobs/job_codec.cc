@@ -106,7 +106,8 @@ std::string EncodeSpec(const JobSpec& spec, int64_t manifest_entries) {
                        {"interval_ms", std::to_string(spec.interval_ms)},
                        {"tags", EncodeTags(spec.tags)},
                        {"notify_token", spec.notify_token},
-                       {"folder_tag", spec.folder_tag}});
+                       {"folder_tag", spec.folder_tag},
+                       {"metadata_tags", spec.metadata_tags ? "1" : "0"}});
 }
 
 absl::StatusOr<JobSpec> DecodeSpec(std::string_view text, int64_t* manifest_entries) {
@@ -125,6 +126,7 @@ absl::StatusOr<JobSpec> DecodeSpec(std::string_view text, int64_t* manifest_entr
   spec.tags = DecodeTags(Get(f, "tags"));
   spec.notify_token = Get(f, "notify_token");
   spec.folder_tag = Get(f, "folder_tag");
+  spec.metadata_tags = Get(f, "metadata_tags") == "1";
   *manifest_entries = ToInt(f, "manifest_entries", 0);
   return spec;
 }

@@ -43,6 +43,11 @@ struct Work {
   std::string etag;
   int64_t size = -1;
   model::Tags tags;
+  model::Tags pinned;  // a manifest entry's own tags: object metadata does not override them
+  // A manifest entry done by an earlier pass: its object's ETag and size then. The fetcher
+  // skips it when a Stat still shows them and the image is still in the gallery.
+  std::string prev_etag;
+  int64_t prev_size = -1;
   std::string bytes;
 };
 

@@ -57,6 +57,27 @@ void RecordFailures(const PassContext& c, const std::vector<const Work*>& works,
   c.job->failed += int64_t(works.size());
 }
 
+// Object metadata named like one of the gallery's tags becomes that tag (over the job's
+// and the folder's), then a manifest entry's own tags are put back on top.
+// A value longer than an add allows fails the object (kTagValueTooLong), never echoed.
+absl::Status ApplyMetadataTags(const std::vector<std::pair<std::string, std::string>>& metadata,
+                               const std::vector<std::string>& tag_keys, Work* w) {
+  for (const auto& [name, value] : metadata) {
+    if (std::find(tag_keys.begin(), tag_keys.end(), name) == tag_keys.end()) continue;
+    const size_t chars = size_t(std::count_if(value.begin(), value.end(), [](char c) {
+      return (static_cast<unsigned char>(c) & 0xC0) != 0x80;  // not a continuation byte
+    }));
+    if (chars > model::kMaxTagValueChars) {
+      return Fail(Reason::kTagValueTooLong, "(object metadata `" + name + "` is longer than " +
+                                                std::to_string(model::kMaxTagValueChars) +
+                                                " characters)");
+    }
+    w->tags[name] = value;
+  }
+  for (const auto& [k, v] : w->pinned) w->tags[k] = v;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void JobRunner::Drive(Active* a) {
@@ -76,6 +97,12 @@ void JobRunner::Drive(Active* a) {
       if (a->stop != kRun) break;
       a->channels = {&fetch_q, &embed_q};
     }
+    // The gallery's tag keys: which object metadata names become tags.
+    std::vector<std::string> tag_keys;
+    if (a->spec.metadata_tags) {
+      absl::StatusOr<model::Gallery> g = engine_->GetGallery(a->project, a->gallery);
+      if (g.ok()) tag_keys = g->tag_keys;
+    }
     auto save = [&](bool force) {
       const int64_t now = clock_->NowMs();
       std::lock_guard lock(a->save_mu);
@@ -84,27 +111,57 @@ void JobRunner::Drive(Active* a) {
       absl::Status s = store_->Put(a->Record(now));
       if (!s.ok()) spdlog::warn("job {}: progress not saved: {}", a->id, s.ToString());
     };
+    // A manifest entry whose object still has the ETag and size an earlier pass imported,
+    // and whose image is still there, is skipped without a download.
+    auto unchanged = [&](const Work& w) {
+      absl::StatusOr<std::optional<BlobStat>> stat = engine_->StatBlob(w.locator);
+      if (!stat.ok() || !stat->has_value() || (*stat)->etag != w.prev_etag ||
+          (*stat)->size != w.prev_size) {
+        return false;
+      }
+      absl::StatusOr<bool> has = engine_->HasItem(a->project, a->gallery, w.key);
+      if (!has.ok() || !*has) return false;
+      Work seen = w;
+      seen.etag = w.prev_etag;
+      seen.size = w.prev_size;
+      absl::Status s = store_->PutCheckpoints(a->id, {MarkOf(seen, pass, Outcome::kSkipped)});
+      if (!s.ok()) spdlog::warn("job {}: skip mark not written: {}", a->id, s.ToString());
+      ++a->skipped;
+      return true;
+    };
     std::vector<std::thread> workers;
     for (int i = 0; i < std::max(1, options_.fetch_threads); ++i) {
       workers.emplace_back([&] {
         std::vector<Work> got;
         while (fetch_q.PopSome(&got, 1)) {
           Work& w = got[0];
-          absl::StatusOr<std::string> bytes;
+          if (!w.prev_etag.empty() && unchanged(w)) continue;
+          absl::StatusOr<Blob> blob;
           for (int attempt = 0; attempt < 3 && a->stop == kRun; ++attempt) {
-            bytes = engine_->FetchBlob(w.locator);
-            if (bytes.ok() || !Is(bytes.status(), Reason::kBlobUnreachable)) break;
+            blob = engine_->FetchBlob(w.locator);
+            if (blob.ok() || !Is(blob.status(), Reason::kBlobUnreachable)) break;
             std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
           }
           if (a->stop != kRun) break;
-          if (bytes.ok() && bytes->empty()) {
-            bytes = Fail(Reason::kImageCorrupt, "(the object is empty)");
+          if (blob.ok() && blob->bytes.empty()) {
+            blob = Fail(Reason::kImageCorrupt, "(the object is empty)");
           }
-          if (!bytes.ok()) {
-            RecordFailures(ctx, {&w}, {bytes.status()});
+          if (!blob.ok()) {
+            RecordFailures(ctx, {&w}, {blob.status()});
             continue;
           }
-          w.bytes = *std::move(bytes);
+          absl::Status tagged = a->spec.metadata_tags
+                                    ? ApplyMetadataTags(blob->metadata, tag_keys, &w)
+                                    : absl::OkStatus();
+          if (!tagged.ok()) {
+            RecordFailures(ctx, {&w}, {tagged});
+            continue;
+          }
+          if (w.etag.empty()) {  // a manifest entry: remember what was read, for re-runs
+            w.etag = std::move(blob->etag);
+            w.size = int64_t(blob->bytes.size());
+          }
+          w.bytes = std::move(blob->bytes);
           if (!embed_q.Push(std::move(w))) break;
         }
       });
@@ -175,6 +232,11 @@ void JobRunner::Drive(Active* a) {
           return true;
         }
       }
+      if (w.etag.empty() && mark &&
+          (mark->outcome == Outcome::kDone || mark->outcome == Outcome::kSkipped)) {
+        w.prev_etag = mark->etag;  // a manifest entry: the fetcher compares with a Stat
+        w.prev_size = mark->size;
+      }
       return fetch_q.Push(std::move(w));
     };
     if (!a->spec.prefix.empty()) {
@@ -236,6 +298,7 @@ void JobRunner::Drive(Active* a) {
           w.locator = std::move(e.locator);
           w.tags = a->spec.tags;
           for (auto& [k, v] : e.tags) w.tags[k] = v;
+          if (a->spec.metadata_tags) w.pinned = std::move(e.tags);
           if (!consider(std::move(w))) break;
         }
       }

@@ -121,6 +121,7 @@ Job JobRunner::View(const JobRecord& rec) const {
     j.interval_ms = spec->kind == JobKind::kSync ? spec->interval_ms : 0;
     j.notify_token = spec->notify_token;
     j.folder_tag = spec->folder_tag;
+    j.metadata_tags = spec->metadata_tags;
   }
   j.progress = jobs_internal::DecodeProgress(rec.progress);
   j.created_ms = rec.created_ms;

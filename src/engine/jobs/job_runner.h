@@ -71,6 +71,10 @@ struct JobSpec {
   // A listed object's folder (the last folder of its key: "red" for "shoes/red/1.jpg") as
   // the value of this tag key; empty: none.
   std::string folder_tag;
+  // Each object's user-defined metadata (x-amz-meta-<name>: value) whose name is one of the
+  // gallery's tag keys becomes that tag: over `tags` and the folder tag, under a manifest
+  // entry's own tags. Object storage only (http(s) and files carry no metadata).
+  bool metadata_tags = false;
   int64_t interval_ms = 60000;  // sync: from the end of one pass to the next
   // sync: the secret a bucket notification must present (Notify); set by Create.
   std::string notify_token;
@@ -99,6 +103,7 @@ struct Job {
   int64_t interval_ms = 0;
   std::string notify_token;  // sync jobs: what Notify() expects
   std::string folder_tag;
+  bool metadata_tags = false;
   JobProgress progress;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;

@@ -3,6 +3,8 @@
 // (libcurl, storage profiles, allow-list, no SSRF).
 //
 //   if (blobs->Accepts(key)) ASSIGN_OR_RETURN(std::string bytes, blobs->Fetch(key));
+//   ASSIGN_OR_RETURN(Blob blob, blobs->FetchWithMetadata(key));  // + x-amz-meta-*, ETag
+//   ASSIGN_OR_RETURN(std::optional<BlobStat> stat, blobs->Stat(key));  // size + ETag only
 //   ASSIGN_OR_RETURN(ObjectPage page, lister->ListObjects("s3://bucket/prefix/", token));
 //
 // Failures: Reason::kBlobUnreachable (network, status, size, time), kBlobForbidden (host or
@@ -12,13 +14,29 @@
 #define ISS_ENGINE_PORTS_BLOB_SOURCE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 
 namespace iss::engine {
+
+// An object's bytes and its user-defined metadata: the `x-amz-meta-<name>` (or OBS's
+// `x-obs-meta-<name>`) headers of its GET, as (lower-case name without the prefix, value).
+struct Blob {
+  std::string bytes;
+  std::vector<std::pair<std::string, std::string>> metadata;
+  std::string etag;  // the object's ETag as its listing shows it; empty: the source has none
+};
+
+// What tells a changed object from an unchanged one without reading it.
+struct BlobStat {
+  int64_t size = -1;
+  std::string etag;
+};
 
 class BlobSource {
  public:
@@ -27,6 +45,19 @@ class BlobSource {
   virtual bool Accepts(std::string_view locator) const = 0;
   // REQUIRES: Accepts(locator).
   virtual absl::StatusOr<std::string> Fetch(std::string_view locator) const = 0;
+  // As Fetch, with the object's metadata; a source without metadata (plain http(s), files)
+  // answers none. REQUIRES: Accepts(locator).
+  virtual absl::StatusOr<Blob> FetchWithMetadata(std::string_view locator) const {
+    absl::StatusOr<std::string> bytes = Fetch(locator);
+    if (!bytes.ok()) return bytes.status();
+    return Blob{*std::move(bytes), {}, {}};
+  }
+  // The object's size and ETag without its bytes (object storage: a HEAD); nullopt when
+  // the source cannot tell them cheaply (plain http(s)). REQUIRES: Accepts(locator).
+  virtual absl::StatusOr<std::optional<BlobStat>> Stat(std::string_view locator) const {
+    (void)locator;
+    return std::optional<BlobStat>();
+  }
 };
 
 // One object of a listing: `locator` fetches it (and is its image's key in a gallery).
