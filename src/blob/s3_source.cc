@@ -3,10 +3,13 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <utility>
 
 #include "blob/transfer.h"
 #include "common/status.h"
@@ -263,7 +266,12 @@ std::string RequestUrl(const StorageProfile& p, const ObjectRef& ref) {
   return scheme + "://" + hp + "/" + UriEncode(ref.bucket, false) + "/" + UriEncode(ref.key, true);
 }
 
-S3Source::S3Source(S3SourceOptions options) : options_(std::move(options)) {
+namespace {
+std::atomic<uint64_t> next_source_id{1};
+}  // namespace
+
+S3Source::S3Source(S3SourceOptions options)
+    : options_(std::move(options)), id_(next_source_id.fetch_add(1)) {
   internal::InitCurlOnce();
   for (size_t i = 0; i < options_.profiles.size(); ++i) {
     StorageProfile& p = options_.profiles[i];
@@ -290,6 +298,22 @@ S3Source::S3Source(S3SourceOptions options) : options_(std::move(options)) {
 
 S3Source::~S3Source() = default;
 
+// One easy handle per thread, source and profile, reset before each request: libcurl keeps
+// the handle's connections open between requests (keep-alive; over TLS, one handshake per
+// connection rather than per object). A connection was address-checked when it was opened,
+// under the same profile's rule, so reusing it keeps the SSRF check. Sources are told apart
+// by a process-unique id, never by address (a new source may reuse a freed one's address).
+CURL* S3Source::Handle(int profile) const {
+  thread_local std::map<std::pair<uint64_t, int>, std::unique_ptr<CURL, CurlDeleter>> handles;
+  std::unique_ptr<CURL, CurlDeleter>& h = handles[{id_, profile}];
+  if (h) {
+    curl_easy_reset(h.get());
+  } else {
+    h.reset(curl_easy_init());
+  }
+  return h.get();
+}
+
 bool S3Source::Accepts(std::string_view locator) const {
   auto ref = ResolveLocator(options_.profiles, locator);
   return !ref.ok() || ref->has_value();
@@ -310,11 +334,10 @@ absl::Status S3Source::Send(const ObjectRef& ref, const std::string& query, bool
     return Fail(Reason::kBlobClient, "(storage profile `" + p.name + "`: bad endpoint)");
   }
   const std::string url = RequestUrl(p, ref) + (query.empty() ? "" : "?" + query);
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-  if (!curl) return Fail(Reason::kBlobClient, "(curl init)");
+  CURL* c = Handle(ref.profile);
+  if (c == nullptr) return Fail(Reason::kBlobClient, "(curl init)");
   t->max_bytes = options_.max_bytes;
   t->allow_private = p.allow_private;
-  CURL* c = curl.get();
   const std::string sigv4 = "aws:amz:" + p.region + ":s3";
   std::unique_ptr<curl_slist, CurlDeleter> headers(
       curl_slist_append(nullptr, (std::string("x-amz-content-sha256: ") + kEmptySha256).c_str()));

@@ -21,6 +21,8 @@
 #ifndef ISS_BLOB_S3_SOURCE_H_
 #define ISS_BLOB_S3_SOURCE_H_
 
+#include <curl/curl.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -125,8 +127,11 @@ class S3Source : public engine::BlobSource, public engine::ObjectLister {
   struct Keys {
     std::string access, secret;
   };
+  // This thread's reusable libcurl handle for `profile` (nullptr: curl failed).
+  CURL* Handle(int profile) const;
   S3SourceOptions options_;
   std::vector<std::optional<Keys>> keys_;  // per profile; nullopt = none configured
+  const uint64_t id_;                      // unique in the process (Handle's key)
 };
 
 }  // namespace iss::blob
