@@ -52,8 +52,8 @@ absl::StatusOr<std::unique_ptr<engine::ModelRegistry>> OpenModelRegistry(
                    config->onnx_path);
       continue;
     }
-    auto embedder =
-        OnnxEmbedder::Create(*config, std::max(1, options.threads), options.downscale_large_images);
+    auto embedder = OnnxEmbedder::Create(*config, std::max(1, options.instances),
+                                         options.downscale_large_images);
     if (!embedder.ok()) return embedder.status();
     spdlog::info("model {}: {}-d, {}", config->name, (*embedder)->dim(), config->onnx_path);
     registry->models_[config->name] = std::move(*embedder);

@@ -2,7 +2,7 @@
 // an engine::Embedder (features/onnx_embedder.h), found by name.
 //
 //   ASSIGN_OR_RETURN(std::unique_ptr<engine::ModelRegistry> models,
-//                    features::OpenModelRegistry(model_dir, {.threads = 2}));
+//                    features::OpenModelRegistry(model_dir, {.threads = 1}));
 //   const engine::Embedder* e = models->Find("common-search");
 //
 // Failures: Reason::kModelUnavailable (no usable model, unreadable directory or TOML).
@@ -19,7 +19,12 @@
 namespace iss::features {
 
 struct RegistryOptions {
-  int threads = 2;  // Default: 2 threads inside one forward pass (OpenCV DNN), capped
+  // Default: 1 thread inside one forward pass (OpenCV DNN, process-wide). Measured on 2
+  // cores (bench/RESULTS.md): a lone search takes as long with 2, and an import job with 2
+  // gets ~10% fewer images/s (TBB's idle workers spin on the cores downloads need).
+  int threads = 1;
+  // Default: 2 networks per model, so that 2 forward passes run at once.
+  int instances = 2;
   // Default: false (IS.2106 above 2048 px, as the reference). True: shrink such images.
   bool downscale_large_images = false;
 };

@@ -72,6 +72,8 @@ std::vector<Setting> Settings(ServerOptions* o) {
        &o->http.worker_threads},
       {"http.inference_threads", "--inference-threads", "Threads inside one forward pass.",
        &o->models.threads},
+      {"http.inference_instances", "--inference-instances",
+       "Forward passes at once per model (one network each).", &o->models.instances},
       {"http.max_body_bytes", "--max-body-bytes", "Largest request body (APIG.0201 above).",
        &o->http.max_body_bytes},
       {"http.header_timeout_ms", "--header-timeout-ms", "Time to receive the headers.",
@@ -403,7 +405,7 @@ absl::Status Validate(const ServerOptions& o) {
   if (o.data_dir.empty()) return Bad("data_dir", "must not be empty");
   if (o.http.host.empty()) return Bad("listen", "must be HOST:PORT");
   if (o.http.io_threads < 1 || o.http.worker_threads < 1 || o.models.threads < 1 ||
-      o.background.threads < 1 || o.compute_threads < 1) {
+      o.models.instances < 1 || o.background.threads < 1 || o.compute_threads < 1) {
     return Bad("threads", "io/worker/inference/background/compute threads must be >= 1");
   }
   if (o.http.max_body_bytes < 1024) return Bad("max_body_bytes", "must be >= 1024");
