@@ -36,6 +36,62 @@ std::string Etag(const struct stat& st) {
          std::to_string(int64_t(st.st_size));
 }
 
+// One page of a listing: the regular files under `root` whose relative path (the key) is
+// after `token`, in byte order, at most kPage + 1 of them (one more tells that a next page
+// exists). Siblings are visited in the order of their names, a directory's with a '/'
+// appended (its keys all start with "name/"), so a depth-first walk meets keys in byte
+// order; a subtree whose keys all sort before the token is never opened, and the walk stops
+// once the page is full. Symbolic links and other file types are skipped.
+struct Walk {
+  const std::string& root;
+  const std::string& token;
+  std::vector<engine::ListedObject> found;
+
+  bool Full() const { return found.size() > kPage; }
+
+  // Lists the directory `rel` ("" or "a/b/"); false when the root itself cannot be read.
+  bool Visit(const std::string& rel) {
+    std::error_code ec;
+    fs::directory_iterator it(rel.empty() ? fs::path(root) : fs::path(root) / rel,
+                              fs::directory_options::skip_permission_denied, ec);
+    if (ec) return !rel.empty();                        // an unreadable subdirectory is skipped
+    std::vector<std::pair<std::string, bool>> entries;  // (sort key, is a directory)
+    for (fs::directory_iterator end; it != end; it.increment(ec)) {
+      if (ec) return !rel.empty();
+      const fs::file_status st = it->symlink_status(ec);
+      if (ec) continue;
+      const std::string name = it->path().filename().string();
+      if (fs::is_directory(st)) {
+        entries.emplace_back(rel + name + "/", true);
+      } else if (fs::is_regular_file(st)) {
+        entries.emplace_back(rel + name, false);
+      }
+    }
+    std::sort(entries.begin(), entries.end());
+    for (const auto& [key, is_dir] : entries) {
+      if (Full()) return true;
+      if (is_dir) {
+        // Every key below starts with `key`: all before the token unless the token is
+        // inside this directory or sorts before it.
+        if (!token.empty() && key < token && token.compare(0, key.size(), key) != 0) continue;
+        if (!Visit(key)) return false;
+        continue;
+      }
+      if (!token.empty() && key <= token) continue;
+      const std::string path = root + "/" + key;
+      struct stat raw {};
+      if (lstat(path.c_str(), &raw) != 0 || !S_ISREG(raw.st_mode)) continue;
+      engine::ListedObject o;
+      o.locator = "file://" + path;
+      o.key = key;
+      o.size = int64_t(raw.st_size);
+      o.etag = Etag(raw);
+      found.push_back(std::move(o));
+    }
+    return true;
+  }
+};
+
 }  // namespace
 
 bool IsFileLocator(std::string_view locator) {
@@ -129,36 +185,14 @@ absl::StatusOr<engine::ObjectPage> FileSource::ListObjects(std::string_view pref
                                                            const std::string& token) const {
   absl::StatusOr<std::string> dir = Resolve(prefix_locator, true);
   if (!dir.ok()) return dir.status();
-  std::vector<engine::ListedObject> all;
-  std::error_code ec;
-  for (fs::recursive_directory_iterator it(*dir, fs::directory_options::skip_permission_denied, ec),
-       end;
-       !ec && it != end; it.increment(ec)) {
-    const fs::file_status st = it->symlink_status(ec);
-    if (ec) break;
-    if (!fs::is_regular_file(st)) continue;  // directories are walked, links skipped
-    const std::string path = it->path().string();
-    const std::string key = path.substr(dir->size() + 1);
-    if (!token.empty() && key <= token) continue;
-    struct stat raw {};
-    if (lstat(path.c_str(), &raw) != 0) continue;
-    engine::ListedObject o;
-    o.locator = "file://" + path;
-    o.key = key;
-    o.size = int64_t(raw.st_size);
-    o.etag = Etag(raw);
-    all.push_back(std::move(o));
-  }
-  if (ec) return Fail(Reason::kBlobUnreachable, "(the directory cannot be listed)");
-  std::sort(
-      all.begin(), all.end(),
-      [](const engine::ListedObject& a, const engine::ListedObject& b) { return a.key < b.key; });
+  Walk walk{*dir, token, {}};
+  if (!walk.Visit("")) return Fail(Reason::kBlobUnreachable, "(the directory cannot be listed)");
   engine::ObjectPage page;
-  if (all.size() > kPage) {
-    all.resize(kPage);
-    page.next_token = all.back().key;
+  if (walk.found.size() > kPage) {
+    walk.found.resize(kPage);
+    page.next_token = walk.found.back().key;
   }
-  page.objects = std::move(all);
+  page.objects = std::move(walk.found);
   return page;
 }
 

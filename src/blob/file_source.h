@@ -8,9 +8,10 @@
 //   blob::FileSource files({.roots = {"/srv/photos"}});
 //   ASSIGN_OR_RETURN(engine::ObjectPage page, files.ListObjects("file:///srv/photos/", ""));
 //
-// A listing walks the whole tree for every page (pages of 1000 after the last path
-// returned, in byte order): fine for the tens of thousands of files a local folder holds;
-// for millions, put them in object storage. The "ETag" is the modification time and size.
+// A listing returns pages of 1000 after the last path returned, in byte order; a page
+// opens only the directories on the way to it (a sorted depth-first walk that skips whole
+// subtrees before the token), so a page costs the directories it passes, not the tree.
+// The "ETag" is the modification time and size.
 // Failures: kBlobForbidden (not enabled, outside every root), kBlobNotFound (no such file),
 // kPrefixEmpty (no such directory), kBlobUnreachable (unreadable, too large).
 // Thread contract: immutable after construction; every method may be called concurrently.
