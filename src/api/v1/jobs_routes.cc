@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "api/v1/csv.h"
 #include "api/v1/errors.h"
 #include "api/v1/request_json.h"
 #include "api/v1/v1_route.h"
@@ -76,10 +77,67 @@ absl::StatusOr<engine::ManifestEntry> ParseEntry(const json& e, const std::strin
   return out;
 }
 
-// `manifest`: an array of entries, or JSON Lines text (one entry a line).
+// CSV manifest text: a header row naming the columns (`url` or `key`, optionally `path`;
+// every other column is a tag name), then one entry a row; an empty cell is no value.
+absl::StatusOr<std::vector<engine::ManifestEntry>> ParseCsvManifest(const std::string& text,
+                                                                    const std::string& base) {
+  absl::StatusOr<std::vector<CsvRecord>> records = ParseCsv(text);
+  if (!records.ok()) {
+    return CodeError(Code("IS.0002"),
+                     "(the CSV manifest: " + std::string(records.status().message()) + ")");
+  }
+  std::vector<engine::ManifestEntry> out;
+  if (records->empty()) return out;
+  const std::vector<std::string>& header = records->front().fields;
+  for (size_t i = 0; i < header.size(); ++i) {
+    if (header[i].empty() || Utf8Length(header[i]) > kMaxTagLength) {
+      return CodeError(Code("IS.0002"), "(the CSV manifest's header: column " +
+                                            std::to_string(i + 1) + " needs a name of 1.." +
+                                            std::to_string(kMaxTagLength) + " characters)");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (header[j] == header[i]) {
+        return CodeError(Code("IS.0002"), "(the CSV manifest's header names a column twice)");
+      }
+    }
+  }
+  for (size_t r = 1; r < records->size(); ++r) {
+    const CsvRecord& rec = (*records)[r];
+    if (rec.fields.size() != header.size()) {
+      return CodeError(Code("IS.0002"), "(the CSV manifest's line " + std::to_string(rec.line) +
+                                            " has " + std::to_string(rec.fields.size()) +
+                                            " fields, its header " + std::to_string(header.size()) +
+                                            ")");
+    }
+    json e = json::object();
+    for (size_t i = 0; i < header.size(); ++i) {
+      if (rec.fields[i].empty()) continue;
+      if (header[i] == "url" || header[i] == "key" || header[i] == "path") {
+        e[header[i]] = rec.fields[i];
+      } else {
+        e["tags"][header[i]] = rec.fields[i];
+      }
+    }
+    ASSIGN_OR_RETURN(engine::ManifestEntry entry, ParseEntry(e, base, rec.line));
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+// `manifest`: an array of entries, JSON Lines text (one entry a line) or CSV text (its
+// first line, the header, does not start with `{`).
 absl::StatusOr<std::vector<engine::ManifestEntry>> ParseManifest(const json& m,
                                                                  const std::string& base) {
   std::vector<engine::ManifestEntry> out;
+  if (m.is_string()) {
+    const std::string& text = m.get_ref<const std::string&>();
+    const size_t first = text.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos && text[first] != '{') {
+      ASSIGN_OR_RETURN(out, ParseCsvManifest(text, base));
+      if (out.empty()) return CodeError(Code("IS.3052"), "(the manifest holds no entry)");
+      return out;
+    }
+  }
   if (m.is_array()) {
     for (size_t i = 0; i < m.size(); ++i) {
       ASSIGN_OR_RETURN(engine::ManifestEntry e, ParseEntry(m[i], base, i + 1));
@@ -104,7 +162,8 @@ absl::StatusOr<std::vector<engine::ManifestEntry>> ParseManifest(const json& m,
       out.push_back(std::move(entry));
     }
   } else {
-    return CodeError(Code("IS.0002"), "(`manifest` is an array of entries or JSON Lines text)");
+    return CodeError(Code("IS.0002"),
+                     "(`manifest` is an array of entries, JSON Lines text or CSV text)");
   }
   if (out.empty()) return CodeError(Code("IS.3052"), "(the manifest holds no entry)");
   return out;
