@@ -33,7 +33,7 @@ def upload(rgw, bucket, items, threads=12):
 
 
 BUCKETS = ["import-big", "import-small", "import-empty", "import-watch", "import-pr",
-           "import-notify", "import-meta", "missing-bucket"]
+           "import-notify", "import-meta", "import-del", "missing-bucket"]
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ allow_private = true
 """ % {"p": rgw.port, "ak": ak, "sk": sk,
        "buckets": ", ".join('"%s"' % b for b in BUCKETS + ["import-denied"])})
     for b in ("import-big", "import-small", "import-empty", "import-watch", "import-pr",
-              "import-notify", "import-meta", "import-denied"):
+              "import-notify", "import-meta", "import-del", "import-denied"):
         rgw.owner.create_bucket(b)
     return path
 
@@ -174,6 +174,11 @@ def test_an_import_of_5000_objects_survives_two_kill9(rgw, conf):
         assert not exists(s, "big", "s3://import-big/other/x.jpg")
         # the progress moved forward between the kills
         assert seen[0]["done"] < seen[1]["done"] < BIG
+        # long before the import's own listing ends (it lists only as fast as it imports),
+        # the objects were counted and the ETA is known
+        assert not seen[0]["listing_complete"] and seen[0]["listed"] < BIG, seen[0]
+        assert seen[0]["total"] == BIG and seen[0]["eta_s"] > 0, seen[0]
+        assert p["total"] == BIG, p
         print("\n[import] %d objects: upload %.1f s, import with 2 kill -9 %.1f s (%.0f images/s)"
               % (BIG, t_up - t0, t_end - t_up, BIG / (t_end - t_up)))
     finally:
@@ -266,6 +271,45 @@ def test_pause_resume_cancel_and_no_delete_while_an_import_runs(rgw, server):
     assert s.request("DELETE", "/service/pr")[0] == 200
 
 
+def test_objects_deleted_while_an_import_runs(rgw, server):
+    """Objects deleted from the bucket while their job is paused: a prefix job (it lists
+    again on resume) and a manifest job (its entries stay, their downloads answer IS.2003)
+    both finish; no deleted object appears, every other one does."""
+    s = server
+    keys = ["d/%04d.jpg" % i for i in range(300)]
+    upload(rgw, "import-del", [(k, jpeg(30000 + i)) for i, k in enumerate(keys)])
+    gone = keys[-30:]
+    assert s.create("del-prefix", tags=["src"])[0] == 200
+    assert s.create("del-manifest", tags=["src"])[0] == 200
+    pj = create_job(s, instance_name="del-prefix", source="s3://import-del/d/",
+                    tags={"src": "p"})["id"]
+    mj = create_job(s, instance_name="del-manifest", bucket="s3://import-del/",
+                    manifest=[{"key": k} for k in keys], tags={"src": "m"})["id"]
+    for jid in (pj, mj):
+        st, j, _ = jobs(s, "POST", "/%s/pause" % jid)
+        assert st == 200 and j["state"] == "paused", j
+        assert j["progress"]["done"] < 270, j  # the last 30 are not imported yet
+    for k in gone:
+        rgw.owner.delete("import-del", k)
+    for jid in (pj, mj):
+        assert jobs(s, "POST", "/%s/resume" % jid)[0] == 200
+    jp = wait_job(s, pj, finished)
+    jm = wait_job(s, mj, finished)
+    assert jp["state"] == "done" and jm["state"] == "done", (jp, jm)
+    assert jm["progress"]["done"] == 270 and jm["progress"]["failed"] == 30, jm
+    st, rep, _ = jobs(s, "GET", "/%s/failures" % mj)
+    assert sorted((f["path"], f["error_code"]) for f in rep["failures"]) == \
+        [("s3://import-del/" + k, "IS.2003") for k in gone], rep
+    # the prefix job saw the deletions in its new listing, or failed them the same way
+    st, rep, _ = jobs(s, "GET", "/%s/failures" % pj)
+    assert all(f["error_code"] == "IS.2003" for f in rep["failures"]), rep
+    assert jp["progress"]["done"] == 270, jp
+    for inst, src in (("del-prefix", "p"), ("del-manifest", "m")):
+        assert tag_count(s, inst, {"src": src}) == 270
+        for k in gone[::7] + keys[:3]:
+            assert exists(s, inst, "s3://import-del/" + k) == (k not in gone), (inst, k)
+
+
 def test_job_creation_errors_change_nothing(rgw, server, small):
     s = server
     assert s.create("errs", tags=["src"])[0] == 200
@@ -344,6 +388,42 @@ def test_manifest_import(rgw, server, small):
     assert out["result"][0]["path"] == "s3://import-small/s/001.jpg" and \
         out["result"][0]["sim"] > 0.99, out
     assert tag_count(s, "man", {"src": "m"}) == 4
+
+
+def test_csv_manifest(rgw, server, small):
+    """A manifest as a spreadsheet exports it: a header row (key/url, path, tag columns),
+    quoted cells with commas, quotes and line breaks, CRLF; bad CSV changes nothing."""
+    s = server
+    assert s.create("man-csv", tags=["kind", "note"])[0] == 200
+    csv = ('key,path,kind,note\r\n'
+           's/010.jpg,,a,plain\r\n'
+           's/011.jpg,"csv, id ""11""",b,\r\n'
+           '\r\n'
+           '"s/012.jpg",,,"two\nlines, one cell"\r\n')
+    jid = create_job(s, instance_name="man-csv", bucket="s3://import-small/", manifest=csv)["id"]
+    j = wait_job(s, jid, finished)
+    assert j["state"] == "done" and j["manifest_entries"] == 3, j
+    assert j["progress"]["done"] == 3, j
+    for path in ("s3://import-small/s/010.jpg", 'csv, id "11"', "s3://import-small/s/012.jpg"):
+        assert exists(s, "man-csv", path), path
+    assert tag_paths(s, "man-csv", {"kind": "a"}, 10) == ["s3://import-small/s/010.jpg"]
+    assert tag_paths(s, "man-csv", {"kind": "b"}, 10) == ['csv, id "11"']
+    assert tag_paths(s, "man-csv", {"note": "two\nlines, one cell"}, 10) == \
+        ["s3://import-small/s/012.jpg"]
+    st, out, _ = jobs(s, "GET")
+    before = len(out["jobs"])
+    for bad, code in (('key,kind\ns/010.jpg,"open\n', "IS.0002"),   # a quote left open
+                      ('key,kind\ns/010.jpg,a,b\n', "IS.0002"),     # a field too many
+                      ('key,kind\ns/0"1.jpg,a\n', "IS.0002"),       # a quote inside a field
+                      ('key,key\ns/010.jpg,s/011.jpg\n', "IS.0002"),  # a column twice
+                      ('key,nosuch\ns/010.jpg,z\n', "IS.1004"),     # not an instance tag
+                      ('path,kind\nx,a\n', "IS.0001"),             # neither url nor key
+                      ('key,kind\n', "IS.3052")):                  # a header, no entry
+        st, out, _ = jobs(s, "POST", "", dict(instance_name="man-csv", bucket="s3://import-small/",
+                                              manifest=bad))
+        assert st == 400 and error_code(out) == code, (bad, out)
+    st, out, _ = jobs(s, "GET")
+    assert len(out["jobs"]) == before, out
 
 
 def test_tags_from_object_metadata(rgw, server):

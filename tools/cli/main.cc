@@ -350,10 +350,13 @@ class Cli {
       const json p = job.value("progress", json::object());
       const std::string state = job.value("state", std::string());
       char line[256];
+      const std::string of = p.contains("total") && p["total"].is_number_integer()
+                                 ? " of " + std::to_string(p["total"].get<long long>())
+                                 : "";
       std::snprintf(line, sizeof line,
-                    "[%s] listed %lld%s, done %lld, skipped %lld, failed %lld, %.1f img/s",
+                    "[%s] listed %lld%s%s, done %lld, skipped %lld, failed %lld, %.1f img/s",
                     state.c_str(), p.value("listed", 0LL),
-                    p.value("listing_complete", false) ? "" : "+", p.value("done", 0LL),
+                    p.value("listing_complete", false) ? "" : "+", of.c_str(), p.value("done", 0LL),
                     p.value("skipped", 0LL), p.value("failed", 0LL), p.value("images_per_s", 0.0));
       std::string text = line;
       if (p.contains("eta_s") && p["eta_s"].is_number()) {
@@ -500,7 +503,8 @@ int Run(int argc, char** argv) {
                      "s3://bucket/prefix/, an object-store URL, a folder on the server's "
                      "machine (jobs.import_dirs), or with --manifest the bucket for its keys");
   import->add_option("--manifest", imp.manifest_file,
-                     "JSON Lines file: {\"url\"|\"key\", \"path\", \"tags\"}");
+                     "JSON Lines ({\"url\"|\"key\", \"path\", \"tags\"}) or CSV (header: url|key, "
+                     "path, tag columns) file");
   import->add_flag("--sync", imp.sync, "Keep the instance in step with the prefix (a sync job)");
   import->add_option("--interval-ms", imp.interval_ms, "Sync: time between listing passes");
   import->add_option("--tag", tag_pairs, "name=value given to every image (repeatable)");

@@ -239,6 +239,7 @@ json JobJson(const engine::Job& j) {
                    {"failed", p.failed},
                    {"removed", p.removed},
                    {"listing_complete", p.listing_complete},
+                   {"total", p.total < 0 ? json(nullptr) : json(p.total)},
                    {"images_per_s", p.images_per_s},
                    {"eta_s", p.eta_ms < 0 ? json(nullptr) : json(double(p.eta_ms) / 1000.0)},
                    {"pass_started_ms", p.pass_started_ms},

@@ -139,6 +139,7 @@ std::string EncodeProgress(const JobProgress& p) {
                        {"failed", std::to_string(p.failed)},
                        {"removed", std::to_string(p.removed)},
                        {"listing_complete", p.listing_complete ? "1" : "0"},
+                       {"total", std::to_string(p.total)},
                        {"pass_started_ms", std::to_string(p.pass_started_ms)},
                        {"last_pass_ms", std::to_string(p.last_pass_ms)},
                        {"images_per_s", std::to_string(p.images_per_s)},
@@ -156,6 +157,7 @@ JobProgress DecodeProgress(std::string_view text) {
   p.failed = ToInt(f, "failed", 0);
   p.removed = ToInt(f, "removed", 0);
   p.listing_complete = Get(f, "listing_complete") == "1";
+  p.total = ToInt(f, "total", -1);
   p.pass_started_ms = ToInt(f, "pass_started_ms", 0);
   p.last_pass_ms = ToInt(f, "last_pass_ms", 0);
   p.images_per_s = std::strtod(Get(f, "images_per_s").c_str(), nullptr);

@@ -112,6 +112,7 @@ struct JobRunner::Active {
 
   std::atomic<int64_t> listed{0}, done{0}, skipped{0}, failed{0}, removed{0};
   std::atomic<bool> listing_complete{false};
+  std::atomic<int64_t> total{-1};    // JobProgress::total of the current pass
   std::atomic<int64_t> run_done{0};  // images done since this run started (the rate)
   std::atomic<int64_t> run_started_ms{0};
 
@@ -143,13 +144,16 @@ struct JobRunner::Active {
     p.failed = failed;
     p.removed = removed;
     p.listing_complete = listing_complete;
+    p.total = p.listing_complete ? p.listed : int64_t(total);
     const double secs = double(std::max<int64_t>(1, now_ms - run_started_ms)) / 1000.0;
     p.images_per_s = double(run_done) / secs;
-    if (p.listing_complete && p.images_per_s > 0) {
-      const int64_t left = std::max<int64_t>(0, p.listed - p.done - p.skipped - p.failed);
-      p.eta_ms = int64_t(double(left) / p.images_per_s * 1000.0);
-    } else if (p.listing_complete && p.listed == p.done + p.skipped + p.failed) {
-      p.eta_ms = 0;
+    if (p.total >= 0) {
+      const int64_t left = std::max<int64_t>(0, p.total - p.done - p.skipped - p.failed);
+      if (left == 0) {
+        p.eta_ms = 0;
+      } else if (p.images_per_s > 0) {
+        p.eta_ms = int64_t(double(left) / p.images_per_s * 1000.0);
+      }
     }
     return p;
   }
@@ -157,6 +161,7 @@ struct JobRunner::Active {
   void ResetCounters() {
     listed = done = skipped = failed = removed = 0;
     listing_complete = false;
+    total = -1;
   }
 
   JobRecord Record(int64_t now_ms) {

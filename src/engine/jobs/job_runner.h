@@ -84,10 +84,13 @@ struct JobProgress {
   int64_t pass = 1;  // 1 for the first run; +1 per re-run or sync poll
   int64_t listed = 0, done = 0, skipped = 0, failed = 0, removed = 0;  // this pass
   bool listing_complete = false;
+  // The objects this pass considers: a manifest's entries, or a prefix's objects as a
+  // lister counting ahead of the import found them; -1 until that count is done.
+  int64_t total = -1;
   int64_t pass_started_ms = 0;
   int64_t last_pass_ms = 0;  // when the last complete pass ended; 0: none yet
   double images_per_s = 0;   // images done per second since the job (re)started
-  int64_t eta_ms = -1;       // -1: unknown (the listing is not complete)
+  int64_t eta_ms = -1;       // -1: unknown (neither the count nor the listing is complete)
   int64_t lag_ms = -1;       // sync: now - last_pass_ms; -1 before the first pass ends
   std::string error;         // why the job failed (or why the last sync pass did)
 };

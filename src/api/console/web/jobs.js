@@ -14,10 +14,13 @@ const JOBS = '~/image-search/import-jobs';
 function progressCell(j) {
   const p = j.progress || {};
   const handled = (p.done || 0) + (p.skipped || 0) + (p.failed || 0);
-  const bar = el('progress', { max: Math.max(1, p.listed || 0), value: handled });
-  if (!p.listing_complete && j.state === 'running') bar.removeAttribute('value');
-  const words = `${p.done || 0} done, ${p.skipped || 0} skipped, ${p.failed || 0} failed of ${p.listed || 0} listed` +
-    (p.listing_complete ? '' : ' (listing…)') +
+  // `total` (counted ahead of the import) makes the bar determinate before the listing ends.
+  const known = p.total !== null && p.total !== undefined;
+  const bar = el('progress', { max: Math.max(1, known ? p.total : (p.listed || 0)), value: handled });
+  if (!known && !p.listing_complete && j.state === 'running') bar.removeAttribute('value');
+  const words = `${p.done || 0} done, ${p.skipped || 0} skipped, ${p.failed || 0} failed of ` +
+    (known ? `${p.total}` : `${p.listed || 0} listed`) +
+    (p.listing_complete || known ? '' : ' (listing…)') +
     (p.eta_s !== null && p.eta_s !== undefined && j.state === 'running' ? `, ~${Math.ceil(p.eta_s)} s left` : '');
   return el('td', { class: 'progress' }, bar, ' ', el('span', { class: 'progress-text', text: words }));
 }
