@@ -1,7 +1,9 @@
 // imagesearch-bench speed [--model NAME] [--model-dir DIR] [--images DIR] [--n N]
+//                         [--rounds R]
 // Times the feature pipeline on 1024-px JPEGs (the photos of DIR, default the dev set's
 // originals, re-encoded at 1024 px, quality 90): decode ms, preprocess+forward+pool ms,
-// the bare Net::forward ms as the baseline, and images/s on 1 and 2 threads.
+// the bare Net::forward ms as the baseline, and images/s on 1 and 2 threads (each of the N
+// images embedded R times, default 2).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -35,11 +37,14 @@ double Median(std::vector<double> v) {
 
 }  // namespace
 
-ISS_BENCH_COMMAND(speed, "speed [--model NAME] [--images DIR] [--n N]: decode/forward ms, img/s")
+ISS_BENCH_COMMAND(speed,
+                  "speed [--model NAME] [--images DIR] [--n N] [--rounds R]: decode/forward ms, "
+                  "img/s")
 (const std::vector<std::string>& args) {
   std::string model = "common-search", model_dir = ISS_MODEL_DIR;
   std::string images = std::string(ISS_SOURCE_DIR) + "/../shared/eval/dev/originals";
   int n = 40;
+  size_t repeat = 2;
   for (size_t i = 0; i + 1 < args.size(); i += 2) {
     if (args[i] == "--model")
       model = args[i + 1];
@@ -49,6 +54,8 @@ ISS_BENCH_COMMAND(speed, "speed [--model NAME] [--images DIR] [--n N]: decode/fo
       images = args[i + 1];
     else if (args[i] == "--n")
       n = std::stoi(args[i + 1]);
+    else if (args[i] == "--rounds")
+      repeat = size_t(std::max(1, std::stoi(args[i + 1])));
   }
   auto config = iss::features::LoadModelConfig(model_dir + "/" + model + ".toml");
   if (!config.ok()) {
@@ -111,7 +118,7 @@ ISS_BENCH_COMMAND(speed, "speed [--model NAME] [--images DIR] [--n N]: decode/fo
     std::atomic<size_t> next{0};
     auto t0 = Clock::now();
     std::vector<std::thread> pool;
-    const size_t rounds = jpegs.size() * 2;
+    const size_t rounds = jpegs.size() * repeat;
     for (int t = 0; t < threads; ++t) {
       pool.emplace_back([&] {
         for (size_t i; (i = next++) < rounds;) (void)(*e)->Embed(jpegs[i % jpegs.size()], {});

@@ -158,9 +158,10 @@ class S3:
 class Rgw:
     """One cluster + gateway; close() (or leaving the `with`) stops it and removes its dir."""
 
-    def __init__(self, keep_dir=False):
+    def __init__(self, keep_dir=False, memstore_bytes=2 << 30):
         self.dir = tempfile.mkdtemp(prefix="iss-rgw-")
         self.keep_dir = keep_dir
+        self.memstore_bytes = memstore_bytes  # the OSD keeps every object in RAM
         self.procs = {}  # name -> Popen, in start order
         self.start_seconds = None
         self.phases = {}  # phase -> seconds since start, for the start-time report
@@ -213,7 +214,7 @@ osd pool default pg autoscale mode = off
 mon max pg per osd = 1000
 mon warn on pool no redundancy = false
 osd objectstore = memstore
-memstore device bytes = 2147483648
+memstore device bytes = %(memstore)d
 [mon]
 mon data = %(d)s/mon/$cluster-$id
 paxos propose interval = 0.01
@@ -229,7 +230,7 @@ rgw dns name = localhost
 rgw data = %(d)s/rgw
 rgw thread pool size = 64
 """ % {"fsid": self.fsid, "mon": self.mon_port, "pmin": self.pmin, "pmax": self.pmax,
-       "d": d, "rgw": self.port}
+       "d": d, "rgw": self.port, "memstore": self.memstore_bytes}
 
     def _run(self, args, timeout=60):
         r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
