@@ -241,7 +241,7 @@ void JobRunner::Drive(Active* a) {
     };
     // How many objects this pass will consider, for the ETA: a manifest knows; a prefix is
     // counted by a second lister running ahead of the pipeline (which lists only as fast as
-    // it imports). Pages only, no checkpoint reads: ~1% of the listing's requests again.
+    // it imports). One more listing per pass, pages only: a request per 1000 objects.
     std::thread counter;
     if (a->spec.prefix.empty()) {
       a->total = a->manifest_entries;
