@@ -5,7 +5,13 @@
 // distractor false-positive rate at rank 1, score statistics, the score calibration table
 // (sim quantiles of copies and unrelated pairs; precision and recall of "same image if
 // sim >= T", T = --threshold, Default: 0.86, the documented one) and category precision@5
-// when DIR/categories.json exists. --before first evaluates the same network without its
+// when DIR/categories.json exists. A model with geometric verification (image-copyright)
+// re-scores each query's first verify_candidates() hits as the server does. Times: per
+// stored image and per query (embedding; verification apart), and the bare forward pass
+// (preprocessed blob -> feature map) of the same network in the same run, with the ratios.
+// --distractors DIR2 adds every DIR2/*.jpg to the gallery as one more distractor
+// (scripts/make-distractors.sh makes >= 10,000 of them). --before first evaluates the same
+// network without its
 // calibration (no whitening, sim = inner product) in the same run; --dump PREFIX writes
 // the vectors (PREFIX.f32) and what they are (PREFIX.tsv).
 #include <algorithm>
@@ -109,20 +115,27 @@ struct Calibration {
 // One evaluation of `e` (see the file comment); `label` tags its summary lines.
 int Evaluate(const iss::engine::Embedder* e, const std::string& model, const std::string& label,
              const std::string& dir, const nlohmann::json& truth, const std::string& dump,
-             double threshold) {
+             double threshold, const std::string& extra) {
   // Gallery.
   std::vector<std::string> names;
   std::vector<std::vector<float>> gallery;
+  std::vector<std::string> local;  // each gallery image's local features (verifying models)
   auto t0 = std::chrono::steady_clock::now();
-  for (const char* sub : {"originals", "distractors"}) {
-    for (const auto& p : ListImages(fs::path(dir) / sub)) {
+  // Gallery sources: (folder, name prefix); --distractors adds its JPEGs as distractors.
+  std::vector<std::pair<fs::path, std::string>> sources = {
+      {fs::path(dir) / "originals", "originals/"}, {fs::path(dir) / "distractors", "distractors/"}};
+  if (!extra.empty()) sources.push_back({fs::path(extra), "distractors/extra/"});
+  for (const auto& [folder, prefix] : sources) {
+    for (const auto& p : ListImages(folder)) {
+      if (prefix == "distractors/extra/" && p.extension() != ".jpg") continue;  // SOURCES.tsv
       auto emb = e->Embed(ReadFile(p), {});
       if (!emb.ok()) {
         std::fprintf(stderr, "%s: %s\n", p.c_str(), emb.status().ToString().c_str());
         continue;
       }
-      names.push_back(std::string(sub) + "/" + p.filename().string());
+      names.push_back(prefix + p.filename().string());
       gallery.push_back(std::move(emb->vector));
+      local.push_back(std::move(emb->local_features));
     }
   }
   auto t1 = std::chrono::steady_clock::now();
@@ -144,14 +157,18 @@ int Evaluate(const iss::engine::Embedder* e, const std::string& model, const std
   double true_sim = 0, false_sim = 0;
   int true_n = 0, false_n = 0;
   std::vector<float> scores(gallery.size());
-  std::map<std::string, std::vector<int>> ranked_by_name;
+  const size_t verify = size_t(std::max(0, e->verify_candidates()));
+  double embed_ms = 0, verify_ms = 0;
   for (auto it = truth.begin(); it != truth.end(); ++it) {
     const std::string qname = it.key();
     const std::string original = "originals/" + it.value().value("original", "");
     std::string transform = it.value().value("transform", "?");
     if (transform.rfind("combo", 0) == 0) transform = "combo";
-    auto emb = e->Embed(ReadFile(fs::path(dir) / "queries" / qname),
-                        {.purpose = iss::engine::Purpose::kQuery});
+    const std::string bytes = ReadFile(fs::path(dir) / "queries" / qname);
+    auto tq = std::chrono::steady_clock::now();
+    auto emb = e->Embed(bytes, {.purpose = iss::engine::Purpose::kQuery});
+    embed_ms +=
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tq).count();
     int rank = 0;
     if (emb.ok() && dump_vec.is_open()) {
       dump_vec.write(reinterpret_cast<const char*>(emb->vector.data()),
@@ -167,9 +184,23 @@ int Evaluate(const iss::engine::Embedder* e, const std::string& model, const std
       }
       std::vector<int> order(gallery.size());
       for (size_t g = 0; g < order.size(); ++g) order[g] = int(g);
-      std::sort(order.begin(), order.end(), [&](int a, int b) {
+      auto better = [&](int a, int b) {
         return scores[a] != scores[b] ? scores[a] > scores[b] : names[a] < names[b];
-      });
+      };
+      std::sort(order.begin(), order.end(), better);
+      if (verify > 0 && !emb->local_features.empty()) {
+        // As the server's RankPage: the first `verify` hits re-scored, never lowered.
+        auto tv = std::chrono::steady_clock::now();
+        const size_t n = std::min(verify, order.size());
+        for (size_t i = 0; i < n; ++i) {
+          float& s = scores[order[i]];
+          s = std::clamp(e->Verify(s, emb->local_features, local[order[i]]), s, 1.0f);
+        }
+        std::sort(order.begin(), order.begin() + ptrdiff_t(n), better);
+        verify_ms +=
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tv)
+                .count();
+      }
       bool top_unrelated_seen = false;
       for (size_t r = 0; r < order.size(); ++r) {
         const bool distractor = names[order[r]].rfind("distractors/", 0) == 0;
@@ -203,9 +234,32 @@ int Evaluate(const iss::engine::Embedder* e, const std::string& model, const std
     std::printf("transform%s=%-16s n=%-3d recall@1=%.3f recall@10=%.3f mAP=%.3f\n", label.c_str(),
                 name.c_str(), a.n, a.r1 / a.n, a.r10 / a.n, a.ap / a.n);
   }
-  std::printf("gallery=%zu queries=%d add_ms_per_image=%.1f search_ms_per_query=%.1f\n",
-              gallery.size(), all.n, ms(t0, t1) / std::max<size_t>(1, gallery.size()),
-              ms(t1, t2) / std::max(1, all.n));
+  const double add_ms = ms(t0, t1) / std::max<size_t>(1, gallery.size());
+  const double query_ms = embed_ms / std::max(1, all.n), ver_ms = verify_ms / std::max(1, all.n);
+  std::printf(
+      "gallery=%zu queries=%d add_ms_per_image=%.1f query_embed_ms=%.1f verify_ms_per_query=%.1f "
+      "search_ms_per_query=%.1f (brute force over the gallery included)\n",
+      gallery.size(), all.n, add_ms, query_ms, ver_ms, ms(t1, t2) / std::max(1, all.n));
+  if (const auto* onnx = dynamic_cast<const iss::features::OnnxEmbedder*>(e)) {
+    // The bare forward pass of the same network on the first (up to) 40 gallery images,
+    // decoded and preprocessed beforehand: what every stored image and query costs at least.
+    std::vector<cv::Mat> blobs;
+    for (const char* sub : {"originals", "distractors"}) {
+      for (const auto& p : ListImages(fs::path(dir) / sub)) {
+        if (blobs.size() >= 40) break;
+        auto img = onnx->Decode(ReadFile(p), std::nullopt);
+        if (img.ok()) blobs.push_back(onnx->Preprocess(*img));
+      }
+    }
+    auto tf = std::chrono::steady_clock::now();
+    for (const cv::Mat& b : blobs) (void)onnx->Forward(b);
+    const double fwd = ms(tf, std::chrono::steady_clock::now()) / std::max<size_t>(1, blobs.size());
+    std::printf(
+        "timing%s forward_ms=%.1f stored_image_ms=%.1f (%.2fx forward) query_ms=%.1f (%.2fx "
+        "forward; embed %.1f + verify %.1f)\n",
+        label.c_str(), fwd, add_ms, add_ms / fwd, query_ms + ver_ms, (query_ms + ver_ms) / fwd,
+        query_ms, ver_ms);
+  }
   std::printf("distractor_fp@1=%.3f mean_sim_true=%.3f mean_sim_false=%.3f\n",
               double(fp_distractor) / std::max(1, all.n), true_sim / std::max(1, true_n),
               false_sim / std::max(1, false_n));
@@ -254,9 +308,9 @@ int Evaluate(const iss::engine::Embedder* e, const std::string& model, const std
 
 ISS_BENCH_COMMAND(quality,
                   "quality DIR [--model NAME] [--model-dir DIR] [--before] [--threshold T] "
-                  "[--dump PREFIX]: recall@k, mAP, score calibration")
+                  "[--dump PREFIX] [--distractors DIR2]: recall@k, mAP, score calibration")
 (const std::vector<std::string>& args) {
-  std::string dir, model = "common-search", model_dir = ISS_MODEL_DIR, dump;
+  std::string dir, model = "common-search", model_dir = ISS_MODEL_DIR, dump, extra;
   double threshold = 0.86;
   bool before = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -266,6 +320,8 @@ ISS_BENCH_COMMAND(quality,
       dump = args[++i];
     else if (args[i] == "--threshold" && i + 1 < args.size())
       threshold = std::stod(args[++i]);
+    else if (args[i] == "--distractors" && i + 1 < args.size())
+      extra = args[++i];
     else if (args[i] == "--before")
       before = true;
     else if (args[i] == "--model-dir" && i + 1 < args.size())
@@ -309,7 +365,9 @@ ISS_BENCH_COMMAND(quality,
       std::fprintf(stderr, "%s\n", raw.status().ToString().c_str());
       return 1;
     }
-    if (int rc = Evaluate(raw->get(), model, "[before]", dir, truth, dump, threshold)) return rc;
+    if (int rc = Evaluate(raw->get(), model, "[before]", dir, truth, dump, threshold, extra))
+      return rc;
   }
-  return Evaluate(e, model, before ? "[after]" : "", dir, truth, before ? "" : dump, threshold);
+  return Evaluate(e, model, before ? "[after]" : "", dir, truth, before ? "" : dump, threshold,
+                  extra);
 }

@@ -27,6 +27,7 @@ namespace iss::engine {
 struct Prepared {
   const model::NewItem* item = nullptr;
   std::vector<float> vector;
+  std::string local_features;  // Embedding::local_features, stored with the vector
 };
 
 struct PendingPut {
@@ -57,7 +58,7 @@ absl::StatusOr<Prepared> PrepareOne(const Engine::Rep& r, const LiveGallery& g,
   if (int(emb.vector.size()) != g.shard->dim()) {
     return Fail(Reason::kEmbeddingFailed, "(the model returned a vector of the wrong size)");
   }
-  return Prepared{&item, std::move(emb.vector)};
+  return Prepared{&item, std::move(emb.vector), std::move(emb.local_features)};
 }
 
 absl::StatusOr<std::vector<Prepared>> Prepare(const Engine::Rep& r, const LiveGallery& g,
@@ -106,7 +107,8 @@ absl::StatusOr<CatalogBatch> Write(const Engine::Rep& r, LiveGallery& g,
       batch_ids[rec.key] = rec.id;
     }
     rec.version = next_version++;
-    batch.puts.push_back(ItemWrite{std::move(rec), std::move(p.vector)});
+    batch.puts.push_back(
+        ItemWrite{std::move(rec), std::move(p.vector), std::move(p.local_features)});
   }
   // Stamps are never reused, even by a failed write. Only writers (write_mu) read it.
   g.next_version = next_version;
@@ -304,7 +306,7 @@ absl::Status Engine::SetItemTags(const std::string& project, const std::string& 
   rec.tags = tags;
   rec.updated_ms = rep_->ports.clock->NowMs();
   CatalogBatch batch;
-  batch.puts.push_back(ItemWrite{rec, {}});
+  batch.puts.push_back(ItemWrite{rec, {}, {}});
   RETURN_IF_ERROR(rep_->ports.catalog->Apply(g->record.uid, batch));
   ItemMeta& m = g->meta[rec.id];
   g->tags.Remove(rec.id, m.tags);

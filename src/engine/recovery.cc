@@ -125,7 +125,7 @@ absl::Status Engine::Rep::RecoverItems(LiveGallery& g) {
     std::vector<float> vector = std::move(r.legacy_vector);
     r.legacy_vector.clear();
     CatalogBatch batch;
-    batch.puts.push_back(ItemWrite{r, vector});
+    batch.puts.push_back(ItemWrite{r, vector, {}});
     batch.counters = ItemCounters{g.next_id, g.next_version};
     RETURN_IF_ERROR(ports.catalog->Apply(uid, batch));
     RETURN_IF_ERROR(AttachVector(g, r.id, r.version, vector));
@@ -145,7 +145,7 @@ absl::Status Engine::Rep::RecoverItems(LiveGallery& g) {
       }
       r.model = current;
       r.version = g.next_version++;
-      batch.puts.push_back(ItemWrite{r, g.embedder->Upgrade(old)});
+      batch.puts.push_back(ItemWrite{r, g.embedder->Upgrade(old), {}});
     }
     batch.counters = ItemCounters{g.next_id, g.next_version};
     RETURN_IF_ERROR(ports.catalog->Apply(uid, batch));

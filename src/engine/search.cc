@@ -17,20 +17,28 @@
 namespace iss::engine {
 namespace {
 
+// A search's query: its vectors (several: variants, or several stored items) and, for a
+// model that verifies, the query image's local features (empty: hits stay unverified).
+struct QuerySet {
+  std::vector<std::vector<float>> vectors;
+  std::string local_features;
+};
+
 absl::Status AddEmbedding(const LiveGallery& g, std::string_view bytes,
-                          const std::optional<model::Box>& crop,
-                          std::vector<std::vector<float>>* queries) {
+                          const std::optional<model::Box>& crop, QuerySet* queries) {
   ASSIGN_OR_RETURN(Embedding emb,
                    g.embedder->Embed(bytes, {.purpose = Purpose::kQuery, .box = crop}));
-  queries->push_back(std::move(emb.vector));
-  for (auto& v : emb.variants) queries->push_back(std::move(v));
+  queries->vectors.push_back(std::move(emb.vector));
+  for (auto& v : emb.variants) queries->vectors.push_back(std::move(v));
+  queries->local_features = std::move(emb.local_features);
   return absl::OkStatus();
 }
 
-// The stored vector of the item under `key`, when there is one.
-absl::StatusOr<std::optional<std::vector<float>>> StoredVector(const Engine::Rep& r,
-                                                               const LiveGallery& g,
-                                                               const std::string& key) {
+// The stored vector of the item under `key`, when there is one; with `local_features`, also
+// what is stored of its local features (for a model that verifies).
+absl::StatusOr<std::optional<std::vector<float>>> StoredVector(
+    const Engine::Rep& r, const LiveGallery& g, const std::string& key,
+    std::string* local_features = nullptr) {
   uint64_t id = 0;
   {
     std::shared_lock lock(g.mu);
@@ -41,6 +49,11 @@ absl::StatusOr<std::optional<std::vector<float>>> StoredVector(const Engine::Rep
   ASSIGN_OR_RETURN(std::optional<CatalogStore::StoredVector> v,
                    r.ports.catalog->GetVector(g.record.uid, id));
   if (!v) return std::optional<std::vector<float>>();
+  if (local_features && g.embedder->verify_candidates() > 0) {
+    ASSIGN_OR_RETURN(std::optional<std::string> lf,
+                     r.ports.catalog->GetLocalFeatures(g.record.uid, id));
+    if (lf) *local_features = std::move(*lf);
+  }
   return std::optional<std::vector<float>>(std::move(v->vector));
 }
 
@@ -58,10 +71,13 @@ absl::StatusOr<std::vector<ScoredId>> CoveringSearch(const IndexShard& shard,
   }
 }
 
-// One page of `g`'s items ranked against `queries` (none: by tags alone), with q's filter,
-// offset and limit. Takes the gallery's lock for reading.
-absl::StatusOr<model::Page> RankPage(const LiveGallery& g, const std::string& gallery,
-                                     const std::vector<std::vector<float>>& queries,
+// One page of `g`'s items ranked against `queries` (no vectors: by tags alone), with q's
+// filter, offset and limit. For a model that verifies, its first verify_candidates() hits
+// (whatever the page) are re-scored by Embedder::Verify against their stored local features
+// first, so every page is cut from the same order. Takes the gallery's lock for reading
+// (the verification's catalog reads and matching included: ~1 ms a candidate).
+absl::StatusOr<model::Page> RankPage(const Engine::Rep& r, const LiveGallery& g,
+                                     const std::string& gallery, const QuerySet& queries,
                                      const model::Query& q) {
   // Checked before anything is sized from them: the index reserves offset + limit entries.
   if (q.limit > model::kMaxResultWindow || q.offset > model::kMaxResultWindow - q.limit) {
@@ -74,7 +90,7 @@ absl::StatusOr<model::Page> RankPage(const LiveGallery& g, const std::string& ga
   if (!q.filter.empty()) filter = g.tags.Filter(q.filter);
   const size_t want = q.offset + q.limit;
   model::Page page;
-  if (queries.empty()) {
+  if (queries.vectors.empty()) {
     // Tags alone: every matching item, ordered by key, score 1.0.
     std::vector<const ItemMeta*> matches;
     for (uint64_t id : *filter) matches.push_back(&g.meta.at(id));
@@ -90,15 +106,17 @@ absl::StatusOr<model::Page> RankPage(const LiveGallery& g, const std::string& ga
     // The model maps inner products to its calibrated `sim` (Embedder::Similarity).
     std::unordered_map<uint64_t, float> best;
     const Embedder* model = g.embedder;
+    const size_t verify = queries.local_features.empty() ? 0 : size_t(model->verify_candidates());
     auto offer = [&best, model](uint64_t id, float score) {
       score = model->Similarity(score);
       score = std::isfinite(score) ? std::clamp(score, 0.0f, 1.0f) : 0.0f;
       auto [it, inserted] = best.emplace(id, score);
       if (!inserted) it->second = std::max(it->second, score);
     };
-    for (const auto& v : queries) {
-      ASSIGN_OR_RETURN(std::vector<ScoredId> hits,
-                       CoveringSearch(*g.shard, v, want, filter ? &*filter : nullptr));
+    for (const auto& v : queries.vectors) {
+      ASSIGN_OR_RETURN(
+          std::vector<ScoredId> hits,
+          CoveringSearch(*g.shard, v, std::max(want, verify), filter ? &*filter : nullptr));
       for (const ScoredId& h : hits) offer(h.id, h.score);
       // Committed vectors the index could not take yet (LiveGallery::unindexed), exactly.
       for (const auto& [id, u] : g.unindexed) {
@@ -109,10 +127,24 @@ absl::StatusOr<model::Page> RankPage(const LiveGallery& g, const std::string& ga
       }
     }
     std::vector<std::pair<uint64_t, float>> ranked(best.begin(), best.end());
-    std::sort(ranked.begin(), ranked.end(), [&](const auto& a, const auto& b) {
+    auto order = [&](const auto& a, const auto& b) {
       if (a.second != b.second) return a.second > b.second;
       return g.meta.at(a.first).key < g.meta.at(b.first).key;
-    });
+    };
+    std::sort(ranked.begin(), ranked.end(), order);
+    if (verify > 0) {
+      // Verify never lowers a score, so the candidates stay ahead of the rest.
+      const size_t n = std::min(verify, ranked.size());
+      for (size_t i = 0; i < n; ++i) {
+        ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                         r.ports.catalog->GetLocalFeatures(g.record.uid, ranked[i].first));
+        const float s = model->Verify(ranked[i].second, queries.local_features,
+                                      stored ? std::string_view(*stored) : std::string_view());
+        ranked[i].second =
+            std::isfinite(s) ? std::clamp(s, ranked[i].second, 1.0f) : ranked[i].second;
+      }
+      std::sort(ranked.begin(), ranked.begin() + ptrdiff_t(n), order);
+    }
     for (size_t i = q.offset; i < ranked.size() && i < want; ++i) {
       const ItemMeta& m = g.meta.at(ranked[i].first);
       page.hits.push_back({m.key, std::clamp(double(ranked[i].second), 0.0, 1.0), m.tags});
@@ -129,7 +161,7 @@ absl::StatusOr<model::Page> Engine::Search(const std::string& project, const std
                                            const model::Query& q) {
   const Rep& r = *rep_;
   ASSIGN_OR_RETURN(GalleryPtr g, r.FindUsable(project, gallery, q.filter));
-  std::vector<std::vector<float>> queries;
+  QuerySet queries;
   const bool has_image = q.image && !q.image->empty();
   const bool has_key = q.key && !q.key->empty();
   if (has_image) {
@@ -137,9 +169,10 @@ absl::StatusOr<model::Page> Engine::Search(const std::string& project, const std
   } else if (has_key) {
     bool stored = false;
     if (!q.crop) {  // a crop needs the pixels: the stored vector will not do
-      ASSIGN_OR_RETURN(std::optional<std::vector<float>> v, StoredVector(r, *g, *q.key));
+      ASSIGN_OR_RETURN(std::optional<std::vector<float>> v,
+                       StoredVector(r, *g, *q.key, &queries.local_features));
       if (v) {
-        queries.push_back(std::move(*v));
+        queries.vectors.push_back(std::move(*v));
         stored = true;
       }
     }
@@ -151,7 +184,7 @@ absl::StatusOr<model::Page> Engine::Search(const std::string& project, const std
     return Fail(Reason::kNoQuery);
   }
 
-  return RankPage(*g, gallery, queries, q);
+  return RankPage(r, *g, gallery, queries, q);
 }
 
 absl::StatusOr<model::Page> Engine::CrossSearch(const std::string& project,
@@ -164,17 +197,19 @@ absl::StatusOr<model::Page> Engine::CrossSearch(const std::string& project,
   if (src->gallery().model != dst->gallery().model) {
     return Fail(Reason::kInvalidArgument, "(the two instances use different models)");
   }
-  std::vector<std::vector<float>> queries;
+  // Several stored items as one query: no single image to verify against, so a verifying
+  // model's hits keep their unverified scores.
+  QuerySet queries;
   for (const std::string& key : keys) {
     ASSIGN_OR_RETURN(std::optional<std::vector<float>> v, StoredVector(r, *src, key));
     if (!v) {
       return Fail(Reason::kItemNotFound,
                   "(no image with path `" + key + "` in instance `" + source + "`)");
     }
-    queries.push_back(std::move(*v));
+    queries.vectors.push_back(std::move(*v));
   }
-  if (queries.empty()) return Fail(Reason::kNoQuery);
-  return RankPage(*dst, target, queries, q);
+  if (queries.vectors.empty()) return Fail(Reason::kNoQuery);
+  return RankPage(r, *dst, target, queries, q);
 }
 
 }  // namespace iss::engine

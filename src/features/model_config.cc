@@ -98,6 +98,29 @@ absl::StatusOr<ModelConfig> LoadModelConfig(const std::string& toml_path) {
   if (!(c.similarity_power >= 1 && c.similarity_power <= 4)) {
     return bad("`similarity_power` must be in [1, 4]");
   }
+  c.verification = t["verification"].value_or(std::string());
+  if (!c.verification.empty() && c.verification != "orb")
+    return bad("`verification` must be \"orb\"");
+  c.verify_candidates = t["verify_candidates"].value_or(10);
+  c.verify_min_inliers = t["verify_min_inliers"].value_or(8);
+  c.verify_features = t["verify_features"].value_or(300);
+  c.verify_side = t["verify_side"].value_or(400);
+  if (c.verify_candidates < 1 || c.verify_candidates > 100) {
+    return bad("`verify_candidates` must be in [1, 100]");
+  }
+  if (c.verify_min_inliers < 4 || c.verify_min_inliers > 1000) {
+    return bad("`verify_min_inliers` must be in [4, 1000]");
+  }
+  if (c.verify_features < 16 || c.verify_features > 5000) {
+    return bad("`verify_features` must be in [16, 5000]");
+  }
+  if (c.verify_side < 64 || c.verify_side > 2048) return bad("`verify_side` must be in [64, 2048]");
+  if (c.verification.empty()) {
+    for (const char* key :
+         {"verify_candidates", "verify_min_inliers", "verify_features", "verify_side"}) {
+      if (t.contains(key)) return bad(std::string("`") + key + "` needs `verification`");
+    }
+  }
   return c;
 }
 

@@ -38,6 +38,18 @@ struct ModelConfig {
   // `sim` for an inner product c of two vectors: 1 - (1 - max(c, 0))^p. Key
   // `similarity_power`; Default: 1 (sim = c). 2 with a whitening: see docs/models.md.
   double similarity_power = 1.0;
+  // Geometric verification (features/local_features.h), for copy detection. Key
+  // `verification` = "orb" turns it on (Default: "", none): every image then also yields ORB
+  // keypoints, stored beside its vector, and a search re-scores its first
+  // `verify_candidates` hits: one with >= `verify_min_inliers` matches that one similarity
+  // transform explains scores 1 - 0.1 * verify_min_inliers / inliers (in [0.9, 1)); every
+  // other hit 0.85 x its calibrated sim (below 0.86: "not the same image").
+  // `verify_features` keypoints at most, found on the image shrunk to `verify_side` px.
+  std::string verification;
+  int verify_candidates = 10;
+  int verify_min_inliers = 8;
+  int verify_features = 300;
+  int verify_side = 400;
 };
 
 // Parses `toml_path`; the ONNX path is resolved relative to the file's directory.

@@ -8,6 +8,7 @@
 #include "common/status.h"
 #include "common/status_macros.h"
 #include "features/image_decoder.h"
+#include "features/local_features.h"
 
 namespace iss::features {
 namespace {
@@ -218,10 +219,31 @@ void OnnxEmbedder::Calibrate(std::vector<float>& raw) const {
   if (whitening_) whitening_->Apply(raw);
 }
 
+namespace {
+// What an unverified hit of a verifying model keeps of its calibrated sim: it stays below
+// the "same image" threshold (0.86, docs/models.md) whatever its global similarity.
+constexpr float kUnverifiedScale = 0.85f;
+}  // namespace
+
 float OnnxEmbedder::Similarity(float inner_product) const {
-  if (config_.similarity_power == 1.0 || !std::isfinite(inner_product)) return inner_product;
+  const float unverified = config_.verification.empty() ? 1.0f : kUnverifiedScale;
+  if (config_.similarity_power == 1.0 || !std::isfinite(inner_product)) {
+    return inner_product * unverified;
+  }
   const double gap = 1.0 - std::clamp(double(inner_product), 0.0, 1.0);
-  return float(1.0 - std::pow(gap, config_.similarity_power));
+  return float(1.0 - std::pow(gap, config_.similarity_power)) * unverified;
+}
+
+int OnnxEmbedder::verify_candidates() const {
+  return config_.verification.empty() ? 0 : config_.verify_candidates;
+}
+
+float OnnxEmbedder::Verify(float sim, std::string_view query_features,
+                           std::string_view stored_features) const {
+  if (config_.verification.empty()) return sim;
+  const int inliers = CountInliers(query_features, stored_features);
+  if (inliers < config_.verify_min_inliers) return sim;
+  return std::max(sim, 1.0f - 0.1f * float(config_.verify_min_inliers) / float(inliers));
 }
 
 bool OnnxEmbedder::Upgrades(std::string_view from) const {
@@ -244,6 +266,12 @@ absl::StatusOr<Embedding> OnnxEmbedder::Embed(std::string_view image_bytes,
   ASSIGN_OR_RETURN(cv::Mat img, Decode(image_bytes, options.box));
   Embedding e;
   ASSIGN_OR_RETURN(e.vector, EmbedPixels(img));
+  if (!config_.verification.empty()) {
+    e.local_features =
+        ExtractLocalFeatures(img, {.max_features = config_.verify_features,
+                                   .side = config_.verify_side,
+                                   .with_mirror = options.purpose == Purpose::kQuery});
+  }
   if (options.purpose == Purpose::kQuery) {
     for (int deg : config_.query_rotations) {
       cv::Mat rotated;

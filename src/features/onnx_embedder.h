@@ -7,7 +7,8 @@
 // -> channel order, scale, mean/std -> forward -> pool the feature map (avg, max, GeM or
 // R-MAC regions) -> signed square root -> L2 -> the model's whitening when it has one
 // (features/whitening.h: inner products become calibrated similarities). Query variants
-// rotate the cropped image.
+// rotate the cropped image. A model with `verification` also extracts the image's local
+// features (features/local_features.h; a query's with its mirror image) for Verify.
 // Thread contract: Embed() is thread-safe; concurrent calls share a pool of `instances`
 // networks (cv::dnn::Net is not thread-safe) and wait for a free one.
 #ifndef ISS_FEATURES_ONNX_EMBEDDER_H_
@@ -53,6 +54,11 @@ class OnnxEmbedder : public engine::Embedder {
   std::vector<float> Upgrade(const std::vector<float>& old) const override;
   absl::StatusOr<Embedding> Embed(std::string_view image_bytes,
                                   const EmbedOptions& options) const override;
+  // With `verification` (ModelConfig): verify_candidates, and the re-score it describes;
+  // Similarity() then serves 0.85 x the calibrated sim (what an unverified hit keeps).
+  int verify_candidates() const override;
+  float Verify(float sim, std::string_view query_features,
+               std::string_view stored_features) const override;
 
   // The steps of Embed(), exposed for benchmarks and tests.
   absl::StatusOr<cv::Mat> Decode(std::string_view image_bytes, const std::optional<Box>& box) const;

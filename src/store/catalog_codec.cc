@@ -117,6 +117,12 @@ std::string VectorPrefix(uint64_t uid) { return "vec/" + Hex16(uid) + "/"; }
 
 std::string VectorKey(uint64_t uid, uint64_t id) { return VectorPrefix(uid) + Hex16(id); }
 
+std::string LocalFeaturesPrefix(uint64_t uid) { return "lf/" + Hex16(uid) + "/"; }
+
+std::string LocalFeaturesKey(uint64_t uid, uint64_t id) {
+  return LocalFeaturesPrefix(uid) + Hex16(id);
+}
+
 std::string CountersKey(uint64_t uid) { return "ctr/" + Hex16(uid); }
 
 std::string EncodeCounters(const engine::ItemCounters& c) {

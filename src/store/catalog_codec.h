@@ -44,6 +44,9 @@ std::string ItemPrefix(uint64_t uid);
 std::string ItemKey(uint64_t uid, std::string_view key);
 std::string VectorPrefix(uint64_t uid);
 std::string VectorKey(uint64_t uid, uint64_t id);
+// lf/<uid:016x>/<id:016x>: an item's local features (ItemWrite::local_features), raw bytes.
+std::string LocalFeaturesPrefix(uint64_t uid);
+std::string LocalFeaturesKey(uint64_t uid, uint64_t id);
 // ctr/<uid:016x>: the gallery's item counters (next id, next version), 16 bytes.
 std::string CountersKey(uint64_t uid);
 std::string EncodeCounters(const engine::ItemCounters& c);

@@ -61,16 +61,20 @@ absl::Status RocksCatalog::CreateGallery(const engine::GalleryRecord& record) {
 
 absl::Status RocksCatalog::DeleteGallery(const engine::GalleryRecord& record) {
   const std::string items = ItemPrefix(record.uid), vectors = VectorPrefix(record.uid);
+  const std::string features = LocalFeaturesPrefix(record.uid);
   RETURN_IF_ERROR(kv_->DeleteRange(items, RangeEnd(items)));
   RETURN_IF_ERROR(kv_->DeleteRange(vectors, RangeEnd(vectors)));
+  RETURN_IF_ERROR(kv_->DeleteRange(features, RangeEnd(features)));
   return kv_->Write({{GalleryKey(record.gallery.project_id, record.gallery.name), std::nullopt},
                      {CountersKey(record.uid), std::nullopt}});
 }
 
 void RocksCatalog::ReclaimGallery(uint64_t uid) {
   const std::string items = ItemPrefix(uid), vectors = VectorPrefix(uid);
+  const std::string features = LocalFeaturesPrefix(uid);
   kv_->CompactRange(items, RangeEnd(items));
   kv_->CompactRange(vectors, RangeEnd(vectors));
+  kv_->CompactRange(features, RangeEnd(features));
 }
 
 absl::Status RocksCatalog::ScanItems(uint64_t uid,
@@ -101,15 +105,19 @@ absl::StatusOr<std::optional<engine::ItemRecord>> RocksCatalog::GetItem(uint64_t
 absl::Status RocksCatalog::Apply(uint64_t uid, const engine::CatalogBatch& batch) {
   if (batch.empty()) return absl::OkStatus();
   std::vector<std::pair<std::string, std::optional<std::string>>> ops;
-  ops.reserve(2 * (batch.puts.size() + batch.removals.size()));
+  ops.reserve(3 * (batch.puts.size() + batch.removals.size()));
   for (const engine::ItemRemoval& r : batch.removals) {
     ops.emplace_back(ItemKey(uid, r.key), std::nullopt);
     ops.emplace_back(VectorKey(uid, r.id), std::nullopt);
+    ops.emplace_back(LocalFeaturesKey(uid, r.id), std::nullopt);
   }
   for (const engine::ItemWrite& w : batch.puts) {
     ops.emplace_back(ItemKey(uid, w.record.key), EncodeItem(w.record));
     if (!w.vector.empty()) {
       ops.emplace_back(VectorKey(uid, w.record.id), EncodeVector(w.record.version, w.vector));
+    }
+    if (!w.local_features.empty()) {
+      ops.emplace_back(LocalFeaturesKey(uid, w.record.id), w.local_features);
     }
   }
   if (batch.counters) ops.emplace_back(CountersKey(uid), EncodeCounters(*batch.counters));
@@ -133,6 +141,11 @@ absl::StatusOr<std::optional<engine::CatalogStore::StoredVector>> RocksCatalog::
   absl::StatusOr<StoredVector> v = DecodeVector(*bytes);
   if (!v.ok()) return AtKey(v.status(), k);
   return std::optional<StoredVector>(*std::move(v));
+}
+
+absl::StatusOr<std::optional<std::string>> RocksCatalog::GetLocalFeatures(uint64_t uid,
+                                                                          uint64_t id) {
+  return kv_->Get(LocalFeaturesKey(uid, id));
 }
 
 absl::Status RocksCatalog::ScanVectors(uint64_t uid,

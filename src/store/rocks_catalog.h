@@ -8,7 +8,7 @@
 //   RETURN_IF_ERROR(catalog->Apply(uid, batch));  // one atomic, synced WriteBatch
 //
 // Writes: Apply is one atomic synced batch (a failed one changes nothing); CreateGallery
-// writes the record and seq/instance together; DeleteGallery is three synced steps in the
+// writes the record and seq/instance together; DeleteGallery is four synced steps in the
 // port's order (items, vectors, record). Reads decode every value; a value that fails to
 // decode is Reason::kCorrupt with its key in the detail. Other failures: kv.h's reasons.
 //
@@ -48,25 +48,28 @@ class RocksCatalog : public engine::CatalogStore {
   // The record and seq/instance = max(seq/instance, uid + 1), in one synced batch.
   // REQUIRES: record.uid > 0 (kInvalidArgument otherwise).
   absl::Status CreateGallery(const engine::GalleryRecord& record) override;
-  // Range-deletes img/<uid>/, then vec/<uid>/, then deletes the record: three synced
-  // writes, so a crash in between leaves an empty gallery, never unreachable items.
+  // Range-deletes img/<uid>/, then vec/<uid>/ and lf/<uid>/, then deletes the record:
+  // synced writes in that order, so a crash in between leaves an empty gallery, never
+  // unreachable items.
   absl::Status DeleteGallery(const engine::GalleryRecord& record) override;
-  // Compacts the gallery's two ranges (forced bottommost), freeing their disk space.
+  // Compacts the gallery's three ranges (forced bottommost), freeing their disk space.
   void ReclaimGallery(uint64_t uid) override;
 
   absl::Status ScanItems(uint64_t uid,
                          const std::function<bool(engine::ItemRecord&&)>& fn) override;
   absl::StatusOr<std::optional<engine::ItemRecord>> GetItem(uint64_t uid,
                                                             std::string_view key) override;
-  // One atomic synced batch: removals (record and vector keys) first, then puts (the
-  // record, and the vector key with record.version unless ItemWrite::vector is empty, which
-  // keeps the stored vector). So a batch may remove a key and put it again. An empty batch
-  // writes nothing.
+  // One atomic synced batch: removals (record, vector and local-feature keys) first, then
+  // puts (the record, the vector key with record.version unless ItemWrite::vector is empty,
+  // which keeps the stored vector, and the local features unless they are empty). So a batch may
+  // remove a key and put it again. An empty batch writes nothing.
   absl::Status Apply(uint64_t uid, const engine::CatalogBatch& batch) override;
   // ctr/<uid>; nullopt when absent (a gallery from before counters were kept).
   absl::StatusOr<std::optional<engine::ItemCounters>> GetCounters(uint64_t uid) override;
 
   absl::StatusOr<std::optional<StoredVector>> GetVector(uint64_t uid, uint64_t id) override;
+  // lf/<uid>/<id> as written (the embedder parses it).
+  absl::StatusOr<std::optional<std::string>> GetLocalFeatures(uint64_t uid, uint64_t id) override;
   absl::Status ScanVectors(uint64_t uid,
                            const std::function<bool(uint64_t id, StoredVector&&)>& fn) override;
 

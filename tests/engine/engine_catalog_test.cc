@@ -99,6 +99,9 @@ class HoldingCatalog : public CatalogStore {
   absl::StatusOr<std::optional<StoredVector>> GetVector(uint64_t uid, uint64_t id) override {
     return real_->GetVector(uid, id);
   }
+  absl::StatusOr<std::optional<std::string>> GetLocalFeatures(uint64_t uid, uint64_t id) override {
+    return real_->GetLocalFeatures(uid, id);
+  }
   absl::Status ScanVectors(uint64_t uid,
                            const std::function<bool(uint64_t, StoredVector&&)>& fn) override {
     return real_->ScanVectors(uid, fn);

@@ -547,7 +547,7 @@ TEST_F(EngineTest, VectorsOfTheUncalibratedModelAreUpgradedAtStartUp) {
     ItemRecord old = **rec;
     old.model = "common-search";
     CatalogBatch batch;
-    batch.puts.push_back(ItemWrite{old, v->vector});
+    batch.puts.push_back(ItemWrite{old, v->vector, {}});
     ASSERT_TRUE(catalog_->Apply(uid, batch).ok());
   }
   Open();

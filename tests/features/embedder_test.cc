@@ -58,8 +58,37 @@ engine::ModelRegistry* EmbedderTest::registry_ = nullptr;
 TEST_F(EmbedderTest, BuiltInModelsAreListed) {
   EXPECT_NE(registry_->Find("common-search"), nullptr);
   EXPECT_NE(registry_->Find("common-search-accurate"), nullptr);
+  EXPECT_NE(registry_->Find("image-copyright"), nullptr);
   EXPECT_EQ(registry_->Find("image-recommend"), nullptr);
   EXPECT_EQ(model().dim(), 576);
+}
+
+// image-copyright: the default network and calibration, plus geometric verification. An
+// unverified hit never reaches the threshold; a verified strong edit does; a stranger stays.
+TEST_F(EmbedderTest, CopyModelVerifiesWhatTheGlobalVectorCannotDecide) {
+  const engine::Embedder* copy = registry_->Find("image-copyright");
+  ASSERT_NE(copy, nullptr);
+  EXPECT_EQ(copy->dim(), 576);
+  EXPECT_EQ(copy->verify_candidates(), 10);
+  EXPECT_EQ(model().verify_candidates(), 0);
+  EXPECT_LT(copy->Similarity(1.0f), kSameImage);  // unverified: below, whatever the vector
+  const std::string dev = std::string(ISS_SHARED_DIR) + "/eval/dev/";
+  // q_0041.jpg: o_005.jpg rotated 15 degrees with black corners (truth.json).
+  auto query = copy->Embed(Read(dev + "queries/q_0041.jpg"), {.purpose = Purpose::kQuery});
+  auto same = copy->Embed(Read(dev + "originals/o_005.jpg"), {});
+  auto other = copy->Embed(Read(dev + "originals/o_002.jpg"), {});
+  ASSERT_TRUE(query.ok() && same.ok() && other.ok());
+  ASSERT_FALSE(query->local_features.empty());
+  ASSERT_FALSE(same->local_features.empty());
+  EXPECT_EQ(query->vector, model().Embed(Read(dev + "queries/q_0041.jpg"), {})->vector);
+  const float sim_same = copy->Similarity(Dot(query->vector, same->vector));
+  const float sim_other = copy->Similarity(Dot(query->vector, other->vector));
+  EXPECT_GE(copy->Verify(sim_same, query->local_features, same->local_features), 0.9f);
+  EXPECT_EQ(copy->Verify(sim_other, query->local_features, other->local_features), sim_other);
+  EXPECT_LT(sim_other, kSameImage);
+  // Nothing to verify against: the score stays as it was.
+  EXPECT_EQ(copy->Verify(sim_same, query->local_features, ""), sim_same);
+  EXPECT_TRUE(model().Embed(Read(dev + "originals/o_005.jpg"), {})->local_features.empty());
 }
 
 TEST_F(EmbedderTest, SameImageSameVectorAndNormalised) {

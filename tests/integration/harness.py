@@ -140,8 +140,8 @@ class Server:
             parsed = r.text
         return r.status_code, parsed, r
 
-    def create(self, name, tags=None):
-        body = {"name": name, "model": "common-search"}
+    def create(self, name, tags=None, model="common-search"):
+        body = {"name": name, "model": model}
         if tags is not None:
             body["tags"] = tags
         return self.request("POST", "/service", body)

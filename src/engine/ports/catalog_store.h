@@ -45,6 +45,9 @@ struct ItemRecord {
 struct ItemWrite {
   ItemRecord record;
   std::vector<float> vector;  // empty: the record alone (tags changed), vector kept
+  // The image's Embedding::local_features, written with the vector; empty: none written
+  // (a vector-only rewrite keeps what is stored).
+  std::string local_features;
 };
 
 struct ItemRemoval {
@@ -78,8 +81,8 @@ class CatalogStore {
   // Writes a new gallery's record and advances the persisted uid counter past its uid
   // (never back: concurrent creations may finish in any order).
   virtual absl::Status CreateGallery(const GalleryRecord& record) = 0;
-  // Removes the gallery's items, vectors and record (in that order, so a crash in between
-  // leaves an empty gallery, never unreachable items).
+  // Removes the gallery's items, vectors, local features and record (in that order, so a crash in
+  // between leaves an empty gallery, never unreachable items).
   virtual absl::Status DeleteGallery(const GalleryRecord& record) = 0;
   // Gives the disk space of a deleted gallery back (best effort; blocks the caller).
   virtual void ReclaimGallery(uint64_t uid) = 0;
@@ -97,6 +100,9 @@ class CatalogStore {
     std::vector<float> vector;
   };
   virtual absl::StatusOr<std::optional<StoredVector>> GetVector(uint64_t uid, uint64_t id) = 0;
+  // The local features stored with item `id`'s vector; nullopt when it has none.
+  virtual absl::StatusOr<std::optional<std::string>> GetLocalFeatures(uint64_t uid,
+                                                                      uint64_t id) = 0;
   // Calls fn for each stored vector of gallery `uid`, in id order, until it returns false.
   virtual absl::Status ScanVectors(uint64_t uid,
                                    const std::function<bool(uint64_t id, StoredVector&&)>& fn) = 0;

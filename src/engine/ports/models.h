@@ -34,6 +34,9 @@ struct EmbedOptions {
 struct Embedding {
   std::vector<float> vector;                 // primary vector, L2-normalised, size dim()
   std::vector<std::vector<float>> variants;  // extra query variants (may be empty)
+  // Opaque local features for Embedder::Verify (empty unless verify_candidates() > 0).
+  // The engine stores a stored image's beside its vector.
+  std::string local_features;
 };
 
 class Embedder {
@@ -59,6 +62,19 @@ class Embedder {
   }
   // REQUIRES: Upgrades(the vector's recorded model). Returns a vector of size dim().
   virtual std::vector<float> Upgrade(const std::vector<float>& old) const { return old; }
+
+  // Geometric verification, for models that have it (copy detection): how many of a
+  // search's best hits (by Similarity) the engine re-scores with Verify before it pages
+  // them; 0: none. The same number for every page of a search, so pages stay one order.
+  virtual int verify_candidates() const { return 0; }
+  // The `sim` to serve for a hit whose Similarity was `sim`, given the local features of
+  // the query and of the stored image (either may be empty: not verifiable).
+  virtual float Verify(float sim, std::string_view query_features,
+                       std::string_view stored_features) const {
+    (void)query_features;
+    (void)stored_features;
+    return sim;
+  }
 };
 
 class ModelRegistry {
