@@ -9,8 +9,8 @@
 //
 // Writes: Apply is one atomic synced batch (a failed one changes nothing); CreateGallery
 // writes the record and seq/instance together; DeleteGallery is four synced steps in the
-// port's order (items, vectors, record). Reads decode every value; a value that fails to
-// decode is Reason::kCorrupt with its key in the detail. Other failures: kv.h's reasons.
+// port's order (items, vectors, local features, record). Reads decode every value; a value that
+// fails to decode is Reason::kCorrupt with its key in the detail. Other failures: kv.h's reasons.
 //
 // Thread contract: thread-safe (the Kv is; CreateGallery's read of seq/instance and its
 // write are serialized by a mutex). The Kv (or Database) must outlive the catalog.
