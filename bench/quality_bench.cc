@@ -5,7 +5,8 @@
 // distractor false-positive rate at rank 1, score statistics, the score calibration table
 // (sim quantiles of copies and unrelated pairs; precision and recall of "same image if
 // sim >= T", T = --threshold, Default: 0.86, the documented one) and category precision@5
-// when DIR/categories.json exists. A model with geometric verification (image-copyright)
+// when DIR/categories.json exists; every unrelated hit at or above T is named on stderr
+// (`false_pair query=... hit=... sim=...`). A model with geometric verification (image-copyright)
 // re-scores each query's first verify_candidates() hits as the server does. Times: per
 // stored image and per query (embedding; verification apart), and the bare forward pass
 // (preprocessed blob -> feature map) of the same network in the same run, with the ratios.
@@ -209,6 +210,10 @@ int Evaluate(const iss::engine::Embedder* e, const std::string& model, const std
         } else {
           cal.unrelated.push_back(scores[order[r]]);
           if (distractor) cal.distractors.push_back(scores[order[r]]);
+          if (scores[order[r]] >= threshold) {  // a false "same image": name it for a look
+            std::fprintf(stderr, "false_pair query=%s hit=%s sim=%.3f\n", qname.c_str(),
+                         names[order[r]].c_str(), scores[order[r]]);
+          }
           if (!top_unrelated_seen) cal.top_unrelated.push_back(scores[order[r]]);
           top_unrelated_seen = true;
         }

@@ -17,6 +17,7 @@ PY=/usr/bin/python3
 MODELS=(
   "common-search mobilenet_v2 block_13_expand_relu"
   "common-search-accurate inception_v3 mixed7"
+  "image-recommend inception_v3 mixed9"
 )
 
 up_to_date() {  # name

@@ -59,8 +59,14 @@ TEST_F(EmbedderTest, BuiltInModelsAreListed) {
   EXPECT_NE(registry_->Find("common-search"), nullptr);
   EXPECT_NE(registry_->Find("common-search-accurate"), nullptr);
   EXPECT_NE(registry_->Find("image-copyright"), nullptr);
-  EXPECT_EQ(registry_->Find("image-recommend"), nullptr);
   EXPECT_EQ(model().dim(), 576);
+  // image-recommend: InceptionV3 cut at mixed9, raw cosine (no calibration, no verification).
+  const engine::Embedder* rec = registry_->Find("image-recommend");
+  ASSERT_NE(rec, nullptr);
+  EXPECT_EQ(rec->dim(), 2048);
+  EXPECT_EQ(rec->verify_candidates(), 0);
+  EXPECT_FLOAT_EQ(rec->Similarity(0.5f), 0.5f);
+  EXPECT_EQ(rec->vector_model(), "image-recommend");
 }
 
 // image-copyright: the default network and calibration, plus geometric verification. An

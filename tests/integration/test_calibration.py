@@ -1,7 +1,8 @@
 """`sim` through the real server: the default model's scores are calibrated, so one
 threshold (docs/models.md, "same image if sim >= 0.86") tells a copy from a stranger; the
 copy-detection model (image-copyright) verifies its best hits geometrically, so strong edits
-clear the same threshold and strangers never do."""
+clear the same threshold and strangers never do; the recommendation model (image-recommend)
+ranks by what a photo shows."""
 import json
 import os
 
@@ -105,3 +106,36 @@ def test_image_copyright_verifies_strong_edits_and_keeps_them_across_a_restart(s
     server.stop()
     server.start()
     assert copy_recall(server, "copy", pairs) == 1.0
+
+
+# Three photos of butterflies among the dev originals (../shared/eval/dev/SOURCES.md): lxqt's
+# TwoWings, Butterfly-Kenneth-Wimer and OpenCV's butterfly.jpg, three different photographs.
+BUTTERFLIES = ("o_012.jpg", "o_027.jpg", "o_034.jpg")
+
+
+def same_kind_first(server, name):
+    """How many butterflies have another butterfly as their first hit after themselves."""
+    found = 0
+    for o in BUTTERFLIES:
+        st, out, _ = server.search(name, path="img/" + o, limit=2)
+        assert st == 200, out
+        assert out["result"][0]["path"] == "img/" + o, out
+        found += out["result"][1]["path"][4:] in BUTTERFLIES
+    return found
+
+
+def test_image_recommend_finds_the_same_kind_of_content(server):
+    """image-recommend ranks by what a photo shows, not by whether it is a copy: each
+    butterfly's nearest other photo (of 40 unrelated originals) is another butterfly, which the
+    copy-oriented default model does not find."""
+    for name, model in (("rec", "image-recommend"), ("rec_plain", "common-search")):
+        st, body, _ = server.create(name, model=model)
+        assert st == 200, body
+        for i in range(1, 41):
+            o = "o_%03d.jpg" % i
+            st, out, _ = server.add(name, "img/" + o, os.path.join(DEV_DIR, "originals", o))
+            assert st == 200, out
+    st, info, _ = server.request("GET", "/service/rec")
+    assert st == 200 and info["domain"] == "image-recommend", info
+    assert same_kind_first(server, "rec") == len(BUTTERFLIES)
+    assert same_kind_first(server, "rec_plain") < len(BUTTERFLIES)
