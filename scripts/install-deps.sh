@@ -25,17 +25,7 @@ PKGS=(
                                                   # calibration is learned from
                                                   # (scripts/learn-whitening.sh)
 )
-missing=()
 # Node.js + npm fetch the model package and run the AK/SK signer tests; the machine image
 # usually has them already (not from Debian), so only install Debian's when absent.
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  echo "install-deps: installing ${missing[*]}"
-  $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+bash "$(dirname "$0")/ensure-packages.sh" install-deps "${PKGS[@]}"

@@ -16,13 +16,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:?usage: scripts/make-categories.sh OUT_DIR}
 TSV=$ROOT/bench/data/categories.tsv
-missing=()
-for p in $(grep -v '^#' "$TSV" | tail -n +2 | cut -f2 | sort -u); do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
-fi
+mapfile -t pkgs < <(grep -v '^#' "$TSV" | tail -n +2 | cut -f2 | sort -u)
+bash "$ROOT/scripts/ensure-packages.sh" make-categories "${pkgs[@]}"
 mkdir -p "$OUT/originals" "$OUT/queries"
 /usr/bin/python3 - "$TSV" "$OUT" <<'EOF'
 import json, os, subprocess, sys

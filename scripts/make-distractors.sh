@@ -29,13 +29,7 @@ DEV=${2:-$ROOT/../shared/eval/dev}
 PKGS=(plasma-workspace-wallpapers mate-backgrounds lomiri-wallpapers lomiri-wallpapers-16.04
       lxqt-themes sway-backgrounds opencv-doc python3-skimage python3-sklearn
       python-matplotlib-data stellarium-data darknet mypaint-data-extras)
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash "$ROOT/scripts/ensure-packages.sh" make-distractors "${PKGS[@]}"
 mkdir -p "$OUT"
 /usr/bin/python3 - "$OUT" "$DEV" "${PKGS[@]}" <<'EOF'
 import os, re, subprocess, sys, zlib
@@ -78,10 +72,9 @@ def near(h, hashes):
 
 
 dev_hashes = []
-for sub in ("originals",):
-    for f in sorted(os.listdir(f"{dev}/{sub}")):
-        with Image.open(f"{dev}/{sub}/{f}") as im:
-            dev_hashes.append(dhash(ImageOps.exif_transpose(im)))
+for f in sorted(os.listdir(f"{dev}/originals")):
+    with Image.open(f"{dev}/originals/{f}") as im:
+        dev_hashes.append(dhash(ImageOps.exif_transpose(im)))
 
 files = []
 for p in pkgs:
@@ -97,16 +90,12 @@ files = sorted(set(files), key=lambda t: t[1])
 best = {}
 for p, f in files:
     m = plasma.match(f)
-    if not m:
+    if not m or m.group(1) in dev_plasma:
         continue
-    if m.group(1) in dev_plasma:
-        best[f] = None
-        continue
-    key = os.path.dirname(f)
-    size = os.path.getsize(f)
-    if key not in best or (best[key] is not None and size > best[key][0]):
+    key, size = os.path.dirname(f), os.path.getsize(f)
+    if key not in best or size > best[key][0]:
         best[key] = (size, f)
-plasma_keep = {v[1] for v in best.values() if v}
+plasma_keep = {f for _, f in best.values()}
 
 sources, kept_hashes = [], []
 for p, f in files:
@@ -165,8 +154,10 @@ for (p, f, _), k in zip(sources, plan):
         im = ImageOps.exif_transpose(im).convert("RGB")
     taken = 0
     for box, what in cuts(3 * k, im.width, im.height, zlib.crc32(f.encode())):
+        if taken == k:
+            break
         bw, bh = box[2] - box[0], box[3] - box[1]
-        if taken == k or min(bw, bh) * min(1.0, 640 / max(bw, bh)) < 128:
+        if min(bw, bh) * min(1.0, 640 / max(bw, bh)) < 128:
             continue  # a sliver of a panorama: the service refuses sides under 100 px
         t = im.crop(box)
         if ImageStat.Stat(t.convert("L")).var[0] < 12 * 12:
