@@ -1,6 +1,6 @@
 // imagesearch-bench index --vectors N [--queries Q] [--k K] [--pool P] [--dir DIR]
 //                         [--nprobe P] [--rerank R] [--flat 0|1] [--sweep]
-//                         [--keep] [--reuse]
+//                         [--nlist L] [--vector-bits 16|8] [--keep] [--reuse]
 // --keep leaves the index directory; --reuse measures an index an earlier --keep
 // run built (same N), so slow builds and quiet-machine query timings can be
 // separate runs.
@@ -320,6 +320,13 @@ ISS_BENCH_COMMAND(index,
   opt.exact_max = std::stoull(Arg(args, "--exact-max", std::to_string(opt.exact_max)));
   opt.pq_m = std::stoi(Arg(args, "--pq-m", "0"));
   opt.nlist = std::stoi(Arg(args, "--nlist", "0"));
+  opt.vector_bits = std::stoi(Arg(args, "--vector-bits", "16"));
+  // Bytes a vector of the vector files (8-bit: the file plus its 16-bit twin).
+  const auto file_row = [&opt](int d) {
+    using iss::index::RowBits;
+    return opt.vector_bits == 8 ? iss::index::RowBytes(d, RowBits::k8) + iss::index::RowBytes(d)
+                                : iss::index::RowBytes(d);
+  };
   if (n == 0 || nq == 0 || k == 0) {
     std::fprintf(stderr, "index: bad arguments\n");
     return 2;
@@ -464,8 +471,16 @@ ISS_BENCH_COMMAND(index,
 
   // The recall/latency trade-off of the re-rank depth and probe count.
   if (Flag(args, "--sweep")) {
-    for (auto [np, rr] : std::vector<std::pair<int, int>>{
-             {8, 100}, {16, 100}, {8, 200}, {16, 200}, {8, 300}, {8, 500}, {16, 500}}) {
+    for (auto [np, rr] : std::vector<std::pair<int, int>>{{8, 100},
+                                                          {16, 100},
+                                                          {8, 200},
+                                                          {16, 200},
+                                                          {8, 300},
+                                                          {8, 500},
+                                                          {16, 500},
+                                                          {32, 200},
+                                                          {32, 500},
+                                                          {64, 500}}) {
       ix->SetSearchKnobs(np, rr);
       std::vector<double> sl;
       double sr = 0;
@@ -563,10 +578,9 @@ ISS_BENCH_COMMAND(index,
   run_queries(**reopened, nullptr, exact, &lat2, &recall2, &full2);
   std::printf(
       "restart: close_s=%.2f restart_s=%.2f restored=%d live=%zu recall@10_after=%.4f "
-      "disk_bytes_per_vector=%.1f (vector file %.1f + snapshot %.1f)\n",
+      "disk_bytes_per_vector=%.1f (vector files %.1f + snapshot %.1f)\n",
       close_s, restart_s, int(st2.restored), st2.live, recall2, double(disk) / double(n),
-      double(iss::index::RowBytes(dim)),
-      double(disk) / double(n) - double(iss::index::RowBytes(dim)));
+      double(file_row(dim)), double(disk) / double(n) - double(file_row(dim)));
   std::printf(
       "cold (vector file evicted from the page cache, no preload, first pass): "
       "p50_ms=%.3f p99_ms=%.3f\n",

@@ -100,6 +100,14 @@ class PosixMappedRegion : public MappedRegion {
     }
     return n;
   }
+  void WillNeed(const std::vector<size_t>& offsets, size_t length) const override {
+    static const size_t page = size_t(::sysconf(_SC_PAGESIZE));
+    for (size_t off : offsets) {
+      if (off >= size_) continue;
+      const size_t first = off / page * page, last = std::min(size_, off + length);
+      (void)::madvise(static_cast<uint8_t*>(base_) + first, last - first, MADV_WILLNEED);
+    }
+  }
 
  private:
   void* base_;

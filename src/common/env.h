@@ -59,6 +59,12 @@ class MappedRegion {
   virtual size_t size() const = 0;
   // How many of the pages holding data()[offsets[i]] are in the page cache (mincore).
   virtual size_t Resident(const std::vector<size_t>& offsets) const = 0;
+  // Asks the kernel to start reading the pages holding data()[offsets[i], + length) into
+  // the page cache without waiting for them (madvise MADV_WILLNEED). A hint: may do nothing.
+  virtual void WillNeed(const std::vector<size_t>& offsets, size_t length) const {
+    (void)offsets;
+    (void)length;
+  }
 };
 
 // An append-only file of records read through shared mappings (the index's vector file).

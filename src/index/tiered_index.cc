@@ -52,6 +52,7 @@ class TieredIndex::Impl {
         opt_(WithDefaults(o)),
         nprobe_(std::max(1, o.nprobe)),
         rerank_(std::max(1, o.rerank)),
+        bits_(o.vector_bits == 8 ? RowBits::k8 : RowBits::k16),
         maintenance_(dim, opt_, &mu_, &tiers_, [this] { return worker_.stopping(); }),
         worker_(opt_.executor, [this] { return RunStep(); }) {}
 
@@ -80,7 +81,11 @@ class TieredIndex::Impl {
       }
     }
     if (tiers_.file == nullptr) {
-      ASSIGN_OR_RETURN(tiers_.file, VectorFile::Open(env, VectorPath(tiers_.vgen), dim_, 0));
+      ASSIGN_OR_RETURN(tiers_.file, VectorFile::Open(env, VectorPath(tiers_.vgen), dim_, 0, bits_));
+      if (bits_ == RowBits::k8) {
+        ASSIGN_OR_RETURN(tiers_.fine, VectorFile::Open(env, FinePath(tiers_.vgen), dim_, 0,
+                                                       RowBits::k16, /*checksum=*/false));
+      }
     }
     // Inline work waits for the next write; an executor starts on the preload at once.
     if (opt_.executor != nullptr) worker_.Kick();
@@ -136,6 +141,14 @@ class TieredIndex::Impl {
       const size_t slot = t.rows();
       if (slot >= UINT32_MAX) return Fail(Reason::kItemLimit, "(index is full)");
       RETURN_IF_ERROR(t.file->Append(v.data()));
+      if (t.fine != nullptr) {
+        absl::Status fine = t.fine->Append(v.data());
+        if (!fine.ok()) {
+          absl::Status undo = t.file->DropLast();  // the two files keep one row a slot
+          if (!undo.ok()) spdlog::error("index {}: {}", opt_.dir, undo.ToString());
+          return fine;
+        }
+      }
       internal::PushBack(t.ids, id);
       internal::PushBack(t.versions, version);
       if (t.dead.size() * 64 < t.ids.size()) internal::PushBack(t.dead, uint64_t(0));
@@ -226,7 +239,8 @@ class TieredIndex::Impl {
     s.preloaded_bytes = preloaded_bytes_.load();
     s.subset_searches = counters_.subset.load();
     s.ann_filtered_searches = counters_.ann_filtered.load();
-    s.disk_bytes = tiers_.file->FileBytes() + snapshot_bytes_.load();
+    s.disk_bytes = tiers_.file->FileBytes() + snapshot_bytes_.load() +
+                   (tiers_.fine != nullptr ? tiers_.fine->FileBytes() : 0);
     s.builds = builds_.load();
     s.merges = merges_.load();
     s.restored = restored_;
@@ -239,9 +253,13 @@ class TieredIndex::Impl {
   }
 
  private:
+  std::string FinePath(uint64_t gen) const {
+    if (opt_.dir.empty()) return "";
+    return internal::PathIn(opt_.dir, internal::FineFileName(gen));
+  }
   std::string VectorPath(uint64_t gen) const {
     if (opt_.dir.empty()) return "";
-    return internal::PathIn(opt_.dir, internal::VectorFileName(gen));
+    return internal::PathIn(opt_.dir, internal::VectorFileName(gen, bits_));
   }
 
   // The snapshot in opt_.dir into tiers_, with its vector file cut to its rows.
@@ -250,19 +268,31 @@ class TieredIndex::Impl {
     internal::SnapshotTables& st = s.tables;
     if (!opt_.env->FileExists(VectorPath(st.vgen))) {
       return Fail(Reason::kCorrupt,
-                  "(index snapshot: missing " + internal::VectorFileName(st.vgen) + ")");
+                  "(index snapshot: missing " + internal::VectorFileName(st.vgen, bits_) + ")");
     }
     ASSIGN_OR_RETURN(std::unique_ptr<VectorFile> file,
-                     VectorFile::Open(opt_.env, VectorPath(st.vgen), dim_, st.rows));
+                     VectorFile::Open(opt_.env, VectorPath(st.vgen), dim_, st.rows, bits_));
     // Damaged rows would be served as matches (or as NaN): the whole index is rebuilt
     // from the catalog instead.
     if (file->crc() != st.vector_crc) {
-      return Fail(Reason::kCorrupt,
-                  "(index snapshot: " + internal::VectorFileName(st.vgen) + " checksum mismatch)");
+      return Fail(Reason::kCorrupt, "(index snapshot: " + internal::VectorFileName(st.vgen, bits_) +
+                                        " checksum mismatch)");
+    }
+    // The 16-bit twin of an 8-bit file: checked by size only (reading it whole at every
+    // start would cost minutes at 30M rows); its rows only re-order the best candidates.
+    std::unique_ptr<VectorFile> fine;
+    if (bits_ == RowBits::k8) {
+      if (!opt_.env->FileExists(FinePath(st.vgen))) {
+        return Fail(Reason::kCorrupt,
+                    "(index snapshot: missing " + internal::FineFileName(st.vgen) + ")");
+      }
+      ASSIGN_OR_RETURN(fine, VectorFile::Open(opt_.env, FinePath(st.vgen), dim_, st.rows,
+                                              RowBits::k16, /*checksum=*/false));
     }
     const bool ann = s.ann != nullptr;
     internal::Tiers& t = tiers_;
     t.file = std::move(file);
+    t.fine = std::move(fine);
     t.ids = std::move(st.ids);
     t.versions = std::move(st.versions);
     t.dead = std::move(st.dead);
@@ -395,10 +425,12 @@ class TieredIndex::Impl {
       t.ids.assign(s.ids.begin(), s.ids.end());
       t.versions.assign(s.versions.begin(), s.versions.end());
       t.dead.assign(s.dead.begin(), s.dead.begin() + (t.rows + 63) / 64);
+      t.bits = bits_;
       changes = changes_.load();
     }
     // The vector file and the ANN tier change only under work_mu_, which this holds.
     RETURN_IF_ERROR(tiers_.file->Sync());
+    if (tiers_.fine != nullptr) RETURN_IF_ERROR(tiers_.fine->Sync());
     const uint64_t gen = ++generation_;
     ASSIGN_OR_RETURN(const size_t bytes,
                      internal::WriteSnapshot(opt_.env, opt_.dir, dim_, gen, tiers_.ann.get(), t));
@@ -412,6 +444,7 @@ class TieredIndex::Impl {
   const int dim_;
   const TieredOptions opt_;
   std::atomic<int> nprobe_, rerank_;  // search knobs, adjustable at run time
+  const RowBits bits_;                // the vector file's row format
 
   // iss::Mutex: writers waiting block new readers, so a stream of searches cannot starve
   // Put/Remove (libstdc++'s shared_mutex prefers readers).
@@ -445,6 +478,9 @@ TieredIndex::~TieredIndex() = default;
 absl::StatusOr<std::unique_ptr<TieredIndex>> TieredIndex::Open(int dim,
                                                                const TieredOptions& options) {
   if (dim <= 0) return Fail(Reason::kInvalidArgument, "(index dimension must be positive)");
+  if (options.vector_bits != 8 && options.vector_bits != 16) {
+    return Fail(Reason::kInvalidArgument, "(index vector_bits must be 8 or 16)");
+  }
   auto impl = std::make_unique<Impl>(dim, options);
   RETURN_IF_ERROR(impl->Open());
   return std::unique_ptr<TieredIndex>(new TieredIndex(std::move(impl)));

@@ -62,6 +62,10 @@ struct TieredOptions {
   int pq_m = 0;               // PQ sub-quantizers (8 bits each); 0: dim/9-ish
   int nprobe = 16;            // lists probed per unfiltered query
   int rerank = 200;           // exact re-rank of rerank x k candidates (100..5000)
+  // Bits a value of the vector file (re-rank and exact tiers): 16, or 8 for half the page
+  // cache at some cost in recall (docs/scaling.md). An existing index whose file has the
+  // other format is rebuilt from the caller's store (Open discards its snapshot).
+  int vector_bits = 16;
   // After a snapshot is loaded, the worker reads the vector file once into the
   // page cache (when it fits in 3/4 of MemAvailable), before any other work.
   bool preload = true;

@@ -180,6 +180,10 @@ std::vector<Setting> Settings(ServerOptions* o) {
       {"index.nprobe", "--index-nprobe", "Inverted lists probed per query.", &o->index.nprobe},
       {"index.rerank", "--index-rerank",
        "Candidates re-ranked exactly, as a multiple of the requested page size.", &o->index.rerank},
+      {"index.vector_bits", "--index-vector-bits",
+       "Bits a value in each instance's vector file: 16, or 8 for half the page cache at some "
+       "recall (docs/scaling.md); changing it rebuilds each index from the catalog at start-up.",
+       &o->index.vector_bits},
       {"index.preload", "--index-preload",
        "Read each instance's vector file into the page cache at start-up (in the background, "
        "when it fits in 3/4 of the available memory).",
@@ -463,6 +467,9 @@ absl::Status Validate(const ServerOptions& o) {
   if (o.index.exact_max < 64 || o.index.merge_rows < 1 || o.index.nprobe < 1 ||
       o.index.rerank < 1) {
     return Bad("index", "exact_max must be >= 64 and merge_rows, nprobe, rerank >= 1");
+  }
+  if (o.index.vector_bits != 8 && o.index.vector_bits != 16) {
+    return Bad("index", "vector_bits must be 8 or 16");
   }
   return absl::OkStatus();
 }

@@ -250,6 +250,76 @@ TEST(TieredIndexTest, WideFiltersGoThroughTheAnnTierAndFillThePage) {
   }
 }
 
+// More lists than a flat quantizer serves (kFlatCoarseMax): two-level k-means and an HNSW
+// graph over the centroids. Results keep their recall and exact scores, a rare filter
+// widens the probe past the graph to every list and still fills the page, and a snapshot
+// brings the graph back.
+TEST(TieredIndexTest, HnswCoarseQuantizerBeyondFlatLists) {
+  fs::path dir = TempDir("hnsw");
+  TieredOptions o = SmallAnn();
+  o.dir = dir.string();
+  o.exact_max = 15000;  // one training, at 15,000
+  o.merge_rows = 5000;
+  o.nlist = 4096;
+  o.nprobe = 256;
+  Data data;
+  auto check = [&](TieredIndex& ix, std::vector<std::vector<Hit>>* out) {
+    double found = 0;
+    for (uint64_t qid = 1; qid <= 20; ++qid) {
+      std::vector<float> q = Vec(qid * 7919, 5);
+      auto hits = ix.Search(q, 10, nullptr);
+      ASSERT_TRUE(hits.ok()) << hits.status();
+      ASSERT_EQ(hits->size(), 10u);
+      auto ref = Exact(data, q, 10, nullptr);
+      for (const Hit& h : *hits) {
+        EXPECT_NEAR(h.score, Dot(q, data[h.id]), 1e-5);
+        found += h.score >= ref.back().first - 1e-6;
+      }
+      out->push_back(*hits);
+    }
+    EXPECT_GE(found / 200, 0.9);
+  };
+  std::vector<std::vector<Hit>> before, after;
+  {
+    auto ix = TieredIndex::Open(kDim, o);
+    ASSERT_TRUE(ix.ok());
+    for (uint64_t id = 1; id <= 20000; ++id) {
+      data[id] = Vec(id);
+      ASSERT_TRUE((*ix)->Put(id, data[id], id).ok());
+    }
+    (*ix)->WaitIdle();
+    const TieredStats st = (*ix)->Stats();
+    ASSERT_TRUE(st.ann);
+    EXPECT_GT(st.nlist, 2048);
+    EXPECT_LE(st.nlist, 4096);
+    check(**ix, &before);
+    // 1 id in 3: through the ANN tier (not cheaper id by id), probe widened to every list.
+    (*ix)->SetSearchKnobs(1, 200);
+    Roaring64Map allowed;
+    for (uint64_t id = 1; id <= 20000; id += 3) allowed.add(id);
+    for (uint64_t qid = 1; qid <= 5; ++qid) {
+      auto hits = (*ix)->Search(Vec(qid * 31, 9), 10, &allowed);
+      ASSERT_TRUE(hits.ok());
+      ASSERT_EQ(hits->size(), 10u);
+      for (const Hit& h : *hits) EXPECT_TRUE(allowed.contains(h.id));
+    }
+    EXPECT_EQ((*ix)->Stats().ann_filtered_searches, 5u);
+    (*ix)->SetSearchKnobs(o.nprobe, o.rerank);
+    ASSERT_TRUE((*ix)->Snapshot().ok());
+  }
+  auto ix = TieredIndex::Open(kDim, o);
+  ASSERT_TRUE(ix.ok());
+  const TieredStats st = (*ix)->Stats();
+  EXPECT_TRUE(st.restored);
+  EXPECT_GT(st.nlist, 2048);
+  check(**ix, &after);
+  ASSERT_EQ(before.size(), after.size());
+  for (size_t i = 0; i < before.size(); ++i) {
+    for (size_t j = 0; j < before[i].size(); ++j) EXPECT_EQ(before[i][j].id, after[i][j].id);
+  }
+  fs::remove_all(dir);
+}
+
 TEST(TieredIndexTest, BackgroundWorkWhileWritingAndSearching) {
   Executor executor({.threads = 2, .name = "test-index"});
   TieredOptions o = SmallAnn();
@@ -367,6 +437,64 @@ TEST(TieredIndexTest, SnapshotRestoresAndReplaysOnlyWhatCameAfter) {
     auto hits = (*ix)->Search(q, 10, nullptr);
     ExpectSameAsExact(*hits, Exact(data, q, 10, nullptr), data, q);
   }
+  fs::remove_all(dir);
+}
+
+// index.vector_bits = 8: the vector file holds 4 + dim bytes a row, and a 16-bit twin
+// re-scores the best candidates, so results carry the 16-bit scores. Reopening with the
+// other format discards the snapshot (the caller replays its store), reopening with the
+// same one restores it.
+TEST(TieredIndexTest, EightBitVectorFileAndSwitchingFormats) {
+  fs::path dir = TempDir("bits");
+  TieredOptions o = SmallAnn();
+  o.dir = dir.string();
+  o.vector_bits = 8;
+  Data data;
+  {
+    auto ix = TieredIndex::Open(kDim, o);
+    ASSERT_TRUE(ix.ok());
+    for (uint64_t id = 1; id <= 800; ++id) {
+      data[id] = Vec(id);
+      ASSERT_TRUE((*ix)->Put(id, data[id], id).ok());
+    }
+    double found = 0;
+    for (uint64_t qid = 1; qid <= 20; ++qid) {
+      std::vector<float> q = Vec(qid * 17, 3);
+      auto hits = (*ix)->Search(q, 10, nullptr);
+      ASSERT_TRUE(hits.ok());
+      ASSERT_EQ(hits->size(), 10u);
+      auto ref = Exact(data, q, 10, nullptr);
+      for (const Hit& h : *hits) {
+        EXPECT_NEAR(h.score, Dot(q, data[h.id]), 1e-5);  // from the 16-bit twin
+        found += h.score >= ref.back().first - 1e-6;
+      }
+    }
+    EXPECT_GE(found / 200, 0.95);
+    ASSERT_TRUE((*ix)->Snapshot().ok());
+  }
+  EXPECT_TRUE(fs::exists(dir / "vectors-1.q8"));
+  EXPECT_FALSE(fs::exists(dir / "vectors-1.q16"));
+  EXPECT_EQ(fs::file_size(dir / "vectors-1.q8"), 800u * RowBytes(kDim, RowBits::k8));
+  EXPECT_EQ(fs::file_size(dir / "vectors-1.r16"), 800u * RowBytes(kDim));
+  {
+    auto same = TieredIndex::Open(kDim, o);
+    ASSERT_TRUE(same.ok());
+    EXPECT_TRUE((*same)->Stats().restored);
+    EXPECT_EQ((*same)->size(), 800u);
+    std::vector<float> q = Vec(5, 3);
+    auto hits = (*same)->Search(q, 10, nullptr);
+    ASSERT_TRUE(hits.ok());
+    for (const Hit& h : *hits) EXPECT_NEAR(h.score, Dot(q, data[h.id]), 1e-5);
+  }
+  o.vector_bits = 16;
+  auto other = TieredIndex::Open(kDim, o);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE((*other)->Stats().restored);
+  EXPECT_EQ((*other)->size(), 0u);  // rebuilt from the store by the caller
+  EXPECT_FALSE(fs::exists(dir / "vectors-1.q8"));
+  EXPECT_FALSE(fs::exists(dir / "vectors-1.r16"));
+  o.vector_bits = 12;
+  EXPECT_FALSE(TieredIndex::Open(kDim, o).ok());
   fs::remove_all(dir);
 }
 

@@ -1,4 +1,4 @@
-// VectorFile and its 16-bit rows: quantisation error bounds, non-finite
+// VectorFile and its 16-bit (and 8-bit) rows: quantisation error bounds, non-finite
 // values, the dot product against a double-precision reference, rows kept
 // across a reopen and cut at the snapshot's row count.
 #include "index/vector_file.h"
@@ -116,6 +116,52 @@ TEST(VectorFileTest, RowsPersistAndReopenCutsToTheKeptCount) {
   ASSERT_TRUE((*f)->AppendRow((*f)->Row(7)).ok());
   EXPECT_EQ((*f)->rows(), 4001u);
   EXPECT_EQ(std::memcmp((*f)->Row(4000), (*f)->Row(7), RowBytes(kDim)), 0);
+  f->reset();
+  fs::remove(path);
+}
+
+// 8-bit rows: 4 + dim bytes, each value within half a step (max|x| / 254) of the input,
+// the dot product exact over the stored row, and the same file behaviour.
+TEST(VectorFileTest, EightBitRowsKeepTheirBoundAndPersist) {
+  constexpr RowBits k8 = RowBits::k8;
+  EXPECT_EQ(RowBytes(576, k8), 580u);
+  EXPECT_EQ(RowBytes(576), 1156u);
+  for (int dim : {7, 576, 2048}) {
+    std::vector<float> q = Unit(dim, 30 + dim, false), v = Unit(dim, 40 + dim, false);
+    std::vector<uint8_t> row(RowBytes(dim, k8));
+    std::vector<float> kept(dim);
+    EncodeRow(v.data(), dim, row.data(), k8);
+    DecodeRow(row.data(), dim, kept.data(), k8);
+    float max_abs = 0;
+    for (float x : v) max_abs = std::max(max_abs, std::fabs(x));
+    double ref = 0, bound = 0;
+    for (int i = 0; i < dim; ++i) {
+      ASSERT_NEAR(kept[i], v[i], max_abs / 254 * 1.001f) << i;
+      ref += double(q[i]) * kept[i];
+      bound += std::fabs(q[i]) * max_abs / 254;
+    }
+    EXPECT_NEAR(DotRow(q.data(), row.data(), dim, k8), ref, 1e-5) << dim;
+    // Coarser than 16 bits: the sixteen-bit bound above (2e-5) does not hold here.
+    double exact = 0;
+    for (int i = 0; i < dim; ++i) exact += double(q[i]) * v[i];
+    EXPECT_LE(std::fabs(DotRow(q.data(), row.data(), dim, k8) - exact), bound) << dim;
+  }
+  const fs::path path =
+      fs::temp_directory_path() / ("iss-vector-file-" + std::to_string(getpid()) + ".q8");
+  fs::remove(path);
+  constexpr int kDim = 40;
+  {
+    auto f = VectorFile::Open(Env::Default(), path.string(), kDim, 0, k8);
+    ASSERT_TRUE(f.ok()) << f.status();
+    for (int r = 0; r < 3000; ++r) ASSERT_TRUE((*f)->Append(Unit(kDim, 100 + r).data()).ok());
+    ASSERT_TRUE((*f)->Sync().ok());
+  }
+  EXPECT_EQ(fs::file_size(path), 3000u * RowBytes(kDim, k8));
+  auto f = VectorFile::Open(Env::Default(), path.string(), kDim, 2000, k8);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ((*f)->bits(), k8);
+  EXPECT_EQ((*f)->rows(), 2000u);
+  for (int r : {0, 1999}) EXPECT_NEAR((*f)->Dot(Unit(kDim, 100 + r).data(), r), 1.0f, 1e-2);
   f->reset();
   fs::remove(path);
 }

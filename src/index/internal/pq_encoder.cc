@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "index/internal/tiers.h"
+
 namespace iss::index::internal {
 namespace {
 
@@ -61,7 +63,7 @@ PqEncoder::PqEncoder(const faiss::IndexIVFPQ& ivf, bool allow_simd)
     : d_(int(ivf.d)),
       m_(int(ivf.pq.M)),
       dsub_(int(ivf.pq.dsub)),
-      coarse_(dynamic_cast<const faiss::IndexFlat*>(ivf.quantizer)),
+      centroids_(Centroids(ivf)),
       simd_(allow_simd && __builtin_cpu_supports("avx2")) {
   const auto& c = ivf.pq.centroids;  // (M, 256, dsub)
   table_.resize(size_t(m_) * dsub_ * kKsub);
@@ -84,7 +86,7 @@ void PqEncoder::EncodeOne(const float* x, int64_t list, uint8_t* code) const {
   std::vector<float> heap(d_ > kStackDim ? d_ : 0);
   float* r = d_ > kStackDim ? heap.data() : stack;
   // As IndexFlat::compute_residual: x - centroid, one float subtraction a component.
-  const float* centre = list >= 0 ? coarse_->get_xb() + size_t(list) * d_ : nullptr;
+  const float* centre = list >= 0 ? centroids_ + size_t(list) * d_ : nullptr;
   for (int j = 0; j < d_; ++j) r[j] = centre ? x[j] - centre[j] : x[j];
   (simd_ ? EncodeResidualAvx2 : EncodeResidualGeneric)(r, m_, dsub_, table_.data(), code);
 }

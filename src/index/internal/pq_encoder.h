@@ -22,7 +22,6 @@
 #include <vector>
 
 namespace faiss {
-struct IndexFlat;
 struct IndexIVFPQ;
 }  // namespace faiss
 
@@ -42,7 +41,7 @@ class PqEncoder {
   void EncodeOne(const float* x, int64_t list, uint8_t* code) const;
 
   const int d_, m_, dsub_;
-  const faiss::IndexFlat* coarse_;
+  const float* centroids_;  // the coarse centroids (nlist x d)
   const bool simd_;
   std::vector<float> table_;  // (M, dsub, 256): the sub-quantizers' centroids, transposed
 };

@@ -1,9 +1,13 @@
 #include "index/internal/search_plan.h"
 
 #include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVFPQ.h>
+#include <faiss/impl/AuxIndexStructures.h>
+#include <faiss/impl/DistanceComputer.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
+#include <faiss/utils/Heap.h>
 
 #include <algorithm>
 #include <cmath>
@@ -79,6 +83,58 @@ std::vector<Hit> SearchSubset(const Tiers& t, const std::vector<float>& q, size_
   return hits;
 }
 
+// The lists a query probes, best first. A flat quantizer (or a probe of more than an
+// eighth of the lists) scores every centroid once, so widening the probe costs no
+// rescoring; an HNSW one walks its graph for the best n, on this thread.
+class CoarseLists {
+ public:
+  CoarseLists(const faiss::IndexIVFPQ& ann, const float* q, int dim)
+      : ann_(ann), q_(q), dim_(dim), hnsw_(dynamic_cast<const faiss::IndexHNSW*>(ann.quantizer)) {}
+
+  // Makes lists()[0, n') the best n' lists, n' = min(n, nlist) (an HNSW walk may find
+  // fewer); returns n'.
+  size_t Best(size_t n) {
+    const size_t nlist = ann_.nlist;
+    n = std::min(n, nlist);
+    if (n <= sorted_) return n;
+    if (hnsw_ != nullptr && !all_ && n * 8 <= nlist) return Walk(n);
+    if (!all_) {
+      const float* c = Centroids(ann_);
+      lists_.resize(nlist);
+      for (size_t l = 0; l < nlist; ++l) {
+        lists_[l] = {DotFloat(q_, c + l * dim_, dim_), Idx(l)};
+      }
+      all_ = true;
+      sorted_ = 0;
+    }
+    std::partial_sort(lists_.begin() + sorted_, lists_.begin() + n, lists_.end(),
+                      [](const auto& a, const auto& b) { return a.first > b.first; });
+    sorted_ = n;
+    return n;
+  }
+  const std::vector<std::pair<float, Idx>>& lists() const { return lists_; }
+
+ private:
+  size_t Walk(size_t n) {
+    std::vector<float> d(n);
+    std::vector<Idx> l(n);
+    const size_t found = HnswBest(ann_, q_, n, int(kHnswEfSearch), d.data(), l.data());
+    lists_.clear();
+    for (size_t i = 0; i < found; ++i) lists_.push_back({d[i], l[i]});
+    sorted_ = lists_.size();
+    return sorted_;
+  }
+
+  static constexpr size_t kHnswEfSearch = 64;
+  const faiss::IndexIVFPQ& ann_;
+  const float* const q_;
+  const int dim_;
+  const faiss::IndexHNSW* const hnsw_;
+  std::vector<std::pair<float, Idx>> lists_;
+  size_t sorted_ = 0;  // lists_[0, sorted_) are the best, in order
+  bool all_ = false;   // lists_ holds every list's score
+};
+
 // Candidates from the ANN tier, re-ranked exactly. A filter widens the probe in proportion
 // to its rarity, and the probe doubles until the page is full or every list was scanned.
 void SearchAnn(const Tiers& t, int dim, SearchKnobs knobs, const std::vector<float>& q, size_t k,
@@ -94,26 +150,17 @@ void SearchAnn(const Tiers& t, int dim, SearchKnobs knobs, const std::vector<flo
     // One row at a time on this thread: BLAS would wake its thread pool for every query.
     for (int i = 0; i < dim; ++i) qr[i] = DotFloat(t.rot.data() + size_t(i) * dim, q.data(), dim);
   }
-  // Coarse scores for every list, so widening the probe costs no rescoring.
-  const auto* coarse = static_cast<const faiss::IndexFlat*>(ann.quantizer);
-  std::vector<std::pair<float, Idx>> lists(nlist);
-  for (size_t l = 0; l < nlist; ++l) {
-    lists[l] = {DotFloat(qr.data(), coarse->get_xb() + l * dim, dim), Idx(l)};
-  }
-  auto by_score = [](const auto& a, const auto& b) { return a.first > b.first; };
+  CoarseLists coarse(ann, qr.data(), dim);
   std::vector<float> scores(want);
   std::vector<Idx> slots(want);
-  size_t got = 0, sorted = 0;
+  size_t got = 0;
   for (;;) {
-    if (nprobe > sorted) {
-      std::partial_sort(lists.begin() + sorted, lists.begin() + nprobe, lists.end(), by_score);
-      sorted = nprobe;
-    }
+    nprobe = coarse.Best(nprobe);
     std::vector<Idx> assign(nprobe);
     std::vector<float> assign_score(nprobe);
     for (size_t p = 0; p < nprobe; ++p) {
-      assign_score[p] = lists[p].first;
-      assign[p] = lists[p].second;
+      assign_score[p] = coarse.lists()[p].first;
+      assign[p] = coarse.lists()[p].second;
     }
     faiss::SearchParametersIVF params;
     params.nprobe = nprobe;
@@ -138,6 +185,25 @@ void SearchAnn(const Tiers& t, int dim, SearchKnobs knobs, const std::vector<flo
     if (slot >= t.built || t.Dead(slot)) continue;  // defensive: never a dead row
     hits->push_back({t.ids[slot], t.file->Dot(q.data(), slot)});
   }
+}
+
+// Hits to keep before Refine: more than k when an 8-bit file has a 16-bit twin.
+size_t FineK(const Tiers& t, size_t k) {
+  return t.fine == nullptr ? k : std::max(k * kFineMultiple, std::max(k, kFineRows));
+}
+
+// With an 8-bit file: the best FineK hits re-scored from the 16-bit rows (asked from the
+// disk all at once, then read in file order), the best k of them kept. Otherwise: no-op.
+void Refine(const Tiers& t, const std::vector<float>& q, size_t k, std::vector<Hit>* hits) {
+  if (t.fine == nullptr || hits->empty()) return;
+  std::vector<std::pair<size_t, size_t>> slots;  // (slot, hit)
+  for (size_t i = 0; i < hits->size(); ++i) slots.push_back({t.slot_of.Find((*hits)[i].id), i});
+  std::sort(slots.begin(), slots.end());
+  std::vector<size_t> rows;
+  for (const auto& [slot, i] : slots) rows.push_back(slot);
+  t.fine->WillNeed(rows);
+  for (const auto& [slot, i] : slots) (*hits)[i].score = t.fine->Dot(q.data(), slot);
+  KeepBest(hits, k);
 }
 
 // The rows since `built`, exactly.
@@ -172,6 +238,42 @@ ISS_AVX2_CLONES float DotFloat(const float* a, const float* b, int d) {
   return s;
 }
 
+namespace {
+
+// HNSW minimises a distance: the negated inner product with a centroid.
+struct NegativeDot : faiss::DistanceComputer {
+  const float* c;
+  int d;
+  const float* q = nullptr;
+  NegativeDot(const float* centroids, int dim) : c(centroids), d(dim) {}
+  void set_query(const float* x) override { q = x; }
+  float operator()(idx_t i) override { return -DotFloat(q, c + size_t(i) * d, d); }
+  float symmetric_dis(idx_t i, idx_t j) override {
+    return -DotFloat(c + size_t(i) * d, c + size_t(j) * d, d);
+  }
+};
+
+}  // namespace
+
+size_t HnswBest(const faiss::IndexIVFPQ& ann, const float* q, size_t n, int ef, float* score,
+                int64_t* list) {
+  const auto& hnsw = static_cast<const faiss::IndexHNSW*>(ann.quantizer)->hnsw;
+  NegativeDot dis(Centroids(ann), int(ann.d));
+  dis.set_query(q);
+  faiss::VisitedTable visited(int(ann.nlist));
+  faiss::SearchParametersHNSW params;
+  params.efSearch = std::max(ef, int(n));
+  faiss::maxheap_heapify(n, score, list);
+  hnsw.search(dis, int(n), list, score, visited, &params);
+  faiss::maxheap_reorder(n, score, list);
+  size_t found = 0;
+  while (found < n && list[found] >= 0) {
+    score[found] = -score[found];
+    ++found;
+  }
+  return found;
+}
+
 absl::StatusOr<std::vector<Hit>> SearchTiers(const Tiers& t, int dim, SearchKnobs knobs,
                                              const std::vector<float>& q, size_t k,
                                              const ::Roaring64Map* allowed,
@@ -192,15 +294,20 @@ absl::StatusOr<std::vector<Hit>> SearchTiers(const Tiers& t, int dim, SearchKnob
                             : card <= kSubsetMin || (share < kSubsetShare && card <= kSubsetMax) ||
                                   SubsetIsCheaper(t, knobs.nprobe, *allowed, card, share);
     (subset ? counters->subset : counters->ann_filtered).fetch_add(1, std::memory_order_relaxed);
-    if (subset) return SearchSubset(t, q, k, *allowed);
+    if (subset) {
+      std::vector<Hit> best = SearchSubset(t, q, FineK(t, k), *allowed);
+      Refine(t, q, k, &best);
+      return best;
+    }
   }
   try {
     if (t.ann != nullptr && t.built > 0) SearchAnn(t, dim, knobs, q, k, allowed, share, &hits);
-    SearchBuffer(t, q, k, allowed, &hits);
+    SearchBuffer(t, q, FineK(t, k), allowed, &hits);
   } catch (const faiss::FaissException& e) {
     return Fail(Reason::kInternal, std::string("(faiss: ") + e.what() + ")");
   }
-  KeepBest(&hits, k);
+  KeepBest(&hits, FineK(t, k));
+  Refine(t, q, k, &hits);
   return hits;
 }
 

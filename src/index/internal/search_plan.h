@@ -48,6 +48,12 @@ absl::StatusOr<std::vector<Hit>> SearchTiers(const Tiers& tiers, int dim, Search
 // build whose single-vector kernel is scalar).
 float DotFloat(const float* a, const float* b, int d);
 
+// The best n lists of an HNSW coarse quantizer for `q` (found by walking its graph with
+// search depth max(ef, n), on this thread, with DotFloat): list ids and inner products,
+// best first; returns how many were found (<= n; unfilled ids are -1).
+size_t HnswBest(const faiss::IndexIVFPQ& ann, const float* q, size_t n, int ef, float* score,
+                int64_t* list);
+
 }  // namespace iss::index::internal
 
 #endif  // ISS_INDEX_INTERNAL_SEARCH_PLAN_H_

@@ -1,6 +1,7 @@
 #include "index/internal/snapshot_io.h"
 
 #include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/index_io.h>
@@ -54,6 +55,15 @@ absl::Status WriteAtomically(Env* env, const std::string& dir, const std::string
 
 // Reads the ANN file after checking its size and CRC-32 against the (verified) meta: Faiss
 // 1.7.3 sizes its tables from the file without limits, so it only ever sees bytes we wrote.
+// The coarse quantizers the tier builds: flat, or an HNSW graph over flat storage.
+bool FlatOrHnswFlat(const faiss::Index* q) {
+  if (const auto* h = dynamic_cast<const faiss::IndexHNSW*>(q)) {
+    q = h->storage;
+    if (q == nullptr || h->ntotal != q->ntotal) return false;
+  }
+  return dynamic_cast<const faiss::IndexFlat*>(q) != nullptr;
+}
+
 absl::StatusOr<std::unique_ptr<faiss::IndexIVFPQ>> LoadAnn(Env* env, const std::string& dir,
                                                            int dim, uint64_t gen,
                                                            uint64_t ann_bytes, uint32_t ann_crc,
@@ -80,8 +90,7 @@ absl::StatusOr<std::unique_ptr<faiss::IndexIVFPQ>> LoadAnn(Env* env, const std::
   read.release();  // now owned by `ann`
   if (ann->d != dim || size_t(ann->ntotal) > built || ann->nlist == 0 || ann->pq.nbits != 8 ||
       ann->code_size != ann->pq.M || ann->metric_type != faiss::METRIC_INNER_PRODUCT ||
-      dynamic_cast<const faiss::IndexFlat*>(ann->quantizer) == nullptr ||
-      size_t(ann->quantizer->ntotal) != ann->nlist ||
+      !FlatOrHnswFlat(ann->quantizer) || size_t(ann->quantizer->ntotal) != ann->nlist ||
       (rot_size != 0 && rot_size != 1ull * dim * dim)) {
     return Corrupt("ANN tier mismatch");
   }
@@ -90,7 +99,10 @@ absl::StatusOr<std::unique_ptr<faiss::IndexIVFPQ>> LoadAnn(Env* env, const std::
 
 }  // namespace
 
-std::string VectorFileName(uint64_t vgen) { return "vectors-" + std::to_string(vgen) + ".q16"; }
+std::string VectorFileName(uint64_t vgen, RowBits bits) {
+  return "vectors-" + std::to_string(vgen) + (bits == RowBits::k16 ? ".q16" : ".q8");
+}
+std::string FineFileName(uint64_t vgen) { return "vectors-" + std::to_string(vgen) + ".r16"; }
 std::string AnnFileName(uint64_t gen) { return "ivf-" + std::to_string(gen) + ".faiss"; }
 std::string PathIn(const std::string& dir, const std::string& name) { return dir + "/" + name; }
 
@@ -135,11 +147,12 @@ absl::StatusOr<size_t> WriteSnapshot(Env* env, const std::string& dir, int dim, 
     meta_bytes = w.bytes();
   }));
   // The new snapshot is committed: older generations go.
-  const std::string keep_ivf = AnnFileName(gen), keep_vec = VectorFileName(t.vgen);
+  const std::string keep_ivf = AnnFileName(gen), keep_vec = VectorFileName(t.vgen, t.bits);
   absl::StatusOr<std::vector<std::string>> names = env->GetChildren(dir);
   if (names.ok()) {
     for (const std::string& name : *names) {
       if (name == kMetaFile || name == keep_vec || (ann != nullptr && name == keep_ivf)) continue;
+      if (t.bits == RowBits::k8 && name == FineFileName(t.vgen)) continue;
       (void)env->RemoveFile(PathIn(dir, name));
     }
   }

@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "common/env.h"
 #include "index/internal/id_map.h"
+#include "index/vector_file.h"
 
 namespace faiss {
 struct IndexIVFPQ;
@@ -36,8 +37,10 @@ struct IndexIVFPQ;
 namespace iss::index::internal {
 
 inline constexpr char kMetaFile[] = "snapshot.meta";
-// "vectors-<vgen>.q16" and "ivf-<gen>.faiss".
-std::string VectorFileName(uint64_t vgen);
+// "vectors-<vgen>.q16" (".q8" for 8-bit rows) and "ivf-<gen>.faiss".
+std::string VectorFileName(uint64_t vgen, RowBits bits = RowBits::k16);
+// "vectors-<vgen>.r16": the 16-bit rows beside an 8-bit vector file (tiers.h: `fine`).
+std::string FineFileName(uint64_t vgen);
 std::string AnnFileName(uint64_t gen);
 // dir + "/" + name.
 std::string PathIn(const std::string& dir, const std::string& name);
@@ -51,13 +54,14 @@ struct MetaLayout {
 
 // What snapshot.meta holds besides the file names.
 struct SnapshotTables {
-  uint64_t rows = 0;                          // slots in the vector file covered by the snapshot
-  uint64_t built = 0;                         // slots [0, built) are in the ANN tier
-  uint64_t ann_dead = 0;                      // ANN entries dead when written
-  uint64_t trained = 0;                       // live vectors when the ANN tier was trained
-  uint64_t vgen = 1;                          // the vector file's generation
-  uint32_t vector_crc = 0;                    // CRC-32 of the vector file's first `rows` rows
-  std::vector<float> rot;                     // dim x dim, or empty
+  uint64_t rows = 0;            // slots in the vector file covered by the snapshot
+  RowBits bits = RowBits::k16;  // the vector file's rows: names the file, not stored in meta
+  uint64_t built = 0;           // slots [0, built) are in the ANN tier
+  uint64_t ann_dead = 0;        // ANN entries dead when written
+  uint64_t trained = 0;         // live vectors when the ANN tier was trained
+  uint64_t vgen = 1;            // the vector file's generation
+  uint32_t vector_crc = 0;      // CRC-32 of the vector file's first `rows` rows
+  std::vector<float> rot;       // dim x dim, or empty
   std::vector<uint64_t> ids, versions, dead;  // rows, rows, (rows + 63) / 64 words
 };
 

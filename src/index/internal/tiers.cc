@@ -1,5 +1,7 @@
 #include "index/internal/tiers.h"
 
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/invlists/InvertedLists.h>
 
@@ -7,6 +9,16 @@ namespace iss::index::internal {
 
 Tiers::Tiers() = default;
 Tiers::~Tiers() = default;
+
+const float* Centroids(const faiss::IndexIVFPQ& ann) {
+  const faiss::Index* q = ann.quantizer;
+  if (const auto* h = dynamic_cast<const faiss::IndexHNSW*>(q)) q = h->storage;
+  return static_cast<const faiss::IndexFlat*>(q)->get_xb();
+}
+
+bool HnswCoarse(const faiss::IndexIVFPQ& ann) {
+  return dynamic_cast<const faiss::IndexHNSW*>(ann.quantizer) != nullptr;
+}
 
 int Tiers::nlist() const { return ann ? int(ann->nlist) : 0; }
 
@@ -23,7 +35,11 @@ size_t Tiers::RamBytes() const {
     } else {
       bytes += ann->ntotal * (ann->code_size + sizeof(Idx));
     }
-    bytes += ann->nlist * size_t(ann->d) * sizeof(float);    // coarse centroids
+    bytes += ann->nlist * size_t(ann->d) * sizeof(float);  // coarse centroids
+    if (const auto* h = dynamic_cast<const faiss::IndexHNSW*>(ann->quantizer)) {
+      bytes += h->hnsw.neighbors.capacity() * sizeof(h->hnsw.neighbors[0]) +
+               h->hnsw.offsets.capacity() * sizeof(size_t) + h->hnsw.levels.capacity() * 4;
+    }
     bytes += ann->pq.centroids.size() * sizeof(float);       // PQ codebooks
     bytes += rot.size() * sizeof(float);                     // rotation
     bytes += ann->nlist * 2 * sizeof(std::vector<uint8_t>);  // list headers
@@ -33,6 +49,7 @@ size_t Tiers::RamBytes() const {
 
 void Tiers::Clear() {
   file.reset();
+  fine.reset();
   ann.reset();
   rot.clear();
   ids.clear();

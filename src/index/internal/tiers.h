@@ -38,6 +38,9 @@ struct Tiers {
   Tiers& operator=(const Tiers&) = delete;
 
   std::unique_ptr<VectorFile> file;
+  // With an 8-bit `file`: the same rows at 16 bits, read only to re-score the best
+  // candidates of a search (kFineRows of them, mostly from disk). Null otherwise.
+  std::unique_ptr<VectorFile> fine;
   std::vector<uint64_t> ids;       // slot -> id
   std::vector<uint64_t> versions;  // slot -> caller's version
   std::vector<uint64_t> dead;      // tombstone bitset, a bit a slot
@@ -65,6 +68,20 @@ struct Tiers {
   // Back to empty, without a vector file.
   void Clear();
 };
+
+// Candidates an 8-bit search re-scores from the 16-bit `fine` rows: this many, at least
+// kFineMultiple x k.
+inline constexpr size_t kFineRows = 40;
+inline constexpr size_t kFineMultiple = 4;
+
+// The ANN tier's coarse centroids (nlist x dim, row-major): a flat quantizer's vectors,
+// or the storage of an HNSW one (tiers above kFlatCoarseMax lists).
+const float* Centroids(const faiss::IndexIVFPQ& ann);
+// True when the coarse quantizer is an HNSW graph over the centroids.
+bool HnswCoarse(const faiss::IndexIVFPQ& ann);
+// Lists up to which the coarse quantizer is flat (every centroid scored per query); more
+// lists get an HNSW graph over the centroids.
+inline constexpr int kFlatCoarseMax = 2048;
 
 // Grows `v` by an eighth instead of doubling: per-vector tables stay within ~12% of their
 // size.
