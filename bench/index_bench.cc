@@ -480,7 +480,9 @@ ISS_BENCH_COMMAND(index,
                                                           {16, 500},
                                                           {32, 200},
                                                           {32, 500},
-                                                          {64, 500}}) {
+                                                          {64, 200},
+                                                          {64, 500},
+                                                          {128, 200}}) {
       ix->SetSearchKnobs(np, rr);
       std::vector<double> sl;
       double sr = 0;

@@ -130,3 +130,34 @@ def test_tiers_deletes_and_sigkill_through_http():
         raise
     finally:
         s.close()
+
+
+def test_eight_bit_vector_file_answers_like_sixteen_bits():
+    """index.vector_bits = 8 (a 30M instance's page cache): switching an existing instance
+    rebuilds its index from the catalog, and answers carry the same paths and sims as the
+    16-bit file (its 16-bit twin re-scores the best candidates)."""
+    files = photos()[:300]  # the tier trains from 256 vectors on
+    qfiles = queries(8)
+    s = Server(extra_args=TIERED).start()
+    try:
+        assert s.create("gal")[0] == 200
+        for i, f in enumerate(files):
+            st, out, _ = s.add("gal", "p/%03d.jpg" % i, file_path=f)
+            assert st == 200, out
+        wait_for(s, lambda i: i["tier"] == "ivf-pq" and i["buffer_rows"] < 8, "ivf-pq")
+        sixteen = results(s, qfiles)
+        s.stop()
+        s.extra_args = TIERED + ["--index-vector-bits", "8"]
+        s.start()
+        info = wait_for(s, lambda i: i["tier"] == "ivf-pq" and i["vectors"] == len(files)
+                        and i["buffer_rows"] < 8, "rebuilt at 8 bits")
+        assert info["restored"] is False, info  # the 16-bit snapshot was discarded
+        assert info["disk_bytes"] >= len(files) * (580 + 1156), info
+        same(results(s, qfiles), sixteen)
+        s.stop()
+        s.start()  # and the 8-bit snapshot restores
+        info = wait_for(s, lambda i: i["vectors"] == len(files), "restored")
+        assert info["restored"] is True, info
+        same(results(s, qfiles), sixteen)
+    finally:
+        s.close()

@@ -74,6 +74,10 @@ TEST_F(OptionsTest, RefusesBadInput) {
   EXPECT_FALSE(Load({"--worker-threads", "zero"}).ok());
   EXPECT_FALSE(Load({"--auth-enabled", "maybe"}).ok());
   EXPECT_FALSE(Load({"--no-such-flag"}).ok());
+  EXPECT_FALSE(Load({"--index-vector-bits", "12"}).ok());
+  auto eight = Load({"--index-vector-bits", "8"});
+  ASSERT_TRUE(eight.ok());
+  EXPECT_EQ(eight->index.vector_bits, 8);
   // spdlog reads an unknown level name as "off": refused, not a silent server
   EXPECT_FALSE(Load({"--log-level", "loud"}).ok());
   EXPECT_TRUE(Load({"--log-level", "debug"}).ok());
