@@ -60,7 +60,7 @@ struct TieredOptions {
   double compact_dead = 0.2;  // rebuild when this share of ANN rows is dead
   int nlist = 0;              // inverted lists; 0: 4 x sqrt(live), 64..2048
   int pq_m = 0;               // PQ sub-quantizers (8 bits each); 0: dim/9-ish
-  int nprobe = 16;            // lists probed per unfiltered query
+  int nprobe = 16;            // lists probed per unfiltered query, per 2,048 lists
   int rerank = 200;           // exact re-rank of rerank x k candidates (100..5000)
   // Bits a value of the vector file (re-rank and exact tiers): 16, or 8 for half the page
   // cache at some cost in recall (docs/scaling.md). An existing index whose file has the

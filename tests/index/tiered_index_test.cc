@@ -261,7 +261,7 @@ TEST(TieredIndexTest, HnswCoarseQuantizerBeyondFlatLists) {
   o.exact_max = 15000;  // one training, at 15,000
   o.merge_rows = 5000;
   o.nlist = 4096;
-  o.nprobe = 256;
+  o.nprobe = 128;  // x 2 (4,096 lists): 256 probes, through the graph
   Data data;
   auto check = [&](TieredIndex& ix, std::vector<std::vector<Hit>>* out) {
     double found = 0;

@@ -56,6 +56,14 @@ class SlotSelector : public faiss::IDSelector {
 // True when scoring the filter's ids costs less than the codes its widened probe would scan
 // and nearly all of a sample of their rows are in the page cache (else exact scoring would
 // fault on the disk). REQUIRES: t.ann set.
+// The knob counts probes per kFlatCoarseMax lists: a tier with more (finer) lists probes
+// proportionally more of them, so a query scans the same share of the index as with
+// 2,048 lists (measured at 2M: 4,096 lists x 32 probes beat 2,048 x 16 on recall, at the
+// same latency; bench/RESULTS.md).
+int Probes(const faiss::IndexIVFPQ& ann, int nprobe) {
+  return nprobe * std::max(1, int(ann.nlist) / kFlatCoarseMax);
+}
+
 bool SubsetIsCheaper(const Tiers& t, int nprobe, const ::Roaring64Map& allowed, uint64_t card,
                      double share) {
   const size_t nlist = t.ann->nlist;
@@ -142,7 +150,7 @@ void SearchAnn(const Tiers& t, int dim, SearchKnobs knobs, const std::vector<flo
   const faiss::IndexIVFPQ& ann = *t.ann;
   const size_t nlist = ann.nlist;
   const size_t want = std::clamp<size_t>(size_t(knobs.rerank) * k, 100, std::max<size_t>(k, 5000));
-  size_t nprobe = size_t(std::ceil(knobs.nprobe / std::sqrt(share)));
+  size_t nprobe = size_t(std::ceil(Probes(ann, knobs.nprobe) / std::sqrt(share)));
   nprobe = std::clamp<size_t>(nprobe, 1, nlist);
   SlotSelector sel(t, allowed);
   std::vector<float> qr(q);
@@ -289,10 +297,11 @@ absl::StatusOr<std::vector<Hit>> SearchTiers(const Tiers& t, int dim, SearchKnob
     const uint64_t card = allowed->cardinality();
     if (card == 0) return hits;
     share = std::min(1.0, double(card) / double(live));
-    const bool subset = t.ann == nullptr
-                            ? share < kExactSubsetShare
-                            : card <= kSubsetMin || (share < kSubsetShare && card <= kSubsetMax) ||
-                                  SubsetIsCheaper(t, knobs.nprobe, *allowed, card, share);
+    const bool subset =
+        t.ann == nullptr
+            ? share < kExactSubsetShare
+            : card <= kSubsetMin || (share < kSubsetShare && card <= kSubsetMax) ||
+                  SubsetIsCheaper(t, Probes(*t.ann, knobs.nprobe), *allowed, card, share);
     (subset ? counters->subset : counters->ann_filtered).fetch_add(1, std::memory_order_relaxed);
     if (subset) {
       std::vector<Hit> best = SearchSubset(t, q, FineK(t, k), *allowed);
