@@ -53,9 +53,6 @@ class SlotSelector : public faiss::IDSelector {
   const ::Roaring64Map* allowed_;
 };
 
-// True when scoring the filter's ids costs less than the codes its widened probe would scan
-// and nearly all of a sample of their rows are in the page cache (else exact scoring would
-// fault on the disk). REQUIRES: t.ann set.
 // The knob counts probes per kFlatCoarseMax lists: a tier with more (finer) lists probes
 // proportionally more of them, so a query scans the same share of the index as with
 // 2,048 lists (measured at 2M: 4,096 lists x 32 probes beat 2,048 x 16 on recall, at the
@@ -64,6 +61,9 @@ int Probes(const faiss::IndexIVFPQ& ann, int nprobe) {
   return nprobe * std::max(1, int(ann.nlist) / kFlatCoarseMax);
 }
 
+// True when scoring the filter's ids costs less than the codes its widened probe would scan
+// and nearly all of a sample of their rows are in the page cache (else exact scoring would
+// fault on the disk). REQUIRES: t.ann set.
 bool SubsetIsCheaper(const Tiers& t, int nprobe, const ::Roaring64Map& allowed, uint64_t card,
                      double share) {
   const size_t nlist = t.ann->nlist;
@@ -197,7 +197,7 @@ void SearchAnn(const Tiers& t, int dim, SearchKnobs knobs, const std::vector<flo
 
 // Hits to keep before Refine: more than k when an 8-bit file has a 16-bit twin.
 size_t FineK(const Tiers& t, size_t k) {
-  return t.fine == nullptr ? k : std::max(k * kFineMultiple, std::max(k, kFineRows));
+  return t.fine == nullptr ? k : std::max(k * kFineMultiple, kFineRows);
 }
 
 // With an 8-bit file: the best FineK hits re-scored from the 16-bit rows (asked from the
